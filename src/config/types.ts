@@ -1,0 +1,94 @@
+// The validated configuration: every default filled in, durations in milliseconds,
+// deep-frozen by the loader. YAML keys are snake_case; here they are camelCase, with
+// the same words (see README "Configuration reference" for the mapping).
+
+export type BalanceName = 'round_robin' | 'least_connections'
+
+export interface ListenerConfig {
+  readonly name: string // default "listener-<index>"
+  readonly address: string // default "0.0.0.0"
+  readonly port: number // 1..65535 (0 allowed: any free port, for tests)
+}
+
+export interface AdminConfig {
+  readonly address: string // default "127.0.0.1"
+  readonly port: number // default 9090
+}
+
+export interface ServerConfig {
+  readonly url: string // normalised origin, e.g. "http://127.0.0.1:3001"
+  readonly id: string // "host:port", the `server` metric label, e.g. "127.0.0.1:3001"
+  readonly weight: number // 1..1000, default 1
+}
+
+/** Inclusive status code ranges; a single code c is [c, c]. */
+export type StatusRanges = readonly (readonly [number, number])[]
+
+export interface HealthCheckConfig {
+  readonly path: string // default "/health"
+  readonly intervalMs: number // default 2s
+  readonly timeoutMs: number // default 1s
+  readonly healthyThreshold: number // default 2
+  readonly unhealthyThreshold: number // default 2
+  readonly expectedStatus: StatusRanges // default 200-399
+}
+
+export interface PassiveHealthConfig {
+  readonly consecutiveFailures: number // default 3
+  readonly ejectDurationMs: number // default 10s
+}
+
+export interface TimeoutsConfig {
+  readonly connectMs: number // default 2s
+  readonly responseHeadersMs: number // default 30s
+  readonly idleMs: number // default 60s
+}
+
+export interface UpstreamConfig {
+  readonly name: string
+  readonly balance: BalanceName
+  readonly servers: readonly ServerConfig[]
+  readonly maxConnectionsPerServer: number // default 128
+  readonly retries: number // default 2
+  readonly timeouts: TimeoutsConfig
+  readonly healthCheck: HealthCheckConfig | null // null = no active checks
+  readonly passiveHealth: PassiveHealthConfig
+}
+
+export interface RouteConfig {
+  /** Lower-cased; exact ("api.example.com") or leading wildcard ("*.example.com"); null = any host. */
+  readonly host: string | null
+  /** Starts with "/"; no trailing slash except for "/" itself. Default "/". */
+  readonly pathPrefix: string
+  readonly upstream: string
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+
+export interface LogConfig {
+  readonly level: LogLevel // default "info"
+  readonly accessLog: boolean // default true
+}
+
+export interface Config {
+  readonly listeners: readonly ListenerConfig[]
+  readonly admin: AdminConfig
+  readonly workers: number | 'auto' // default 1
+  readonly shutdownTimeoutMs: number // default 30s
+  readonly log: LogConfig
+  /** In the file's order. */
+  readonly upstreams: readonly UpstreamConfig[]
+  /** When the file has no `routes` and exactly one upstream: one route "/" to it. */
+  readonly routes: readonly RouteConfig[]
+}
+
+/** One problem in a config file. Printed as `path: message (line N)`. */
+export interface ConfigProblem {
+  readonly path: string // "upstreams.app.servers.0.url"; "" for the document itself
+  readonly message: string
+  readonly line?: number // 1-based, where known
+}
+
+export type LoadResult =
+  | { readonly ok: true; readonly config: Config }
+  | { readonly ok: false; readonly problems: readonly ConfigProblem[] }

@@ -1,0 +1,138 @@
+// Error classification: one table from the stable error `code` of undici / Node
+// (never the message text, which changes between versions) to what switchyard does.
+//
+//   reason   the `reason` label of switchyard_upstream_errors_total
+//   status   what the client gets when no attempt succeeds (502, or 504 for timeouts,
+//            as nginx answers a connect or read timeout)
+//   connected false when the request can not have reached the server (no connection
+//            was ever established): retrying is then always safe, even a POST
+//   passive  counts toward passive ejection (connect errors, resets, timeouts)
+//
+// Every ErrorClass is a frozen constant: classifying allocates nothing.
+
+export type ErrorReason = 'connect_refused' | 'connect_timeout' | 'response_timeout' | 'reset' | 'other'
+
+export interface ErrorClass {
+  readonly reason: ErrorReason
+  readonly status: 502 | 504
+  readonly connected: boolean
+  readonly passive: boolean
+}
+
+const cls = (reason: ErrorReason, status: 502 | 504, connected: boolean, passive: boolean): ErrorClass =>
+  Object.freeze({ reason, status, connected, passive })
+
+/** Could not connect (refused, unreachable, DNS failure): the request never left. */
+const CONNECT_FAILED = cls('connect_refused', 502, false, true)
+const CONNECT_TIMEOUT = cls('connect_timeout', 504, false, true)
+/** Connected, then no response head (or no body bytes) in time. */
+const RESPONSE_TIMEOUT = cls('response_timeout', 504, true, true)
+/** The connection broke after it was established. */
+const RESET = cls('reset', 502, true, true)
+/** Malformed response, size limits, aborts, anything unknown: not safe to retry. */
+const OTHER = cls('other', 502, true, false)
+
+const BY_CODE: ReadonlyMap<string, ErrorClass> = new Map([
+  // Never connected. DNS failures and unreachable networks share connect_refused: the
+  // metric's fixed label set has no better word, and they mean "could not connect".
+  ['ECONNREFUSED', CONNECT_FAILED],
+  ['ENOTFOUND', CONNECT_FAILED],
+  ['EAI_AGAIN', CONNECT_FAILED],
+  ['EAI_FAIL', CONNECT_FAILED],
+  ['EAI_NONAME', CONNECT_FAILED],
+  ['EHOSTUNREACH', CONNECT_FAILED],
+  ['EHOSTDOWN', CONNECT_FAILED],
+  ['ENETUNREACH', CONNECT_FAILED],
+  ['ENETDOWN', CONNECT_FAILED],
+  ['EADDRNOTAVAIL', CONNECT_FAILED],
+  ['EADDRINUSE', CONNECT_FAILED],
+  ['UND_ERR_CONNECT_TIMEOUT', CONNECT_TIMEOUT],
+  // ETIMEDOUT is refined by syscall below (connect vs. an established socket).
+  ['ETIMEDOUT', CONNECT_TIMEOUT],
+  // Connected, then too slow.
+  ['UND_ERR_HEADERS_TIMEOUT', RESPONSE_TIMEOUT],
+  ['UND_ERR_BODY_TIMEOUT', RESPONSE_TIMEOUT],
+  // Connected, then the connection broke.
+  ['UND_ERR_SOCKET', RESET],
+  ['ECONNRESET', RESET],
+  ['EPIPE', RESET],
+  ['ECONNABORTED', RESET],
+  // Listed for documentation; any other code maps to OTHER as well (HPE_* parse
+  // errors from llhttp, size limits, UND_ERR_ABORTED, UND_ERR_DESTROYED, ...).
+  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', OTHER],
+  ['UND_ERR_RES_EXCEEDED_MAX_SIZE', OTHER],
+  ['UND_ERR_HEADERS_OVERFLOW', OTHER],
+])
+
+interface Coded {
+  readonly code: string
+  readonly syscall?: unknown
+}
+
+/** The object itself when it carries a string `code` (no wrapper object is made). */
+function coded(e: unknown): Coded | undefined {
+  if (typeof e !== 'object' || e === null) return undefined
+  return typeof (e as { code?: unknown }).code === 'string' ? (e as Coded) : undefined
+}
+
+/**
+ * Classifies an error from a dispatch. Uses err.code, else err.cause.code (undici
+ * sometimes wraps the socket error). ETIMEDOUT counts as a connect timeout unless the
+ * error says it came from a read or write on an established socket (syscall other than
+ * "connect"; an AggregateError from Node's happy-eyeballs connect has no syscall and is
+ * a connect failure). Unknown codes and non-errors: 'other', connected (not safe).
+ */
+export function classifyError(err: unknown): ErrorClass {
+  const found = coded(err) ?? coded((err as { cause?: unknown } | null)?.cause)
+  if (found === undefined) return OTHER
+  const c = BY_CODE.get(found.code)
+  if (c === undefined) return OTHER
+  if (c === CONNECT_TIMEOUT && found.code === 'ETIMEDOUT' &&
+    typeof found.syscall === 'string' && found.syscall !== 'connect') return RESET
+  return c
+}
+
+/** RFC 9110 9.2.2 idempotent methods. Method names are case-sensitive. */
+export function isIdempotent(method: string): boolean {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+    case 'OPTIONS':
+    case 'PUT':
+    case 'DELETE':
+    case 'TRACE':
+      return true
+    default:
+      return false
+  }
+}
+
+/**
+ * The one retry predicate (the shell adds: no response byte has arrived, a try is left,
+ * and another server exists): a request that never reached the server can always be
+ * sent again; otherwise only an idempotent request without a body, so a body is never
+ * sent twice and a POST is never repeated.
+ */
+export function mayRetry(cls: ErrorClass, method: string, hasBody: boolean): boolean {
+  return !cls.connected || (!hasBody && isIdempotent(method))
+}
+
+/**
+ * The `method` metric label: one of the standard methods, else "OTHER", so a client can
+ * not create label values at will ("PURGE", "get" -> "OTHER"). Returns the constant, not
+ * the input, so the label string is always an interned literal.
+ */
+export function metricMethod(method: string): string {
+  switch (method) {
+    case 'GET': return 'GET'
+    case 'HEAD': return 'HEAD'
+    case 'POST': return 'POST'
+    case 'PUT': return 'PUT'
+    case 'DELETE': return 'DELETE'
+    case 'PATCH': return 'PATCH'
+    case 'OPTIONS': return 'OPTIONS'
+    case 'CONNECT': return 'CONNECT'
+    case 'TRACE': return 'TRACE'
+    default: return 'OTHER'
+  }
+}

@@ -1,0 +1,241 @@
+// One client request, forwarded: route -> pick -> dispatch -> stream back -> finish().
+// An Exchange is both the per-request state and the undici dispatch handler (controller
+// API), so a request allocates one object, not a handler per callback; listeners on the
+// client response are module-level functions that find their Exchange through a symbol.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import { randomUUID } from 'node:crypto'
+import type { Dispatcher } from 'undici'
+import { upstreamRequestHeaders, clientResponseHeaders, type UpstreamHeaders } from '../core/headers.js'
+import { classifyError, mayRetry, type ErrorClass } from '../core/errors.js'
+import type { Router } from '../core/routes.js'
+import type { Server, Upstream } from './upstreams.js'
+import type { Logger } from './log.js'
+import { sendLocal, statusAfterClientGone } from './replies.js'
+import { takeByteCounts } from './bytes.js'
+
+export interface ForwardContext {
+  readonly router: Router<Upstream>
+  /** null when `log.access_log` is false. */
+  readonly accessLog: Logger | null
+  /** Shared with the daemon: true once a graceful shutdown has begun. */
+  readonly lifecycle: Lifecycle
+}
+
+export interface Lifecycle {
+  draining: boolean
+}
+
+const kExchange = Symbol('switchyard.exchange')
+type TrackedResponse = ServerResponse & { [kExchange]?: Exchange }
+
+const SLASH = 47 // '/': origin-form targets only; absolute-form and '*' are refused (400)
+
+export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse): void {
+  const started = performance.now()
+  // While draining, every response closes its connection (Node adds `Connection: close`).
+  if (ctx.lifecycle.draining) res.shouldKeepAlive = false
+  const url = req.url ?? ''
+  const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', randomUUID)
+  if (url.charCodeAt(0) !== SLASH) {
+    sendLocal(res, 400, headers.requestId)
+    logLocal(ctx, req, headers.requestId, 400, started)
+    return
+  }
+  const upstream = ctx.router(headers.host, url)
+  if (upstream === undefined) {
+    sendLocal(res, 404, headers.requestId)
+    logLocal(ctx, req, headers.requestId, 404, started)
+    return
+  }
+  new Exchange(ctx, req, res, upstream, headers, started).attempt()
+}
+
+/** Access log line for a request answered before any upstream was chosen. */
+function logLocal(ctx: ForwardContext, req: IncomingMessage, requestId: string, status: number, started: number): void {
+  if (ctx.accessLog === null) return
+  const bytes = takeByteCounts(req.socket)
+  ctx.accessLog.info({
+    request_id: requestId, method: req.method, path: req.url, status, upstream: '', server: '',
+    duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    bytes_in: bytes.in, bytes_out: bytes.out, retries: 0,
+  }, 'request')
+}
+
+class Exchange implements Dispatcher.DispatchHandler {
+  readonly #ctx: ForwardContext
+  readonly #req: IncomingMessage
+  readonly #res: TrackedResponse
+  // Kept apart from req.socket: undici destroys the request body stream when it is done
+  // with it, and a destroyed IncomingMessage no longer points at its socket.
+  readonly #socket: Socket
+  readonly #upstream: Upstream
+  readonly #headers: UpstreamHeaders
+  readonly #started: number
+  #server: Server | null = null // the server of the current (or last) attempt
+  #counted = false // whether this request is counted in #server.inFlight
+  #controller: Dispatcher.DispatchController | null = null
+  #tried: Set<Server> | null = null // allocated only when a retry happens
+  #retries = 0
+  #lastError: ErrorClass | null = null
+  #errorCode = ''
+  #status = 0
+  #clientGone = false
+  #done = false
+
+  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number) {
+    this.#ctx = ctx
+    this.#req = req
+    this.#socket = req.socket
+    this.#res = res
+    this.#upstream = upstream
+    this.#headers = headers
+    this.#started = started
+    this.#res[kExchange] = this
+    res.once('close', onClientClose)
+  }
+
+  attempt(): void {
+    const up = this.#upstream
+    // A retry goes to a server not tried yet when one exists, else to any available one
+    // (a single-server upstream still gets its retry, e.g. after a stale keep-alive socket).
+    const server = up.balancer.pick(up.available, this.#tried) ?? (this.#tried === null ? undefined : up.balancer.pick(up.available, null))
+    if (server === undefined) {
+      this.#reply(this.#lastError === null ? 503 : this.#lastError.status)
+      return
+    }
+    this.#server = server
+    server.inFlight++
+    this.#counted = true
+    const req = this.#req
+    try {
+      server.pool.dispatch({
+        path: req.url as string,
+        method: req.method as string,
+        headers: this.#headers.headers,
+        body: this.#headers.hasBody ? req : null,
+      }, this)
+    } catch (err) {
+      // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
+      this.#release()
+      this.#errorCode = codeOf(err)
+      this.#reply(400)
+    }
+  }
+
+  clientClosed(): void {
+    if (this.#done) return
+    this.#clientGone = true
+    // Cancel the upstream request; if it has not started yet, onRequestStart does it.
+    this.#controller?.abort(new Error('client closed the connection'))
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#clientGone) controller.abort(new Error('client closed the connection'))
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
+    if (statusCode < 200) return // 1xx (103 Early Hints...) are not passed on
+    this.#status = statusCode
+    // rawHeaders keeps the server's case, order and duplicates (Set-Cookie): forward those, not the parsed object.
+    this.#res.writeHead(statusCode, clientResponseHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#res.write(chunk)) {
+      // Backpressure: stop reading from the server until the client drains.
+      controller.pause()
+      this.#res.once('drain', onClientDrain)
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#res.end()
+    this.#release()
+    this.#finish(this.#status)
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    // An exception here would surface as an unhandled 'error' on the undici Client.
+    try {
+      this.#onError(err)
+    } catch (bug) {
+      this.#res.destroy()
+      this.#finish(this.#status === 0 ? 502 : this.#status)
+      this.#upstream.log.error({ err: bug }, 'bug while handling an upstream error')
+    }
+  }
+
+  #onError(err: Error): void {
+    this.#release()
+    this.#controller = null
+    this.#errorCode = codeOf(err)
+    if (this.#clientGone || this.#socket.destroyed) {
+      this.#finish(statusAfterClientGone)
+      return
+    }
+    if (this.#res.headersSent) {
+      // The head is out: a truncated body must never look complete, so cut the connection.
+      this.#res.destroy(err)
+      this.#finish(this.#status)
+      return
+    }
+    const cls = classifyError(err)
+    this.#lastError = cls
+    if (this.#retries < this.#upstream.config.retries && mayRetry(cls, this.#req.method as string, this.#headers.hasBody)) {
+      this.#retries++
+      ;(this.#tried ??= new Set()).add(this.#server as Server)
+      this.attempt()
+      return
+    }
+    this.#reply(cls.status)
+  }
+
+  resumeUpstream(): void {
+    this.#controller?.resume()
+  }
+
+  #release(): void {
+    if (this.#counted) {
+      this.#counted = false
+      ;(this.#server as Server).inFlight--
+    }
+  }
+
+  #reply(status: number): void {
+    sendLocal(this.#res, status, this.#headers.requestId, status === 503 ? this.#upstream.retryAfter : undefined)
+    this.#finish(status)
+  }
+
+  #finish(status: number): void {
+    if (this.#done) return
+    this.#done = true
+    this.#res.off('close', onClientClose)
+    const log = this.#ctx.accessLog
+    if (log === null) return
+    const bytes = takeByteCounts(this.#socket)
+    const req = this.#req
+    log.info({
+      request_id: this.#headers.requestId, method: req.method, path: req.url, status,
+      upstream: this.#upstream.name, server: this.#server?.id ?? '',
+      duration_ms: Math.round((performance.now() - this.#started) * 1000) / 1000,
+      bytes_in: bytes.in, bytes_out: bytes.out, retries: this.#retries,
+      ...(this.#errorCode === '' ? null : { error: this.#errorCode }),
+    }, 'request')
+  }
+}
+
+function onClientClose(this: TrackedResponse): void {
+  this[kExchange]?.clientClosed()
+}
+
+function onClientDrain(this: TrackedResponse): void {
+  this[kExchange]?.resumeUpstream()
+}
+
+function codeOf(err: unknown): string {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null
+  const code = e?.code ?? e?.cause?.code
+  return typeof code === 'string' ? code : 'ERR_UNKNOWN'
+}
