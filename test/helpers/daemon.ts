@@ -82,17 +82,15 @@ export async function startDaemon(yaml: string, env: Record<string, string> = {}
   await waitForLog((l) => l.msg === 'ready')
   const ports = (): Map<string, number> => new Map(logs.filter((l) => l.msg === 'listening').map((l) => [String(l.listener), Number(l.port)]))
 
+  const port = (listener?: string): number => {
+    const map = ports()
+    const p = listener === undefined ? [...map.values()][0] : map.get(listener)
+    if (p === undefined) throw new Error(`no listener ${listener}`)
+    return p
+  }
   return {
-    proc, file, logs, stderr, waitForLog, exited,
-    port(listener) {
-      const map = ports()
-      const p = listener === undefined ? [...map.values()][0] : map.get(listener)
-      if (p === undefined) throw new Error(`no listener ${listener}`)
-      return p
-    },
-    url(path = '/', listener) {
-      return `http://127.0.0.1:${this.port(listener)}${path}`
-    },
+    proc, file, logs, stderr, waitForLog, exited, port,
+    url: (path = '/', listener) => `http://127.0.0.1:${port(listener)}${path}`,
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
       return exited

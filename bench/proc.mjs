@@ -1,0 +1,74 @@
+// Process plumbing for the benchmarks: start pinned to a CPU, wait for a port, read
+// CPU time and peak memory from /proc, stop.
+import { spawn, execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import net from 'node:net'
+
+const CLK_TCK = 100 // sysconf(_SC_CLK_TCK) on Linux x86_64/arm64
+
+export const hasCommand = (cmd) => {
+  try { execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }); return true } catch { return false }
+}
+
+/** Spawns argv pinned to `cpu` (taskset when present), output to the bench log. */
+export function start(argv, { cpu, env = {}, log } = {}) {
+  const pinned = cpu !== undefined && hasCommand('taskset') ? ['taskset', '-c', String(cpu), ...argv] : argv
+  const child = spawn(pinned[0], pinned.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stdout.on('data', (d) => log?.write(d))
+  child.stderr.on('data', (d) => log?.write(d))
+  return child
+}
+
+export async function waitForPort(port, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true) })
+      s.on('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`)
+}
+
+export function stop(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
+    child.once('exit', () => resolve())
+    child.kill('SIGTERM')
+    setTimeout(() => child.kill('SIGKILL'), 5000).unref()
+  })
+}
+
+/** Every pid in the tree under `pid` (nginx master + worker, our primary + workers). */
+function tree(pid) {
+  const out = [pid]
+  try {
+    const kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number)
+    for (const k of kids) out.push(...tree(k))
+  } catch { /* gone */ }
+  return out
+}
+
+/** CPU seconds (user + system) used so far by the process tree. */
+export function cpuSeconds(pid) {
+  let ticks = 0
+  for (const p of tree(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks += Number(f[11]) + Number(f[12]) // utime, stime
+    } catch { /* exited */ }
+  }
+  return ticks / CLK_TCK
+}
+
+/** Resident memory of the process tree now, MiB. */
+export function rssMiB(pid) {
+  let kb = 0
+  for (const p of tree(pid)) {
+    try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0) } catch { /* exited */ }
+  }
+  return kb / 1024
+}

@@ -1,0 +1,49 @@
+// The whole document: top-level keys, each section read by its own module, in file order.
+
+import { DEFAULTS } from './defaults.js'
+import { checkMap, readBool, readDuration, readEnum } from './fields.js'
+import type { Cursor } from './fields.js'
+import { readAdmin, readListeners } from './listeners.js'
+import { describe } from './problems.js'
+import { readRoutes } from './routes.js'
+import type { Config, LogConfig, LogLevel } from './types.js'
+import { readUpstreams } from './upstreams.js'
+
+const TOP_KEYS = ['listeners', 'admin', 'workers', 'shutdown_timeout', 'log', 'upstreams', 'routes']
+const LOG_KEYS = ['level', 'access_log']
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+/**
+ * Reads a config document (a map) into a Config. Problems go to the cursor's collector;
+ * the returned object is only meaningful when none were found.
+ */
+export function compileConfig(root: Cursor): Config {
+  checkMap(root, TOP_KEYS)
+  const listeners = readListeners(root.field('listeners'))
+  const { upstreams, names } = readUpstreams(root.field('upstreams'))
+  return {
+    listeners,
+    admin: readAdmin(root.field('admin'), listeners),
+    workers: readWorkers(root.field('workers')),
+    shutdownTimeoutMs: readDuration(root.field('shutdown_timeout'), DEFAULTS.shutdownTimeoutMs),
+    log: readLog(root.field('log')),
+    upstreams,
+    routes: readRoutes(root.field('routes'), names),
+  }
+}
+
+function readWorkers(c: Cursor): number | 'auto' {
+  if (c.absent) return DEFAULTS.workers
+  const v = c.value
+  if (v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 1)) return v
+  c.report(`must be an integer >= 1 or "auto" for one worker per CPU (got ${describe(v)})`)
+  return DEFAULTS.workers
+}
+
+function readLog(c: Cursor): LogConfig {
+  checkMap(c, LOG_KEYS)
+  return {
+    level: readEnum(c.field('level'), LOG_LEVELS, DEFAULTS.logLevel),
+    accessLog: readBool(c.field('access_log'), DEFAULTS.accessLog),
+  }
+}

@@ -1,0 +1,55 @@
+// The listening side of the config: `listeners:` (public ports) and `admin:` (side port).
+
+import { DEFAULTS } from './defaults.js'
+import { checkMap, readInt, readList, readString, REQUIRED } from './fields.js'
+import type { Cursor } from './fields.js'
+import { checkListenAddress } from './network.js'
+import type { AdminConfig, ListenerConfig } from './types.js'
+
+const LISTENER_KEYS = ['name', 'address', 'port']
+const ADMIN_KEYS = ['address', 'port']
+// Port 0 asks the OS for any free port: meant for tests, which read the bound port back.
+const PORT = { min: 0, max: 65535 }
+
+export function readListeners(c: Cursor): ListenerConfig[] {
+  const listeners: ListenerConfig[] = []
+  const byName = new Map<string, number>()
+  const byPort = new Map<number, number>()
+  for (const [i, l] of readList(c, 1, 'listener').entries()) {
+    if (!checkMap(l, LISTENER_KEYS)) continue
+    const name = readString(l.field('name'), `listener-${i}`)
+    const address = readAddress(l.field('address'), DEFAULTS.listenerAddress)
+    const port = readInt(l.field('port'), PORT, REQUIRED)
+
+    const sameName = byName.get(name)
+    if (name !== '' && sameName !== undefined) l.field('name').report(`duplicate listener name "${name}" (also listeners.${sameName})`)
+    else byName.set(name, i)
+    // The same port twice cannot be bound; port 0 (any free port) can appear any number of times.
+    const samePort = byPort.get(port)
+    if (port > 0 && samePort !== undefined) l.field('port').report(`port ${port} is already used by listeners.${samePort}`)
+    else if (port > 0) byPort.set(port, i)
+
+    listeners.push({ name, address, port })
+  }
+  return listeners
+}
+
+export function readAdmin(c: Cursor, listeners: readonly ListenerConfig[]): AdminConfig {
+  checkMap(c, ADMIN_KEYS)
+  const address = readAddress(c.field('address'), DEFAULTS.adminAddress)
+  const portCursor = c.field('port')
+  const port = readInt(portCursor, PORT, DEFAULTS.adminPort)
+  const clash = listeners.findIndex((l) => l.port === port)
+  if (port > 0 && clash >= 0) {
+    const how = portCursor.absent ? ` (the default admin port); set admin.port to another port` : ''
+    portCursor.report(`port ${port} is also used by listeners.${clash}${how}`)
+  }
+  return { address, port }
+}
+
+function readAddress(c: Cursor, def: string): string {
+  const address = readString(c, def)
+  const error = address === '' ? undefined : checkListenAddress(address)
+  if (error !== undefined) c.report(error)
+  return address
+}

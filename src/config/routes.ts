@@ -1,0 +1,93 @@
+// The `routes:` section: which upstream serves a request, by Host and path prefix.
+// Values are normalised here (lower-case host, no trailing slash) so the router can
+// compare strings as they are.
+
+import { DEFAULTS } from './defaults.js'
+import { checkMap, readList, readString, REQUIRED, suggest } from './fields.js'
+import type { Cursor } from './fields.js'
+import { parseRouteHost } from './network.js'
+import type { RouteConfig } from './types.js'
+
+const ROUTE_KEYS = ['match', 'upstream']
+const MATCH_KEYS = ['host', 'path_prefix']
+
+/**
+ * `upstreamNames` holds every upstream key of the file, valid or not, so that a bad
+ * upstream is reported once and not again by each route that names it.
+ */
+export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): RouteConfig[] {
+  const listOrAbsent = c.absent || Array.isArray(c.value)
+  const items = readList(c, 0, 'route')
+  if (items.length === 0 && listOrAbsent) return implicitRoute(c, upstreamNames)
+
+  const routes: RouteConfig[] = []
+  const seen = new Map<string, number>() // "host path" -> index of the first route with that match
+  for (const [i, r] of items.entries()) {
+    if (!checkMap(r, ROUTE_KEYS)) continue
+    const match = r.field('match')
+    checkMap(match, MATCH_KEYS)
+    const host = readHost(match.field('host'))
+    const pathPrefix = readPathPrefix(match.field('path_prefix'))
+    const upstream = readUpstreamName(r.field('upstream'), upstreamNames)
+
+    if (host !== undefined && pathPrefix !== undefined) {
+      const key = `${host ?? ''} ${pathPrefix}`
+      const first = seen.get(key)
+      if (first !== undefined) {
+        const what = host === null ? `path_prefix "${pathPrefix}"` : `host "${host}", path_prefix "${pathPrefix}"`
+        r.report(`same match as routes.${first} (${what}): this route would never be used`)
+      } else seen.set(key, i)
+    }
+    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', upstream })
+  }
+  return routes
+}
+
+/** No routes: fine with exactly one upstream (everything goes to it), an error with more. */
+function implicitRoute(c: Cursor, upstreamNames: ReadonlySet<string>): RouteConfig[] {
+  const [only] = upstreamNames
+  if (upstreamNames.size === 1 && only !== undefined) return [{ host: null, pathPrefix: DEFAULTS.pathPrefix, upstream: only }]
+  if (upstreamNames.size > 1) {
+    const message = 'required when there is more than one upstream'
+    if (c.absent) c.missing(null, message)
+    else c.report(message)
+  }
+  return []
+}
+
+/** null = any host; undefined = invalid (reported). */
+function readHost(c: Cursor): string | null | undefined {
+  if (c.absent) return null
+  const raw = readString(c, REQUIRED)
+  if (raw === '') return undefined
+  const parsed = parseRouteHost(raw)
+  if ('error' in parsed) {
+    c.report(parsed.error)
+    return undefined
+  }
+  return parsed.host
+}
+
+/**
+ * "/api/" and "/api" are the same prefix (matching is on segment boundaries), so the
+ * trailing slash is dropped. The prefix is compared with the raw request path: no
+ * percent-decoding, and "?" or "#" could never match a path.
+ */
+function readPathPrefix(c: Cursor): string | undefined {
+  const raw = readString(c, DEFAULTS.pathPrefix)
+  if (raw === '') return undefined
+  if (!raw.startsWith('/')) c.report(`must start with "/" (got "${raw}")`)
+  else if (/[?#]/.test(raw)) c.report(`must be a path only, without "?" or "#" (got "${raw}")`)
+  else if (/\s/.test(raw)) c.report(`must not contain spaces, write them as %20 (got "${raw}")`)
+  else return raw.replace(/\/+$/, '') || '/'
+  return undefined
+}
+
+function readUpstreamName(c: Cursor, upstreamNames: ReadonlySet<string>): string {
+  const name = readString(c, REQUIRED)
+  if (name !== '' && !upstreamNames.has(name)) {
+    const hint = suggest(name, [...upstreamNames])
+    c.report(`unknown upstream "${name}"${hint === undefined ? '' : `; did you mean "${hint}"?`}`)
+  }
+  return name
+}
