@@ -30,10 +30,12 @@ async function main(): Promise<void> {
   process.stderr.write('switchyard: http://localhost:8080  (try: curl -s localhost:8080)  admin: http://127.0.0.1:9090\n')
   const cli = fileURLToPath(new URL('./cli.js', import.meta.url))
   const config = fileURLToPath(new URL('../config/switchyard.yaml', import.meta.url))
-  const daemon = spawn(process.execPath, [cli, '--config', config], { stdio: 'inherit' })
-  // Ctrl-C reaches the whole process group: the daemon drains and exits; then we stop.
-  process.on('SIGINT', () => {})
-  process.on('SIGTERM', () => daemon.kill('SIGTERM'))
+  // The daemon gets its own process group, so Ctrl-C reaches it once, through us: a second
+  // signal would make it skip the graceful drain.
+  const daemon = spawn(process.execPath, [cli, '--config', config], { stdio: 'inherit', detached: true })
+  const stop = (): void => { daemon.kill('SIGTERM') }
+  process.on('SIGINT', stop)
+  process.on('SIGTERM', stop)
   daemon.once('exit', (code) => {
     for (const b of backends) b.close()
     for (const b of backends) b.closeAllConnections()

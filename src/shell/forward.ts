@@ -138,6 +138,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
     if (statusCode < 200) return // 1xx (103 Early Hints...) are not passed on
     this.#status = statusCode
+    if (this.#ctx.lifecycle.draining) this.#res.shouldKeepAlive = false // the drain began while we waited
     // rawHeaders keeps the server's case, order and duplicates (Set-Cookie): forward those, not the parsed object.
     this.#res.writeHead(statusCode, clientResponseHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
   }

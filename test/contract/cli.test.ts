@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs'
 import { runCli, startDaemon, writeConfig } from '../helpers/daemon.js'
 import { startBackend } from '../helpers/backends.js'
 import { oneUpstream } from '../helpers/config.js'
+import { request } from '../helpers/client.js'
 
 const BAD = `listeners:
   - port: 70000
@@ -84,6 +85,19 @@ describe('cli', () => {
       expect(d.logs.find((l) => l.msg === 'listening')).toMatchObject({ level: 'info', listener: 'public' })
     } finally {
       expect(await d.stop()).toBe(0)
+      await b.close()
+    }
+  })
+
+  it('log.access_log: false writes no request lines', async () => {
+    const b = await startBackend('b')
+    const d = await startDaemon(oneUpstream([b.url], '', 'log: { access_log: false }'))
+    try {
+      expect((await request(d.url('/quiet'))).status).toBe(200)
+      expect(await d.stop()).toBe(0)
+      expect(d.logs.some((l) => l.msg === 'request')).toBe(false)
+      expect(d.logs.some((l) => l.msg === 'stopped')).toBe(true)
+    } finally {
       await b.close()
     }
   })
