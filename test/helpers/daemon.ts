@@ -19,6 +19,9 @@ export interface RunningDaemon {
   readonly stderr: string[]
   /** Bound port of a listener (by name, default the first). */
   port(listener?: string): number
+  /** Bound port of the admin server (from its "admin listening" log line). */
+  adminPort(): number
+  adminUrl(path?: string): string
   url(path?: string, listener?: string): string
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>
   /** Sends a signal (default SIGTERM) and resolves with the exit code. */
@@ -88,8 +91,14 @@ export async function startDaemon(yaml: string, env: Record<string, string> = {}
     if (p === undefined) throw new Error(`no listener ${listener}`)
     return p
   }
+  const adminPort = (): number => {
+    const line = logs.find((l) => l.msg === 'admin listening')
+    if (line === undefined) throw new Error('no "admin listening" log line')
+    return Number(line.port)
+  }
   return {
-    proc, file, logs, stderr, waitForLog, exited, port,
+    proc, file, logs, stderr, waitForLog, exited, port, adminPort,
+    adminUrl: (path = '/') => `http://127.0.0.1:${adminPort()}${path}`,
     url: (path = '/', listener) => `http://127.0.0.1:${port(listener)}${path}`,
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
