@@ -5,6 +5,7 @@ export const DEFAULTS = {
   listenerAddress: '0.0.0.0',
   adminAddress: '127.0.0.1', // never public unless asked for
   adminPort: 9090,
+  requestMetrics: true,
   workers: 1,
   shutdownTimeoutMs: 30_000,
   logLevel: 'info',

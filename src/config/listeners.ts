@@ -1,13 +1,13 @@
 // The listening side of the config: `listeners:` (public ports) and `admin:` (side port).
 
 import { DEFAULTS } from './defaults.js'
-import { checkMap, readInt, readList, readString, REQUIRED } from './fields.js'
+import { checkMap, readBool, readInt, readList, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
 import { checkListenAddress } from './network.js'
 import type { AdminConfig, ListenerConfig } from './types.js'
 
 const LISTENER_KEYS = ['name', 'address', 'port']
-const ADMIN_KEYS = ['address', 'port']
+const ADMIN_KEYS = ['address', 'port', 'request_metrics']
 // Port 0 asks the OS for any free port: meant for tests, which read the bound port back.
 const PORT = { min: 0, max: 65535 }
 
@@ -44,7 +44,8 @@ export function readAdmin(c: Cursor, listeners: readonly ListenerConfig[]): Admi
     const how = portCursor.absent ? ` (the default admin port); set admin.port to another port` : ''
     portCursor.report(`port ${port} is also used by listeners.${clash}${how}`)
   }
-  return { address, port }
+  const requestMetrics = readBool(c.field('request_metrics'), DEFAULTS.requestMetrics)
+  return { address, port, requestMetrics }
 }
 
 function readAddress(c: Cursor, def: string): string {

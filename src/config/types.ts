@@ -13,6 +13,8 @@ export interface ListenerConfig {
 export interface AdminConfig {
   readonly address: string // default "127.0.0.1"
   readonly port: number // default 9090
+  /** Per-request series (requests_total, request_duration_seconds); default true. */
+  readonly requestMetrics: boolean
 }
 
 export interface ServerConfig {

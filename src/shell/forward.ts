@@ -11,6 +11,7 @@ import { classifyError, mayRetry, type ErrorClass } from '../core/errors.js'
 import type { Router } from '../core/routes.js'
 import type { Server, Upstream } from './upstreams.js'
 import type { Logger } from './log.js'
+import type { RequestCounter } from './metrics.js'
 import { sendLocal, statusAfterClientGone } from './replies.js'
 import { takeByteCounts } from './bytes.js'
 
@@ -18,6 +19,10 @@ export interface ForwardContext {
   readonly router: Router<Upstream>
   /** null when `log.access_log` is false. */
   readonly accessLog: Logger | null
+  /** requests_total / duration for requests that reached no upstream (400, 404). */
+  readonly unrouted: RequestCounter
+  /** `admin.request_metrics`: false skips the per-request series. */
+  readonly requestMetrics: boolean
   /** Shared with the daemon: true once a graceful shutdown has begun. */
   readonly lifecycle: Lifecycle
 }
@@ -39,20 +44,21 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', randomUUID)
   if (url.charCodeAt(0) !== SLASH) {
     sendLocal(res, 400, headers.requestId)
-    logLocal(ctx, req, headers.requestId, 400, started)
+    finishLocal(ctx, req, headers.requestId, 400, started)
     return
   }
   const upstream = ctx.router(headers.host, url)
   if (upstream === undefined) {
     sendLocal(res, 404, headers.requestId)
-    logLocal(ctx, req, headers.requestId, 404, started)
+    finishLocal(ctx, req, headers.requestId, 404, started)
     return
   }
   new Exchange(ctx, req, res, upstream, headers, started).attempt()
 }
 
-/** Access log line for a request answered before any upstream was chosen. */
-function logLocal(ctx: ForwardContext, req: IncomingMessage, requestId: string, status: number, started: number): void {
+/** Metrics and access log for a request answered before any upstream was chosen. */
+function finishLocal(ctx: ForwardContext, req: IncomingMessage, requestId: string, status: number, started: number): void {
+  if (ctx.requestMetrics) ctx.unrouted.request(req.method as string, status, (performance.now() - started) / 1000)
   if (ctx.accessLog === null) return
   const bytes = takeByteCounts(req.socket)
   ctx.accessLog.info({
@@ -75,6 +81,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #server: Server | null = null // the server of the current (or last) attempt
   #counted = false // whether this request is counted in #server.inFlight
   #controller: Dispatcher.DispatchController | null = null
+  #probe = false // this request is the one probe of a server whose ejection just ended
   #tried: Set<Server> | null = null // allocated only when a retry happens
   #retries = 0
   #lastError: ErrorClass | null = null
@@ -107,6 +114,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#server = server
     server.inFlight++
     this.#counted = true
+    if (server.health.passive.probing) this.#probe = up.notePicked(server)
     const req = this.#req
     try {
       server.pool.dispatch({
@@ -138,6 +146,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
     if (statusCode < 200) return // 1xx (103 Early Hints...) are not passed on
     this.#status = statusCode
+    this.#upstream.noteSuccess(this.#server as Server)
     if (this.#ctx.lifecycle.draining) this.#res.shouldKeepAlive = false // the drain began while we waited
     // rawHeaders keeps the server's case, order and duplicates (Set-Cookie): forward those, not the parsed object.
     this.#res.writeHead(statusCode, clientResponseHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
@@ -176,16 +185,25 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#finish(statusAfterClientGone)
       return
     }
+    const server = this.#server as Server
+    const cls = classifyError(err)
+    server.metrics.error(cls.reason)
+    if (cls.passive) this.#upstream.noteFailure(server, cls.reason)
+    if (this.#probe) {
+      // A probe that failed for a passive reason has re-ejected the server; any other ending is no verdict.
+      this.#probe = false
+      this.#upstream.noteAbandoned(server)
+    }
     if (this.#res.headersSent) {
       // The head is out: a truncated body must never look complete, so cut the connection.
       this.#res.destroy(err)
       this.#finish(this.#status)
       return
     }
-    const cls = classifyError(err)
     this.#lastError = cls
     if (this.#retries < this.#upstream.config.retries && mayRetry(cls, this.#req.method as string, this.#headers.hasBody)) {
       this.#retries++
+      this.#upstream.metrics.retries.inc()
       ;(this.#tried ??= new Set()).add(this.#server as Server)
       this.attempt()
       return
@@ -213,14 +231,18 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done) return
     this.#done = true
     this.#res.off('close', onClientClose)
+    const server = this.#server
+    if (this.#probe) this.#upstream.noteAbandoned(server as Server)
+    const seconds = (performance.now() - this.#started) / 1000
+    if (this.#ctx.requestMetrics) (server === null ? this.#upstream.metrics : server.metrics).request(this.#req.method as string, status, seconds)
     const log = this.#ctx.accessLog
     if (log === null) return
     const bytes = takeByteCounts(this.#socket)
     const req = this.#req
     log.info({
       request_id: this.#headers.requestId, method: req.method, path: req.url, status,
-      upstream: this.#upstream.name, server: this.#server?.id ?? '',
-      duration_ms: Math.round((performance.now() - this.#started) * 1000) / 1000,
+      upstream: this.#upstream.name, server: server?.id ?? '',
+      duration_ms: Math.round(seconds * 1e6) / 1000,
       bytes_in: bytes.in, bytes_out: bytes.out, retries: this.#retries,
       ...(this.#errorCode === '' ? null : { error: this.#errorCode }),
     }, 'request')

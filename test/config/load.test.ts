@@ -73,7 +73,7 @@ describe('parseConfig: valid configs', () => {
   test('the CONTRACT.md example compiles to the expected config', () => {
     const expected: Config = {
       listeners: [{ name: 'public', address: '0.0.0.0', port: 8080 }],
-      admin: { address: '127.0.0.1', port: 9090 },
+      admin: { address: '127.0.0.1', port: 9090, requestMetrics: true },
       workers: 1,
       shutdownTimeoutMs: 30_000,
       log: { level: 'info', accessLog: true },
@@ -115,7 +115,7 @@ upstreams:
     )
     expect(config).toEqual({
       listeners: [{ name: 'listener-0', address: '0.0.0.0', port: 8080 }],
-      admin: { address: '127.0.0.1', port: 9090 },
+      admin: { address: '127.0.0.1', port: 9090, requestMetrics: true },
       workers: 1,
       shutdownTimeoutMs: 30_000,
       log: { level: 'info', accessLog: true },
@@ -149,7 +149,7 @@ listeners:
   - {name: a, address: "::", port: 0}
   - {name: b, address: localhost, port: 0}
   - {address: 127.0.0.1, port: 8443}
-admin: {address: "::1", port: 0}
+admin: {address: "::1", port: 0, request_metrics: false}
 workers: auto
 shutdown_timeout: 1.5m
 log: {level: silent, access_log: false}
@@ -189,7 +189,7 @@ routes:
       { name: 'b', address: 'localhost', port: 0 },
       { name: 'listener-2', address: '127.0.0.1', port: 8443 },
     ])
-    expect(config.admin).toEqual({ address: '::1', port: 0 })
+    expect(config.admin).toEqual({ address: '::1', port: 0, requestMetrics: false })
     expect(config.workers).toBe('auto')
     expect(config.shutdownTimeoutMs).toBe(90_000)
     expect(config.log).toEqual({ level: 'silent', accessLog: false })
@@ -255,7 +255,7 @@ routes: []
 `),
     )
     expect(config.listeners[0]?.name).toBe('listener-0')
-    expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090 })
+    expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090, requestMetrics: true })
     expect(config.workers).toBe(1)
     expect(config.upstreams[0]?.healthCheck).toBeNull()
     expect(config.upstreams[0]?.timeouts.idleMs).toBe(60_000)
@@ -287,7 +287,7 @@ describe('the example config file', () => {
     const file = fileURLToPath(new URL('../../config/switchyard.yaml', import.meta.url))
     const config = configOf(await loadConfigFile(file))
     expect(config.listeners).toEqual([{ name: 'public', address: '0.0.0.0', port: 8080 }])
-    expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090 })
+    expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090, requestMetrics: true })
     expect(config.upstreams.map((u) => u.name)).toEqual(['app'])
     expect(config.upstreams[0]?.servers.map((s) => s.id)).toEqual(['127.0.0.1:3001', '127.0.0.1:3002', '127.0.0.1:3003'])
     expect(config.routes).toEqual([{ host: null, pathPrefix: '/', upstream: 'app' }])

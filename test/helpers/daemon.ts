@@ -98,7 +98,7 @@ export async function startDaemon(yaml: string, env: Record<string, string> = {}
   }
   return {
     proc, file, logs, stderr, waitForLog, exited, port, adminPort,
-    adminUrl: (path = '/') => `http://127.0.0.1:${adminPort()}${path}`,
+    adminUrl: (path = '') => `http://127.0.0.1:${adminPort()}${path}`,
     url: (path = '/', listener) => `http://127.0.0.1:${port(listener)}${path}`,
     async stop(signal = 'SIGTERM') {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)

@@ -1,0 +1,117 @@
+// Active health checks: each server is probed every `interval` with GET `path`. Probes
+// use their own undici Client per server (never a slot of the data Pool) and a fresh
+// connection each time (`reset: true`: a probe must also prove the server still accepts
+// connections, and a stale kept-alive socket must not fail it). Each server's schedule
+// starts at a random point of the first interval and every wait is jittered by +-10%, so
+// many servers are not probed at the same instant.
+import { Client } from 'undici'
+import type { HealthCheckConfig, StatusRanges } from '../config/types.js'
+import { classifyError } from '../core/errors.js'
+
+export interface ProbeTarget {
+  readonly id: string // host:port
+  readonly url: string
+}
+
+export type ProbeListener = (target: ProbeTarget, ok: boolean, detail: string) => void
+
+const JITTER = 0.1
+
+export function statusExpected(ranges: StatusRanges, status: number): boolean {
+  for (const [lo, hi] of ranges) if (status >= lo && status <= hi) return true
+  return false
+}
+
+/** What a failed probe says, for the state-change log line: "status 500", "connect refused", "timeout after 1s". */
+function failureDetail(err: unknown, timeoutMs: number): string {
+  const cls = classifyError(err)
+  switch (cls.reason) {
+    case 'connect_refused': return 'connect refused'
+    case 'connect_timeout': return `connect timeout after ${timeoutMs / 1000}s`
+    case 'response_timeout': return `timeout after ${timeoutMs / 1000}s`
+    case 'reset': return 'connection reset'
+    default: {
+      const e = err as { code?: string; name?: string } | null
+      return e?.name === 'TimeoutError' ? `timeout after ${timeoutMs / 1000}s` : `error ${e?.code ?? e?.name ?? 'unknown'}`
+    }
+  }
+}
+
+class ProbeLoop {
+  readonly #target: ProbeTarget
+  readonly #cfg: HealthCheckConfig
+  readonly #onResult: ProbeListener
+  readonly #random: () => number
+  readonly #client: Client
+  #timer: NodeJS.Timeout | null = null
+  #stopped = false
+
+  constructor(target: ProbeTarget, cfg: HealthCheckConfig, onResult: ProbeListener, random: () => number) {
+    this.#target = target
+    this.#cfg = cfg
+    this.#onResult = onResult
+    this.#random = random
+    this.#client = new Client(target.url, {
+      connect: { timeout: cfg.timeoutMs },
+      headersTimeout: cfg.timeoutMs,
+      bodyTimeout: cfg.timeoutMs,
+      pipelining: 1,
+    })
+  }
+
+  start(): void {
+    this.#schedule(this.#random() * this.#cfg.intervalMs)
+  }
+
+  stop(): Promise<void> {
+    this.#stopped = true
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    return this.#client.destroy()
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => void this.#probe(), delayMs)
+    this.#timer.unref()
+  }
+
+  async #probe(): Promise<void> {
+    const cfg = this.#cfg
+    let ok = false
+    let detail: string
+    try {
+      const res = await this.#client.request({
+        path: cfg.path,
+        method: 'GET',
+        headers: { host: this.#target.id, 'user-agent': 'switchyard-health-check' },
+        reset: true,
+        signal: AbortSignal.timeout(cfg.timeoutMs), // bounds the whole probe, body included
+      })
+      await res.body.dump()
+      ok = statusExpected(cfg.expectedStatus, res.statusCode)
+      detail = `status ${res.statusCode}`
+    } catch (err) {
+      detail = failureDetail(err, cfg.timeoutMs)
+    }
+    if (this.#stopped) return
+    this.#onResult(this.#target, ok, detail)
+    this.#schedule(cfg.intervalMs * (1 - JITTER + 2 * JITTER * this.#random()))
+  }
+}
+
+/** Probes every target of one upstream until stopped. */
+export class HealthChecker {
+  readonly #loops: ProbeLoop[]
+
+  constructor(targets: readonly ProbeTarget[], cfg: HealthCheckConfig, onResult: ProbeListener, random: () => number = Math.random) {
+    this.#loops = targets.map((t) => new ProbeLoop(t, cfg, onResult, random))
+  }
+
+  start(): void {
+    for (const l of this.#loops) l.start()
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#loops.map((l) => l.stop()))
+  }
+}
