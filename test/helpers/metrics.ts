@@ -30,16 +30,23 @@ export async function status(adminUrl: string): Promise<StatusDoc> {
 
 /**
  * Each server's state from /status, checked against switchyard_server_up from /metrics
- * (1 exactly when healthy). Keys are the servers' `host:port`.
+ * (1 exactly when healthy). Keys are the servers' `host:port`. The scrape is bracketed by
+ * two /status reads, compared only when both agree: a state may change between requests.
  */
 export async function serverStates(adminUrl: string, upstream = 'app'): Promise<Record<string, string>> {
-  const [doc, text] = [await status(adminUrl), await scrape(adminUrl)]
-  const out: Record<string, string> = {}
-  for (const s of doc.upstreams[upstream]!.servers) {
-    const id = new URL(s.url).host
-    const up = seriesValue(text, 'switchyard_server_up', { upstream, server: id })
-    if (up !== (s.state === 'healthy' ? 1 : 0)) throw new Error(`/status says ${id} is ${s.state} but switchyard_server_up is ${up}`)
-    out[id] = s.state
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = await status(adminUrl)
+    const text = await scrape(adminUrl)
+    const after = await status(adminUrl)
+    const states = (doc: StatusDoc): Record<string, string> =>
+      Object.fromEntries(doc.upstreams[upstream]!.servers.map((s) => [new URL(s.url).host, s.state]))
+    const out = states(before)
+    if (JSON.stringify(out) !== JSON.stringify(states(after))) continue // changed while we looked: look again
+    for (const [id, state] of Object.entries(out)) {
+      const up = seriesValue(text, 'switchyard_server_up', { upstream, server: id })
+      if (up !== (state === 'healthy' ? 1 : 0)) throw new Error(`/status says ${id} is ${state} but switchyard_server_up is ${up}`)
+    }
+    return out
   }
-  return out
+  throw new Error('server states kept changing while being read')
 }
