@@ -3,9 +3,10 @@
 // Proxies run alone on CPU 1; backends and wrk share CPU 0 (see README "Performance").
 //
 // Knobs: DURATION=5 (s per run) REPS=3 WARMUP=1 (s) SCENARIOS=small-c50,small-c256,64k-c50
-//        TARGETS=direct,switchyard,nginx  RUN_DIR=/tmp/switchyard-bench/<time>
+//        TARGETS=direct,switchyard,switchyard-bare,nginx  RUN_DIR=/tmp/switchyard-bench/<time>
 // Needs wrk (apt-get install wrk); nginx is optional (apt-get install nginx).
 import { openSync, mkdirSync, writeFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
 import { start, stop, waitForPort, cpuSeconds, rssMiB, hasCommand } from './proc.mjs'
 import { wrk } from './wrk.mjs'
 import { PORTS, BACKEND_PORTS, backendArgv, nginxProxyArgv, switchyardArgv } from './targets.mjs'
@@ -27,7 +28,7 @@ mkdirSync(RUN, { recursive: true })
 const log = { fd: openSync(`${RUN}/bench.log`, 'a'), write(d) { writeFileSync(this.fd, d) } }
 const quiet = openSync('/dev/null', 'w')
 
-const wanted = (env.TARGETS ?? 'direct,switchyard,nginx').split(',')
+const wanted = (env.TARGETS ?? 'direct,switchyard,switchyard-bare,nginx').split(',')
 const targets = wanted.filter((t) => t !== 'nginx' || hasCommand('nginx'))
 if (wanted.includes('nginx') && !targets.includes('nginx')) console.error('nginx is not installed: no nginx column (apt-get install nginx)')
 
@@ -41,13 +42,13 @@ try {
   for (const argv of backends.argvs) children.push(start(argv, { cpu: LOAD_CPU, log }))
   for (const p of BACKEND_PORTS) await waitForPort(p)
   const procs = {}
-  if (targets.includes('switchyard')) {
+  for (const name of ['switchyard', 'switchyard-bare']) {
+    if (!targets.includes(name)) continue
     // The access log goes to /dev/null: pino's cost is measured, not a log consumer's.
-    const [cmd, ...args] = switchyardArgv(RUN)
-    const { spawn } = await import('node:child_process')
-    procs.switchyard = spawn('taskset', ['-c', String(PROXY_CPU), cmd, ...args], { stdio: ['ignore', quiet, 'inherit'] })
-    children.push(procs.switchyard)
-    await waitForPort(PORTS.switchyard)
+    const [cmd, ...args] = switchyardArgv(RUN, { bare: name === 'switchyard-bare' })
+    procs[name] = spawn('taskset', ['-c', String(PROXY_CPU), cmd, ...args], { stdio: ['ignore', quiet, 'inherit'] })
+    children.push(procs[name])
+    await waitForPort(PORTS[name])
   }
   if (targets.includes('nginx')) {
     procs.nginx = start(nginxProxyArgv(RUN), { cpu: PROXY_CPU, log })
@@ -89,15 +90,24 @@ function render(tables) {
   const lines = [
     `Backends: ${hasCommand('nginx') ? 'nginx (return 200)' : 'node:http'}; wrk -t1, ${REPS} interleaved runs of ${DURATION}s, medians; proxy alone on CPU ${PROXY_CPU}, wrk + backends on CPU ${LOAD_CPU}.`,
     '',
+    '`switchyard`: access log, request metrics and health checks on. `switchyard-bare`: access log and request metrics off.',
+    '',
     '| scenario | target | req/s | vs direct | vs nginx | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors |',
     '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
+  const costs = []
   for (const { sc, runs } of tables) {
     const rps = (t) => median((runs[t] ?? []).map((r) => r.rps))
+    if (runs.switchyard && runs['switchyard-bare']) {
+      // Paired: each round's ratio, so drift between rounds cancels; then the median.
+      const paired = median(runs.switchyard.map((r, i) => r.rps / runs['switchyard-bare'][i].rps))
+      costs.push(`${sc.name}: ${fmt((1 - paired) * 100, 1)}%`)
+    }
     for (const t of Object.keys(runs)) {
       const rs = runs[t]
       lines.push(`| ${sc.name} | ${t} | ${fmt(rps(t))} | ${fmt(rps(t) / rps('direct'), 2)} | ${runs.nginx ? fmt(rps(t) / rps('nginx'), 2) : '-'} | ${fmt(median(rs.map((r) => r.p50)), 2)} | ${fmt(median(rs.map((r) => r.p99)), 2)} | ${fmt(median(rs.map((r) => r.cpuUsPerReq)))} | ${fmt(Math.max(...rs.map((r) => r.peakMiB)), 1)} | ${rs.reduce((a, r) => a + r.errors, 0)} |`)
     }
   }
+  if (costs.length) lines.push('', `Access log + request metrics cost (1 - switchyard / switchyard-bare, paired median): ${costs.join('; ')}`)
   return lines.join('\n')
 }

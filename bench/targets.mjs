@@ -7,7 +7,7 @@ import { hasCommand } from './proc.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 export const BACKEND_PORTS = [9301, 9302]
-export const PORTS = { direct: BACKEND_PORTS[0], switchyard: 9310, nginx: 9311 }
+export const PORTS = { direct: BACKEND_PORTS[0], switchyard: 9310, nginx: 9311, 'switchyard-bare': 9312 }
 
 export function backendArgv(run) {
   if (!hasCommand('nginx')) return { kind: 'node', argvs: BACKEND_PORTS.map((p) => [process.execPath, path.join(HERE, 'backend.mjs'), String(p)]) }
@@ -40,16 +40,21 @@ ${body}
 `
 }
 
-/** switchyard with every feature of the issue at hand on (access log to /dev/null through pino). */
-export function switchyardArgv(run, { accessLog = true } = {}) {
+/**
+ * switchyard with every feature on (access log, request metrics, active health checks), or
+ * `bare`: access log and per-request metrics off, to show what those cost.
+ */
+export function switchyardArgv(run, { bare = false } = {}) {
+  const name = bare ? 'switchyard-bare' : 'switchyard'
   mkdirSync(run, { recursive: true })
-  const file = `${run}/switchyard.yaml`
-  writeFileSync(file, `listeners: [{ address: 127.0.0.1, port: ${PORTS.switchyard} }]
-admin: { port: 0 }
-log: { level: info, access_log: ${accessLog} }
+  const file = `${run}/${name}.yaml`
+  writeFileSync(file, `listeners: [{ address: 127.0.0.1, port: ${PORTS[name]} }]
+admin: { port: 0, request_metrics: ${!bare} }
+log: { level: info, access_log: ${!bare} }
 upstreams:
   app:
     servers: [${BACKEND_PORTS.map((p) => `{ url: "http://127.0.0.1:${p}" }`).join(', ')}]
+    health_check: { path: /, interval: 2s }
 `)
   return [process.execPath, path.resolve(HERE, '../dist/cli.js'), '--config', file]
 }

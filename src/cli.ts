@@ -80,6 +80,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const log = createLogger(loaded.config.log.level)
+  // A bug must not take the last 250 ms of (batched) log lines with it.
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err }, 'uncaught exception: exiting')
+    flushLog()
+    process.exit(1)
+  })
   log.info({ version: version(), config: file, node: process.version }, 'starting')
   const daemon = await startDaemon(loaded.config, log)
   return daemon.stopped

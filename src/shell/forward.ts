@@ -10,17 +10,17 @@ import { upstreamRequestHeaders, clientResponseHeaders, type UpstreamHeaders } f
 import { classifyError, mayRetry, type ErrorClass } from '../core/errors.js'
 import type { Router } from '../core/routes.js'
 import type { Server, Upstream } from './upstreams.js'
-import type { Logger } from './log.js'
-import type { RequestCounter } from './metrics.js'
+import type { RequestStats } from '../core/request-stats.js'
+import { AccessLog } from './access-log.js'
 import { sendLocal, statusAfterClientGone } from './replies.js'
 import { takeByteCounts } from './bytes.js'
 
 export interface ForwardContext {
   readonly router: Router<Upstream>
-  /** null when `log.access_log` is false. */
-  readonly accessLog: Logger | null
+  /** null when `log.access_log` is false (or the level is above info). */
+  readonly accessLog: AccessLog | null
   /** requests_total / duration for requests that reached no upstream (400, 404). */
-  readonly unrouted: RequestCounter
+  readonly unrouted: RequestStats
   /** `admin.request_metrics`: false skips the per-request series. */
   readonly requestMetrics: boolean
   /** Shared with the daemon: true once a graceful shutdown has begun. */
@@ -58,15 +58,13 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
 
 /** Metrics and access log for a request answered before any upstream was chosen. */
 function finishLocal(ctx: ForwardContext, req: IncomingMessage, requestId: string, status: number, started: number): void {
-  if (ctx.requestMetrics) ctx.unrouted.request(req.method as string, status, (performance.now() - started) / 1000)
+  if (ctx.requestMetrics) ctx.unrouted.record(req.method as string, status, (performance.now() - started) / 1000)
   if (ctx.accessLog === null) return
   const bytes = takeByteCounts(req.socket)
-  ctx.accessLog.info({
-    request_id: requestId, method: req.method, path: req.url, status, upstream: '', server: '',
-    duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-    bytes_in: bytes.in, bytes_out: bytes.out, retries: 0,
-  }, 'request')
+  ctx.accessLog.write(requestId, req.method as string, req.url as string, status, NO_TARGET, (performance.now() - started) / 1000, bytes.in, bytes.out, 0, '')
 }
+
+const NO_TARGET = AccessLog.target('', '')
 
 class Exchange implements Dispatcher.DispatchHandler {
   readonly #ctx: ForwardContext
@@ -234,18 +232,12 @@ class Exchange implements Dispatcher.DispatchHandler {
     const server = this.#server
     if (this.#probe) this.#upstream.noteAbandoned(server as Server)
     const seconds = (performance.now() - this.#started) / 1000
-    if (this.#ctx.requestMetrics) (server === null ? this.#upstream.metrics : server.metrics).request(this.#req.method as string, status, seconds)
+    if (this.#ctx.requestMetrics) (server === null ? this.#upstream.metrics : server.metrics).requests.record(this.#req.method as string, status, seconds)
     const log = this.#ctx.accessLog
     if (log === null) return
     const bytes = takeByteCounts(this.#socket)
-    const req = this.#req
-    log.info({
-      request_id: this.#headers.requestId, method: req.method, path: req.url, status,
-      upstream: this.#upstream.name, server: server?.id ?? '',
-      duration_ms: Math.round(seconds * 1e6) / 1000,
-      bytes_in: bytes.in, bytes_out: bytes.out, retries: this.#retries,
-      ...(this.#errorCode === '' ? null : { error: this.#errorCode }),
-    }, 'request')
+    const target = server === null ? this.#upstream.accessTarget : server.accessTarget
+    log.write(this.#headers.requestId, this.#req.method as string, this.#req.url as string, status, target, seconds, bytes.in, bytes.out, this.#retries, this.#errorCode)
   }
 }
 

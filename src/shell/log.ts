@@ -1,5 +1,8 @@
 // pino JSON lines on stdout. Asynchronous writes (the data path must not block on a
-// slow stdout consumer such as journald); flushLog() empties the buffer before exit.
+// slow stdout consumer such as journald), batched: one write(2) per 4 KiB of lines
+// instead of one per line (measured: per-line writes were half the cost of the access
+// log), flushed at least every 250 ms so a quiet daemon's lines are not held back.
+// flushLog() empties the buffer before exit.
 import { pino, type Logger, type DestinationStream } from 'pino'
 import type { LogLevel } from '../config/types.js'
 
@@ -9,21 +12,44 @@ let destination: (DestinationStream & { flushSync?: () => void }) | undefined
 
 /** LOG_LEVEL from the environment beats the config's `log.level` (CONTRACT section 1). */
 export function createLogger(configLevel: LogLevel): Logger {
-  destination ??= pino.destination({ dest: 1, sync: false })
+  destination ??= pino.destination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 })
   const level = process.env.LOG_LEVEL ?? configLevel
   return pino(
     {
       level,
       base: { pid: process.pid },
-      timestamp: pino.stdTimeFunctions.isoTime,
+      // pino's default epoch-ms `time`: formatting an ISO date per line cost 1.6% of the CPU.
       formatters: { level: (label) => ({ level: label }) },
     },
     destination,
   )
 }
 
+// Lines handed over in batches (the access log): one destination write per 16 KiB or
+// per 250 ms, whichever comes first. They may land up to 250 ms after pino's own lines.
+const BATCH_CHARS = 16_384
+let pending = ''
+let batchTimer: NodeJS.Timeout | null = null
+
+function writePending(): void {
+  if (pending === '' || destination === undefined) return
+  destination.write(pending)
+  pending = ''
+}
+
+/** Appends ready-made JSON lines (each ending in "\n") to the log. */
+export function writeLines(lines: string): void {
+  pending += lines
+  if (pending.length >= BATCH_CHARS) writePending()
+  if (batchTimer === null) {
+    batchTimer = setInterval(writePending, 250)
+    batchTimer.unref()
+  }
+}
+
 export function flushLog(): void {
   try {
+    writePending()
     destination?.flushSync?.()
   } catch {
     // stdout gone (EPIPE, closed journal): nothing left to say it to.

@@ -1,16 +1,19 @@
 // Prometheus metrics (CONTRACT section 4) on one prom-client Registry per process.
 // Label values are bounded by the config: upstream and server names come from it, methods
-// are folded to a fixed list (PURGE -> OTHER), codes are three digits. Children are bound
-// once per server (ServerMetrics) so the request path does a Map lookup and an inc;
-// gauges that mirror state are filled in collect(), at scrape time, not per request.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import { metricMethod, type ErrorReason } from '../core/errors.js'
+// are folded to a fixed list (PURGE -> OTHER), codes are three digits.
+// - requests_total and request_duration_seconds are recorded as plain numbers per
+//   (upstream, server) (core/request-stats.ts) and handed to prom-client at scrape time
+//   by two collectors registered on the Registry (its extension point: any object with
+//   get() returning name/help/type/values, which the cluster aggregator also reads).
+// - Rare events (errors, retries, probes) use prom-client counters with children bound
+//   once per server.
+// - Gauges that mirror state are filled in collect(), at scrape time, not per request.
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
+import type { ErrorReason } from '../core/errors.js'
+import { DURATION_BUCKETS, RequestStats } from '../core/request-stats.js'
 
 /** prom-client defaults that are gauges named `..._total`: `promtool check metrics` refuses them. */
 const REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
-
-/** 1 ms to 30 s: a proxy's answers range from cache-speed to the response_headers timeout. */
-const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
 const ERROR_REASONS: readonly ErrorReason[] = ['connect_refused', 'connect_timeout', 'response_timeout', 'reset', 'other']
 
@@ -20,24 +23,35 @@ export interface GaugeSource {
   upstreamGauges(): Iterable<{ upstream: string; websockets: number }>
 }
 
+interface CollectedValue {
+  labels: Record<string, string | number>
+  value: number
+  metricName?: string
+}
+
+/** A metric whose values are computed at scrape time from the request stats. */
+function statsCollector(name: string, help: string, type: 'counter' | 'histogram', values: () => CollectedValue[]): Metric {
+  return { name, help, type, aggregator: 'sum', get: async () => ({ name, help, type, aggregator: 'sum', values: values() }) } as unknown as Metric
+}
+
 export class Metrics {
   readonly registry = new Registry()
-  readonly requests: Counter<'upstream' | 'server' | 'method' | 'code'>
-  readonly duration: Histogram<'upstream' | 'server'>
+  /** Request stats by "upstream\0server"; kept across reloads, so a server that stays keeps its counts. */
+  readonly #stats = new Map<string, RequestStats>()
   readonly healthChecks: Counter<'upstream' | 'server' | 'result'>
   readonly upstreamErrors: Counter<'upstream' | 'server' | 'reason'>
   readonly retries: Counter<'upstream'>
   readonly configReloads: Counter<'result'>
   readonly lastReloadSuccess: Gauge
   /** Requests that matched no route (404) or were refused before routing (400): upstream="", server="". */
-  readonly unrouted: RequestCounter
+  readonly unrouted: RequestStats
   #source: GaugeSource | null = null
 
   constructor() {
     const registers = [this.registry]
     const source = (): GaugeSource | null => this.#source
-    this.requests = new Counter({ name: 'switchyard_requests_total', help: 'Requests answered, by upstream, server, method and status code.', labelNames: ['upstream', 'server', 'method', 'code'], registers })
-    this.duration = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'Time from the request head to the end of the response.', labelNames: ['upstream', 'server'], buckets: DURATION_BUCKETS, registers })
+    this.registry.registerMetric(statsCollector('switchyard_requests_total', 'Requests answered, by upstream, server, method and status code.', 'counter', () => this.#requestValues()))
+    this.registry.registerMetric(statsCollector('switchyard_request_duration_seconds', 'Time from the request head to the end of the response.', 'histogram', () => this.#durationValues()))
     new Gauge({
       name: 'switchyard_server_up', help: '1 when the server takes traffic (state healthy), else 0.', labelNames: ['upstream', 'server'], registers,
       collect() {
@@ -67,7 +81,7 @@ export class Metrics {
     // Zero-valued series exist from the start, so rate() sees the first increment.
     this.configReloads.inc({ result: 'success' }, 0)
     this.configReloads.inc({ result: 'failure' }, 0)
-    this.unrouted = new RequestCounter(this, '', '')
+    this.unrouted = this.stats('', '')
     collectDefaultMetrics({ register: this.registry })
     for (const name of REFUSED_DEFAULTS) this.registry.removeSingleMetric(name)
   }
@@ -75,6 +89,43 @@ export class Metrics {
   /** Where the state gauges read from: the running config's upstreams. */
   setSource(source: GaugeSource): void {
     this.#source = source
+  }
+
+  /** The request stats of an (upstream, server) pair; server "" = answered without a server. */
+  stats(upstream: string, server: string): RequestStats {
+    const key = `${upstream}\0${server}`
+    let s = this.#stats.get(key)
+    if (s === undefined) {
+      s = new RequestStats(upstream, server)
+      this.#stats.set(key, s)
+    }
+    return s
+  }
+
+  #requestValues(): CollectedValue[] {
+    const out: CollectedValue[] = []
+    for (const s of this.#stats.values()) {
+      for (const [method, code, n] of s.requests()) out.push({ labels: { upstream: s.upstream, server: s.server, method, code: String(code) }, value: n })
+    }
+    return out
+  }
+
+  #durationValues(): CollectedValue[] {
+    const out: CollectedValue[] = []
+    const name = 'switchyard_request_duration_seconds'
+    for (const s of this.#stats.values()) {
+      if (s.count === 0) continue
+      const labels = { upstream: s.upstream, server: s.server }
+      let cumulative = 0
+      DURATION_BUCKETS.forEach((le, i) => {
+        cumulative += s.buckets[i]!
+        out.push({ labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` })
+      })
+      out.push({ labels: { ...labels, le: '+Inf' }, value: s.count, metricName: `${name}_bucket` })
+      out.push({ labels, value: s.sum, metricName: `${name}_sum` })
+      out.push({ labels, value: s.count, metricName: `${name}_count` })
+    }
+    return out
   }
 
   forServer(upstream: string, server: string): ServerMetrics {
@@ -88,45 +139,16 @@ export class Metrics {
 }
 
 type CounterChild = ReturnType<Counter<string>['labels']>
-type HistogramChild = ReturnType<Histogram<string>['labels']>
 
-/** requests_total and request_duration_seconds for one (upstream, server) pair. */
-export class RequestCounter {
-  readonly #metrics: Metrics
-  readonly #upstream: string
-  readonly #server: string
-  // Children by method and code, made on first use: codes are not known in advance.
-  readonly #children = new Map<string, CounterChild>()
-  readonly #duration: HistogramChild
-
-  constructor(metrics: Metrics, upstream: string, server: string) {
-    this.#metrics = metrics
-    this.#upstream = upstream
-    this.#server = server
-    this.#duration = metrics.duration.labels(upstream, server)
-  }
-
-  request(method: string, code: number, seconds: number): void {
-    const m = metricMethod(method)
-    const key = `${m} ${code}`
-    let child = this.#children.get(key)
-    if (child === undefined) {
-      child = this.#metrics.requests.labels(this.#upstream, this.#server, m, String(code))
-      this.#children.set(key, child)
-    }
-    child.inc()
-    this.#duration.observe(seconds)
-  }
-}
-
-/** Children bound to one (upstream, server): what the request path and the prober touch. */
-export class ServerMetrics extends RequestCounter {
+/** What one (upstream, server) pair records: request stats on the request path, children for rare events. */
+export class ServerMetrics {
+  readonly requests: RequestStats
   readonly #errors: Record<ErrorReason, CounterChild>
   readonly probeSuccess: CounterChild
   readonly probeFailure: CounterChild
 
   constructor(metrics: Metrics, upstream: string, server: string) {
-    super(metrics, upstream, server)
+    this.requests = metrics.stats(upstream, server)
     this.#errors = Object.fromEntries(ERROR_REASONS.map((r) => {
       const child = metrics.upstreamErrors.labels(upstream, server, r)
       child.inc(0)
@@ -141,12 +163,13 @@ export class ServerMetrics extends RequestCounter {
   }
 }
 
-/** Children bound to one upstream: retries, and requests answered without a server (server=""). */
-export class UpstreamMetrics extends RequestCounter {
+/** What one upstream records: retries, and requests answered without a server (server=""). */
+export class UpstreamMetrics {
+  readonly requests: RequestStats
   readonly retries: CounterChild
 
   constructor(metrics: Metrics, upstream: string) {
-    super(metrics, upstream, '')
+    this.requests = metrics.stats(upstream, '')
     this.retries = metrics.retries.labels(upstream)
     this.retries.inc(0)
   }

@@ -5,6 +5,7 @@ import type { Config } from '../config/types.js'
 import { buildRouter } from '../core/routes.js'
 import { Upstream } from './upstreams.js'
 import { HealthChecker } from './health-checker.js'
+import { AccessLog } from './access-log.js'
 import type { ForwardContext, Lifecycle } from './forward.js'
 import type { Logger } from './log.js'
 import type { GaugeSource, Metrics } from './metrics.js'
@@ -27,7 +28,7 @@ export class Runtime implements GaugeSource {
     })))
     this.forward = {
       router,
-      accessLog: config.log.accessLog ? log.child({ kind: 'access' }) : null,
+      accessLog: config.log.accessLog && log.isLevelEnabled('info') ? new AccessLog() : null,
       unrouted: metrics.unrouted,
       requestMetrics: config.admin.requestMetrics,
       lifecycle,

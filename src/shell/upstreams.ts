@@ -12,6 +12,7 @@ import {
 } from '../core/health.js'
 import { MAX_TIMER_MS } from '../config/duration.js'
 import type { Logger } from './log.js'
+import { AccessLog } from './access-log.js'
 import type { Metrics, ServerMetrics, UpstreamMetrics } from './metrics.js'
 
 /** How passive failures read in the state-change log line ("connect refused x3"). */
@@ -31,6 +32,8 @@ export class Server implements Pickable {
   readonly pool: Pool
   readonly log: Logger
   readonly metrics: ServerMetrics
+  /** This server's part of an access log line, made once. */
+  readonly accessTarget: string
   inFlight = 0
   health: Health = initialHealth
   ejectionTimer: NodeJS.Timeout | null = null
@@ -42,6 +45,7 @@ export class Server implements Pickable {
     this.url = config.url
     this.log = log.child({ server: config.id })
     this.metrics = metrics.forServer(upstream.name, config.id)
+    this.accessTarget = AccessLog.target(upstream.name, config.id)
     this.pool = new Pool(config.url, {
       connections: upstream.maxConnectionsPerServer,
       pipelining: 1, // a pipelined request dies with the one before it: never safe to retry
@@ -63,6 +67,8 @@ export class Upstream {
   readonly balancer: Balancer<Server>
   readonly log: Logger
   readonly metrics: UpstreamMetrics
+  /** The access log's part for requests answered without a server. */
+  readonly accessTarget: string
   /** `Retry-After` on a 503: when a server may be back (next health check or end of an ejection). */
   readonly retryAfter: string
   /** Servers that take traffic now, in index order; rebuilt only when one of them changes. */
@@ -75,6 +81,7 @@ export class Upstream {
     this.config = config
     this.log = log.child({ upstream: config.name })
     this.metrics = metrics.forUpstream(config.name)
+    this.accessTarget = AccessLog.target(config.name, '')
     this.servers = config.servers.map((s, i) => new Server(i, s, config, this.log, metrics))
     this.available = this.servers
     this.balancer = createBalancer<Server>(config.balance, this.servers.length)

@@ -66,7 +66,9 @@ health_check: { path: /health, interval: 200ms, timeout: 150ms, healthy_threshol
     for (let i = 0; i < 4; i++) back.push((await request(d.url('/'))).body)
     expect(back.sort()).toEqual(['a', 'a', 'b', 'b'])
 
-    // Each change logged exactly once, with its reason.
+    // Each change logged exactly once, with its reason (log lines are flushed every 250 ms).
+    await d.waitForLog((l) => l.msg === 'server state changed' && l.server === A && l.to === 'healthy')
+    await sleep(300)
     const changes = stateChanges(d, A)
     expect(changes.map((l) => [l.from, l.to])).toEqual([['healthy', 'unhealthy'], ['unhealthy', 'healthy']])
     expect(changes[0]!.reason).toBe('2 consecutive probe failures: status 500')
@@ -87,6 +89,7 @@ health_check: { path: /health, interval: 200ms, timeout: 150ms, healthy_threshol
     })
     const d = await daemon(oneUpstream([a.url], 'health_check: { interval: 100ms, timeout: 80ms, unhealthy_threshold: 2 }'))
     await until('several probes', async () => flaky, (n) => n >= 8, 3000)
+    await sleep(300) // log lines are flushed every 250 ms
     expect(stateChanges(d, `127.0.0.1:${a.port}`)).toEqual([])
   })
 
@@ -128,6 +131,7 @@ health_check: { interval: 100ms, timeout: 80ms, unhealthy_threshold: 1 }`))
     releaseHold()
     expect((await held).body).toBe('held')
     expect(probesDuringHold.length).toBeGreaterThanOrEqual(4)
+    await sleep(300) // log lines are flushed every 250 ms
     expect(stateChanges(d, `127.0.0.1:${a.port}`)).toEqual([])
   })
 
@@ -162,6 +166,7 @@ describe('passive health', () => {
     // Clients never see the dead server: its attempts are retried on b.
     for (let i = 0; i < 6; i++) expect((await request(d.url('/'))).body).toBe('b')
     expect((await serverStates(d.adminUrl()))[A]).toBe('ejected')
+    await d.waitForLog((l) => l.msg === 'server state changed' && l.server === A)
     expect(stateChanges(d, A).map((l) => l.reason)).toEqual(['connect refused x2'])
     expect(seriesValue(await scrape(d.adminUrl()), 'switchyard_upstream_errors_total', { upstream: 'app', server: A, reason: 'connect_refused' })).toBe(2)
 
@@ -183,6 +188,8 @@ describe('passive health', () => {
     const names = []
     for (let i = 0; i < 4; i++) names.push((await request(d.url('/'))).body)
     expect(names.sort()).toEqual(['a', 'a', 'b', 'b'])
+    await d.waitForLog((l) => l.msg === 'server state changed' && l.server === A && l.to === 'healthy')
+    await sleep(300)
     expect(stateChanges(d, A).map((l) => [l.from, l.to])).toEqual([['healthy', 'ejected'], ['ejected', 'healthy']])
   })
 })
