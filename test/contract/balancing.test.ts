@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http from 'node:http'
 import { startBackend, type Backend } from '../helpers/backends.js'
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
-import { request, sleep } from '../helpers/client.js'
+import { rawExchange, request, sleep } from '../helpers/client.js'
 
 describe('balancing and access log', () => {
   const backends: Backend[] = []
@@ -79,5 +79,12 @@ routes:
     expect(line.bytes_in).toBeGreaterThan(20)
     expect(line.bytes_out).toBeGreaterThan(20)
     expect(daemon.logs.filter((l) => l.request_id === 'log-test-1')).toHaveLength(1)
+  })
+
+  it('access log lines stay valid JSON whatever the path holds', async () => {
+    const raw = await rawExchange(daemon.port(), 'GET /rr/q\\"x<%00>?a="b" HTTP/1.1\r\nHost: a\r\nX-Request-Id: esc-test\r\nConnection: close\r\n\r\n')
+    expect(raw).toMatch(/^HTTP\/1\.1 200/)
+    const line = await daemon.waitForLog((l) => l.request_id === 'esc-test')
+    expect(line.path).toBe('/rr/q\\"x<%00>?a="b"')
   })
 })
