@@ -27,7 +27,7 @@ export class AccessLog {
   }
 
   /** `requestId` is sane (headers.ts) or a UUID, `method` an HTTP token: both JSON-safe. */
-  write(requestId: string, method: string, path: string, status: number, target: string, seconds: number, bytesIn: number, bytesOut: number, retries: number, error: string): void {
-    writeLines(`${this.#head}${Date.now()},"request_id":"${requestId}","method":"${method}","path":${json(path)},"status":${status},${target},"duration_ms":${Math.round(seconds * 1e6) / 1000},"bytes_in":${bytesIn},"bytes_out":${bytesOut},"retries":${retries}${error === '' ? '' : `,"error":${json(error)}`},"msg":"request"}\n`)
+  write(requestId: string, method: string, path: string, status: number, target: string, seconds: number, bytesIn: number, bodyBytesOut: number, retries: number, error: string): void {
+    writeLines(`${this.#head}${Date.now()},"request_id":"${requestId}","method":"${method}","path":${json(path)},"status":${status},${target},"duration_ms":${Math.round(seconds * 1e6) / 1000},"bytes_in":${bytesIn},"bytes_out":${bodyBytesOut},"retries":${retries}${error === '' ? '' : `,"error":${json(error)}`},"msg":"request"}\n`)
   }
 }

@@ -12,8 +12,8 @@ import type { Router } from '../core/routes.js'
 import type { Server, Upstream } from './upstreams.js'
 import type { RequestStats } from '../core/request-stats.js'
 import { AccessLog } from './access-log.js'
-import { sendLocal, statusAfterClientGone } from './replies.js'
-import { takeByteCounts } from './bytes.js'
+import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
+import { takeBytesRead } from './bytes.js'
 
 export interface ForwardContext {
   readonly router: Router<Upstream>
@@ -60,8 +60,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
 function finishLocal(ctx: ForwardContext, req: IncomingMessage, requestId: string, status: number, started: number): void {
   if (ctx.requestMetrics) ctx.unrouted.record(req.method as string, status, (performance.now() - started) / 1000)
   if (ctx.accessLog === null) return
-  const bytes = takeByteCounts(req.socket)
-  ctx.accessLog.write(requestId, req.method as string, req.url as string, status, NO_TARGET, (performance.now() - started) / 1000, bytes.in, bytes.out, 0, '')
+  ctx.accessLog.write(requestId, req.method as string, req.url as string, status, NO_TARGET, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '')
 }
 
 const NO_TARGET = AccessLog.target('', '')
@@ -85,6 +84,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #lastError: ErrorClass | null = null
   #errorCode = ''
   #status = 0
+  #bytesOut = 0 // response body bytes passed to the client
   #clientGone = false
   #done = false
 
@@ -151,6 +151,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytesOut += chunk.length
     if (!this.#res.write(chunk)) {
       // Backpressure: stop reading from the server until the client drains.
       controller.pause()
@@ -221,6 +222,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #reply(status: number): void {
+    this.#bytesOut = this.#req.method === 'HEAD' ? 0 : localBodyBytes(status)
     sendLocal(this.#res, status, this.#headers.requestId, status === 503 ? this.#upstream.retryAfter : undefined)
     this.#finish(status)
   }
@@ -235,9 +237,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#ctx.requestMetrics) (server === null ? this.#upstream.metrics : server.metrics).requests.record(this.#req.method as string, status, seconds)
     const log = this.#ctx.accessLog
     if (log === null) return
-    const bytes = takeByteCounts(this.#socket)
     const target = server === null ? this.#upstream.accessTarget : server.accessTarget
-    log.write(this.#headers.requestId, this.#req.method as string, this.#req.url as string, status, target, seconds, bytes.in, bytes.out, this.#retries, this.#errorCode)
+    log.write(this.#headers.requestId, this.#req.method as string, this.#req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.#bytesOut, this.#retries, this.#errorCode)
   }
 }
 

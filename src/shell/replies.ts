@@ -12,12 +12,21 @@ const BODIES: Record<number, string> = {
   504: 'gateway timeout\n',
 }
 
+/** Body bytes of a local answer (0 for 499: nothing is sent). */
+export function localBodyBytes(status: number): number {
+  return status === statusAfterClientGone ? 0 : Buffer.byteLength(bodyOf(status))
+}
+
+function bodyOf(status: number): string {
+  return BODIES[status] ?? `${(STATUS_CODES[status] ?? 'error').toLowerCase()}\n`
+}
+
 export function sendLocal(res: ServerResponse, status: number, requestId: string, retryAfter?: string): void {
   if (res.headersSent || res.destroyed) {
     res.destroy()
     return
   }
-  const body = BODIES[status] ?? `${(STATUS_CODES[status] ?? 'error').toLowerCase()}\n`
+  const body = bodyOf(status)
   const headers = [
     'Content-Type', 'text/plain; charset=utf-8',
     'Content-Length', String(Buffer.byteLength(body)),
