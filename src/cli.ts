@@ -1,24 +1,31 @@
 #!/usr/bin/env node
 // argv -> check | run. The only place that exits the process.
 import { parseArgs } from 'node:util'
-import { readFileSync } from 'node:fs'
+import cluster from 'node:cluster'
+import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { loadConfigFile, formatProblem } from './config/load.js'
 import type { ConfigProblem } from './config/types.js'
-import { createLogger, flushLog } from './shell/log.js'
+import { createLogger, flushLog, type Logger } from './shell/log.js'
 import { startDaemon } from './shell/daemon.js'
+import { runPrimary, workerCount } from './shell/primary.js'
+import { runWorker } from './shell/worker.js'
 
 const USAGE = `Usage:
-  switchyard [run] [--config FILE]     run the daemon
-  switchyard check [--config FILE]     validate a config: prints "ok" (exit 0) or every problem (exit 1)
+  switchyard [run] [--config FILE] [--pid-file FILE]      run the daemon
+  switchyard check [--config FILE]                        validate a config: prints "ok" (exit 0) or every problem (exit 1)
+  switchyard reload [--config FILE] [--pid-file FILE]     validate, then send SIGHUP to the running daemon
   switchyard --version | --help
 
 Options:
   -c, --config FILE   config file (default: $SWITCHYARD_CONFIG, else config/switchyard.yaml)
+  -p, --pid-file FILE run: write the daemon's pid there; reload: the pid to signal
+                      (default: $SWITCHYARD_PID_FILE; none)
   -h, --help          this text
   -v, --version       the version
 
 Environment:
   SWITCHYARD_CONFIG   default config file
+  SWITCHYARD_PID_FILE default pid file
   LOG_LEVEL           overrides log.level (fatal, error, warn, info, debug, trace, silent)
 `
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -41,6 +48,7 @@ async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         config: { type: 'string', short: 'c' },
+        'pid-file': { type: 'string', short: 'p' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -58,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     return 0
   }
   const [command = 'run', ...extra] = args.positionals
-  if ((command !== 'run' && command !== 'check') || extra.length > 0) {
+  if (!['run', 'check', 'reload'].includes(command) || extra.length > 0) {
     process.stderr.write(`switchyard: unknown command "${[command, ...extra].join(' ')}"\n\n${USAGE}`)
     return 2
   }
@@ -68,7 +76,15 @@ async function main(argv: string[]): Promise<number> {
     return 1
   }
 
+  if (cluster.isWorker) {
+    // Forked by the primary: the config comes over IPC, already validated.
+    const log = createLogger('info').child({ worker: Number(process.env.SWITCHYARD_WORKER_INDEX) })
+    onCrash(log)
+    return runWorker(log)
+  }
+
   const file = args.values.config ?? process.env.SWITCHYARD_CONFIG ?? 'config/switchyard.yaml'
+  const pidFile = args.values['pid-file'] ?? process.env.SWITCHYARD_PID_FILE
   const loaded = await loadConfigFile(file)
   if (!loaded.ok) {
     printProblems(file, loaded.problems)
@@ -78,17 +94,70 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write('ok\n')
     return 0
   }
+  if (command === 'reload') return signalReload(pidFile)
 
   const log = createLogger(loaded.config.log.level)
-  // A bug must not take the last 250 ms of (batched) log lines with it.
+  onCrash(log)
+  if (pidFile !== undefined) {
+    try {
+      writeFileSync(pidFile, `${process.pid}\n`)
+    } catch (err) {
+      process.stderr.write(`switchyard: cannot write the pid file ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`)
+      return 1
+    }
+    process.on('exit', () => removePidFile(pidFile))
+  }
+  const workers = workerCount(loaded.config)
+  log.info({ version: version(), config: file, node: process.version, workers }, 'starting')
+  if (workers > 1) return runPrimary(loaded.config, file, log)
+  const daemon = await startDaemon(loaded.config, file, log)
+  return daemon.stopped
+}
+
+/** A bug must not take the last 250 ms of (batched) log lines with it. */
+function onCrash(log: Logger): void {
   process.on('uncaughtException', (err) => {
     log.fatal({ err }, 'uncaught exception: exiting')
     flushLog()
     process.exit(1)
   })
-  log.info({ version: version(), config: file, node: process.version }, 'starting')
-  const daemon = await startDaemon(loaded.config, log)
-  return daemon.stopped
+}
+
+/** Removes the pid file if it is still ours (a newer daemon may have written its own). */
+function removePidFile(file: string): void {
+  try {
+    if (readFileSync(file, 'utf8').trim() === String(process.pid)) rmSync(file)
+  } catch {
+    // already gone
+  }
+}
+
+/** `switchyard reload`: the config was validated above; now SIGHUP the pid in the pid file. */
+function signalReload(pidFile: string | undefined): number {
+  const how = 'send SIGHUP to the daemon\'s main process yourself (kill -HUP <pid>; under systemd: systemctl reload switchyard)'
+  if (pidFile === undefined) {
+    process.stderr.write(`switchyard: no pid file given (--pid-file or SWITCHYARD_PID_FILE): ${how}\n`)
+    return 1
+  }
+  let pid: number
+  try {
+    pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10)
+  } catch (err) {
+    process.stderr.write(`switchyard: cannot read the pid file ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}; ${how}\n`)
+    return 1
+  }
+  if (!Number.isInteger(pid) || pid <= 1) {
+    process.stderr.write(`switchyard: the pid file ${pidFile} holds no pid; ${how}\n`)
+    return 1
+  }
+  try {
+    process.kill(pid, 'SIGHUP')
+  } catch (err) {
+    process.stderr.write(`switchyard: cannot signal pid ${pid} from ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}\n`)
+    return 1
+  }
+  process.stdout.write(`config ok; sent SIGHUP to ${pid}\n`)
+  return 0
 }
 
 main(process.argv.slice(2)).then(

@@ -6,10 +6,16 @@ import type { Registry } from 'prom-client'
 import type { Lifecycle } from './forward.js'
 
 export interface AdminDeps {
-  readonly registry: Registry
   readonly lifecycle: Lifecycle
   /** The /status document, built when asked. */
   status(): unknown
+  /** The /metrics exposition, built when asked. */
+  metrics(): Promise<{ contentType: string; text: string }>
+}
+
+/** /metrics of a single process: its registry. */
+export function registryMetrics(registry: Registry): AdminDeps['metrics'] {
+  return async () => ({ contentType: registry.contentType, text: await registry.metrics() })
 }
 
 function send(res: http.ServerResponse, status: number, type: string, body: string): void {
@@ -34,10 +40,14 @@ export function adminHandler(deps: AdminDeps): http.RequestListener {
           ? send(res, 503, 'text/plain; charset=utf-8', 'draining\n')
           : send(res, 200, 'text/plain; charset=utf-8', 'ready\n')
       case '/status':
-        return send(res, 200, 'application/json', `${JSON.stringify(deps.status(), null, 2)}\n`)
+        void Promise.resolve(deps.status()).then(
+          (doc) => send(res, 200, 'application/json', `${JSON.stringify(doc, null, 2)}\n`),
+          (err: unknown) => send(res, 500, 'text/plain; charset=utf-8', `status failed: ${(err as Error).message}\n`),
+        )
+        return
       default:
-        deps.registry.metrics().then(
-          (text) => send(res, 200, deps.registry.contentType, text),
+        deps.metrics().then(
+          ({ contentType, text }) => send(res, 200, contentType, text),
           (err: unknown) => send(res, 500, 'text/plain; charset=utf-8', `metrics failed: ${(err as Error).message}\n`),
         )
     }

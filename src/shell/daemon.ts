@@ -1,13 +1,19 @@
-// The running daemon: listeners and the admin port over a Runtime, and the signals that
-// end it. SIGTERM/SIGINT drain gracefully (/readyz turns 503, listeners stop accepting,
-// idle keep-alive connections close, in-flight requests finish up to shutdown_timeout);
-// a second signal exits at once.
+// A process that serves traffic (its DataPlane: the data listeners over a Runtime that
+// reloads swap).
+// - single process (workers: 1): it also serves the admin port, runs the health checks
+//   and handles the signals: SIGHUP reloads, SIGTERM/SIGINT drain (/readyz turns 503,
+//   listeners stop accepting, idle keep-alive connections close, in-flight requests finish
+//   up to shutdown_timeout; a second signal exits at once).
+// - cluster worker: the primary (primary.ts) does all of that and drives this through
+//   messages (ipc.ts); signals sent to a worker directly are ignored.
 import http from 'node:http'
 import type { Config, ListenerConfig } from '../config/types.js'
+import { loadConfigFile, formatProblem } from '../config/load.js'
+import { restartNeeded } from '../config/restart.js'
 import { Runtime } from './runtime.js'
 import { listen, type Listener } from './listeners.js'
 import { forward, type Lifecycle } from './forward.js'
-import { adminHandler } from './admin.js'
+import { adminHandler, registryMetrics } from './admin.js'
 import { Metrics } from './metrics.js'
 import type { Logger } from './log.js'
 
@@ -16,72 +22,150 @@ export interface Daemon {
   readonly stopped: Promise<number>
 }
 
-export async function startDaemon(config: Config, log: Logger): Promise<Daemon> {
-  const lifecycle: Lifecycle = { draining: false }
-  const metrics = new Metrics()
-  const runtime = new Runtime(config, log, lifecycle, metrics)
-  metrics.setSource(runtime)
+/** Binds one listener; a failure is logged with the config key and is fatal for the caller. */
+export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger): Promise<Listener | null> {
+  try {
+    const l = await listen(lc, handler)
+    log.info({ listener: lc.name, address: lc.address, port: l.port }, what === 'admin' ? 'admin listening' : 'listening')
+    return l
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err)
+    log.fatal({ listener: lc.name, err: code }, `${what}: cannot listen on ${lc.address}:${lc.port}: ${code}`)
+    return null
+  }
+}
+
+/** Stops accepting and resolves once every connection of the listener has closed. */
+export function closeListener(l: Listener): Promise<void> {
+  return new Promise((resolve) => {
+    l.server.close(() => resolve())
+    l.server.closeIdleConnections()
+  })
+}
+
+/** Validates a new config against the running one: every problem, as log-ready strings. */
+export async function readReload(file: string, running: Config): Promise<{ config: Config } | { problems: string[] }> {
+  const loaded = await loadConfigFile(file)
+  if (!loaded.ok) return { problems: loaded.problems.map(formatProblem) }
+  const problems = restartNeeded(running, loaded.config)
+  return problems.length > 0 ? { problems } : { config: loaded.config }
+}
+
+export class DataPlane {
+  readonly #log: Logger
+  readonly #metrics: Metrics
+  readonly lifecycle: Lifecycle = { draining: false }
+  runtime: Runtime
+  readonly listeners: Listener[] = []
+
+  constructor(config: Config, log: Logger, metrics: Metrics) {
+    this.#log = log
+    this.#metrics = metrics
+    log.level = process.env.LOG_LEVEL ?? config.log.level
+    this.runtime = new Runtime(config, log, this.lifecycle, metrics)
+    metrics.setSource(this.runtime)
+  }
+
+  /** Binds every data listener; false (and everything closed) when one fails. */
+  async listen(): Promise<boolean> {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      forward(this.runtime.forward, req, res)
+    }
+    for (const [i, lc] of this.runtime.config.listeners.entries()) {
+      const l = await bind(`listeners.${i}`, lc, onRequest, this.#log)
+      if (l === null) {
+        await this.drain()
+        return false
+      }
+      this.listeners.push(l)
+    }
+    return true
+  }
+
+  /** Swaps in a validated config: new requests use it at once; in-flight ones finish on the old one. */
+  apply(config: Config): Runtime {
+    const previous = this.runtime
+    this.#log.level = process.env.LOG_LEVEL ?? config.log.level
+    const next = new Runtime(config, this.#log, this.lifecycle, this.#metrics, previous)
+    this.runtime = next
+    this.#metrics.setSource(next)
+    previous.retire(next)
+    return next
+  }
+
+  /** Graceful: stop accepting, let in-flight requests finish (cut at shutdown_timeout), close pools. */
+  async drain(): Promise<void> {
+    this.lifecycle.draining = true
+    const deadline = setTimeout(() => {
+      this.#log.warn('shutdown_timeout reached: closing the remaining connections')
+      for (const l of this.listeners) l.server.closeAllConnections()
+    }, this.runtime.config.shutdownTimeoutMs)
+    deadline.unref()
+    await Promise.all(this.listeners.map((l) => closeListener(l)))
+    clearTimeout(deadline)
+    await this.runtime.close()
+  }
+}
+
+/** workers: 1 — everything in this process. */
+export async function startDaemon(config: Config, file: string, log: Logger): Promise<Daemon> {
+  const metrics = new Metrics('single')
   metrics.lastReloadSuccess.setToCurrentTime()
-
-  const listeners: Listener[] = [] // the data listeners
-  let adminListener: Listener | null = null
-  // Data listeners first; the admin port last, so /readyz answers 503 for the whole drain.
-  const closeAll = async (): Promise<void> => {
-    await Promise.all(listeners.map((l) => closeServer(l)))
-    await runtime.close()
-    if (adminListener !== null) await closeServer(adminListener)
-  }
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    forward(runtime.forward, req, res)
-  }
-  const bind = async (what: string, lc: ListenerConfig, handler: http.RequestListener): Promise<Listener | null> => {
-    try {
-      const l = await listen(lc, handler)
-      log.info({ listener: lc.name, address: lc.address, port: l.port }, what === 'admin' ? 'admin listening' : 'listening')
-      return l
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? String(err)
-      log.fatal({ listener: lc.name, err: code }, `${what}: cannot listen on ${lc.address}:${lc.port}: ${code}`)
-      return null
-    }
-  }
-
-  for (const [i, lc] of config.listeners.entries()) {
-    const l = await bind(`listeners.${i}`, lc, onRequest)
-    if (l === null) {
-      await closeAll()
-      return { stopped: Promise.resolve(1) }
-    }
-    listeners.push(l)
-  }
-  const admin = adminHandler({ registry: metrics.registry, lifecycle, status: () => runtime.status() })
-  adminListener = await bind('admin', { name: 'admin', address: config.admin.address, port: config.admin.port }, admin)
+  const plane = new DataPlane(config, log, metrics)
+  if (!(await plane.listen())) return { stopped: Promise.resolve(1) }
+  const admin = adminHandler({ metrics: registryMetrics(metrics.registry), lifecycle: plane.lifecycle, status: () => plane.runtime.status() })
+  const adminListener = await bind('admin', { name: 'admin', address: config.admin.address, port: config.admin.port }, admin, log)
   if (adminListener === null) {
-    await closeAll()
+    await plane.drain()
     return { stopped: Promise.resolve(1) }
   }
-  runtime.startHealthChecks()
-  log.info({ listeners: listeners.length }, 'ready')
+  plane.runtime.startHealthChecks()
+  log.info({ listeners: plane.listeners.length }, 'ready')
 
   let resolveStopped: (code: number) => void = () => {}
   const stopped = new Promise<number>((r) => { resolveStopped = r })
 
+  // SIGHUP: one reload at a time; signals that arrive meanwhile are folded into one more.
+  let reloading: Promise<void> | null = null
+  let again = false
+  const reload = async (): Promise<void> => {
+    const result = await readReload(file, plane.runtime.config)
+    if (plane.lifecycle.draining) return
+    if ('problems' in result) {
+      metrics.configReloads.inc({ result: 'failure' })
+      log.error({ config: file, problems: result.problems }, 'reload refused: the running config stays')
+      return
+    }
+    plane.apply(result.config).startHealthChecks()
+    metrics.configReloads.inc({ result: 'success' })
+    metrics.lastReloadSuccess.setToCurrentTime()
+    log.info({ config: file }, 'config reloaded')
+  }
+  process.on('SIGHUP', () => {
+    if (plane.lifecycle.draining) return
+    if (reloading !== null) {
+      again = true
+      return
+    }
+    reloading = (async () => {
+      do {
+        again = false
+        await reload()
+      } while (again)
+      reloading = null
+    })()
+  })
+
   const shutdown = (signal: NodeJS.Signals): void => {
-    if (lifecycle.draining) {
+    if (plane.lifecycle.draining) {
       log.warn({ signal }, 'second signal: exiting now')
       resolveStopped(1)
       return
     }
-    lifecycle.draining = true
-    log.info({ signal, timeout_ms: config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests')
-    const deadline = setTimeout(() => {
-      log.warn('shutdown_timeout reached: closing the remaining connections')
-      for (const l of listeners) l.server.closeAllConnections()
-      adminListener?.server.closeAllConnections()
-    }, config.shutdownTimeoutMs)
-    deadline.unref()
-    void closeAll().then(() => {
-      clearTimeout(deadline)
+    log.info({ signal, timeout_ms: plane.runtime.config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests')
+    void plane.drain().then(async () => {
+      // The admin port closes last, so /readyz answers 503 for the whole drain.
+      await closeListener(adminListener)
       log.info('stopped')
       resolveStopped(0)
     })
@@ -89,12 +173,4 @@ export async function startDaemon(config: Config, log: Logger): Promise<Daemon> 
   process.on('SIGTERM', shutdown)
   process.on('SIGINT', shutdown)
   return { stopped }
-}
-
-/** Stops accepting and resolves once every connection of the listener has closed. */
-function closeServer(l: Listener): Promise<void> {
-  return new Promise((resolve) => {
-    l.server.close(() => resolve())
-    l.server.closeIdleConnections()
-  })
 }

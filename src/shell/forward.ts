@@ -9,7 +9,7 @@ import type { Dispatcher } from 'undici'
 import { upstreamRequestHeaders, clientResponseHeaders, type UpstreamHeaders } from '../core/headers.js'
 import { classifyError, mayRetry, type ErrorClass } from '../core/errors.js'
 import type { Router } from '../core/routes.js'
-import type { Server, Upstream } from './upstreams.js'
+import type { Member, Server, Upstream } from './upstreams.js'
 import type { RequestStats } from '../core/request-stats.js'
 import { AccessLog } from './access-log.js'
 import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
@@ -79,7 +79,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   #counted = false // whether this request is counted in #server.inFlight
   #controller: Dispatcher.DispatchController | null = null
   #probe = false // this request is the one probe of a server whose ejection just ended
-  #tried: Set<Server> | null = null // allocated only when a retry happens
+  #tried: Set<Member> | null = null // allocated only when a retry happens
+  #member: Member | null = null
   #retries = 0
   #lastError: ErrorClass | null = null
   #errorCode = ''
@@ -104,15 +105,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     const up = this.#upstream
     // A retry goes to a server not tried yet when one exists, else to any available one
     // (a single-server upstream still gets its retry, e.g. after a stale keep-alive socket).
-    const server = up.balancer.pick(up.available, this.#tried) ?? (this.#tried === null ? undefined : up.balancer.pick(up.available, null))
-    if (server === undefined) {
+    const member = up.balancer.pick(up.available, this.#tried) ?? (this.#tried === null ? undefined : up.balancer.pick(up.available, null))
+    if (member === undefined) {
       this.#reply(this.#lastError === null ? 503 : this.#lastError.status)
       return
     }
+    const server = member.server
+    this.#member = member
     this.#server = server
     server.inFlight++
     this.#counted = true
-    if (server.health.passive.probing) this.#probe = up.notePicked(server)
+    if (server.health.passive.probing) this.#probe = server.notePicked()
     const req = this.#req
     try {
       server.pool.dispatch({
@@ -144,7 +147,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
     if (statusCode < 200) return // 1xx (103 Early Hints...) are not passed on
     this.#status = statusCode
-    this.#upstream.noteSuccess(this.#server as Server)
+    ;(this.#server as Server).noteSuccess()
     if (this.#ctx.lifecycle.draining) this.#res.shouldKeepAlive = false // the drain began while we waited
     // rawHeaders keeps the server's case, order and duplicates (Set-Cookie): forward those, not the parsed object.
     this.#res.writeHead(statusCode, clientResponseHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
@@ -187,11 +190,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     const server = this.#server as Server
     const cls = classifyError(err)
     server.metrics.error(cls.reason)
-    if (cls.passive) this.#upstream.noteFailure(server, cls.reason)
+    if (cls.passive) server.noteFailure(cls.reason)
     if (this.#probe) {
       // A probe that failed for a passive reason has re-ejected the server; any other ending is no verdict.
       this.#probe = false
-      this.#upstream.noteAbandoned(server)
+      server.noteAbandoned()
     }
     if (this.#res.headersSent) {
       // The head is out: a truncated body must never look complete, so cut the connection.
@@ -203,7 +206,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#retries < this.#upstream.config.retries && mayRetry(cls, this.#req.method as string, this.#headers.hasBody)) {
       this.#retries++
       this.#upstream.metrics.retries.inc()
-      ;(this.#tried ??= new Set()).add(this.#server as Server)
+      ;(this.#tried ??= new Set()).add(this.#member as Member)
       this.attempt()
       return
     }
@@ -232,7 +235,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#done = true
     this.#res.off('close', onClientClose)
     const server = this.#server
-    if (this.#probe) this.#upstream.noteAbandoned(server as Server)
+    if (this.#probe) (server as Server).noteAbandoned()
     const seconds = (performance.now() - this.#started) / 1000
     if (this.#ctx.requestMetrics) (server === null ? this.#upstream.metrics : server.metrics).requests.record(this.#req.method as string, status, seconds)
     const log = this.#ctx.accessLog

@@ -38,6 +38,8 @@ export class Metrics {
   readonly registry = new Registry()
   /** Request stats by "upstream\0server"; kept across reloads, so a server that stays keeps its counts. */
   readonly #stats = new Map<string, RequestStats>()
+  /** Live Server objects per "upstream\0server" (a removed server may still drain when it is added back). */
+  readonly #users = new Map<string, number>()
   readonly healthChecks: Counter<'upstream' | 'server' | 'result'>
   readonly upstreamErrors: Counter<'upstream' | 'server' | 'reason'>
   readonly retries: Counter<'upstream'>
@@ -47,12 +49,25 @@ export class Metrics {
   readonly unrouted: RequestStats
   #source: GaugeSource | null = null
 
-  constructor() {
-    const registers = [this.registry]
+  /**
+   * `single`: one process, every metric. With workers, the primary's /metrics is its own
+   * registry (`primary`: reloads and health checks, which happen there) followed by
+   * prom-client's cluster aggregation of the workers' registries (`worker`: the rest).
+   */
+  constructor(role: 'single' | 'worker' | 'primary' = 'single') {
+    const mine = [this.registry]
+    // Metrics another role exposes still exist here (the code records into them), unregistered.
+    const traffic = role === 'primary' ? [] : mine
+    const control = role === 'worker' ? [] : mine
+    const registers = traffic
     const source = (): GaugeSource | null => this.#source
-    this.registry.registerMetric(statsCollector('switchyard_requests_total', 'Requests answered, by upstream, server, method and status code.', 'counter', () => this.#requestValues()))
-    this.registry.registerMetric(statsCollector('switchyard_request_duration_seconds', 'Time from the request head to the end of the response.', 'histogram', () => this.#durationValues()))
+    if (role !== 'primary') {
+      this.registry.registerMetric(statsCollector('switchyard_requests_total', 'Requests answered, by upstream, server, method and status code.', 'counter', () => this.#requestValues()))
+      this.registry.registerMetric(statsCollector('switchyard_request_duration_seconds', 'Time from the request head to the end of the response.', 'histogram', () => this.#durationValues()))
+    }
     new Gauge({
+      // Across workers the lowest value wins: a server some worker has ejected is not fully up.
+      aggregator: 'min',
       name: 'switchyard_server_up', help: '1 when the server takes traffic (state healthy), else 0.', labelNames: ['upstream', 'server'], registers,
       collect() {
         this.reset()
@@ -66,11 +81,11 @@ export class Metrics {
         for (const s of source()?.serverGauges() ?? []) this.set({ upstream: s.upstream, server: s.server }, s.activeRequests)
       },
     })
-    this.healthChecks = new Counter({ name: 'switchyard_health_checks_total', help: 'Active health check probes, by result.', labelNames: ['upstream', 'server', 'result'], registers })
+    this.healthChecks = new Counter({ name: 'switchyard_health_checks_total', help: 'Active health check probes, by result.', labelNames: ['upstream', 'server', 'result'], registers: control })
     this.upstreamErrors = new Counter({ name: 'switchyard_upstream_errors_total', help: 'Failed attempts to a server, by reason.', labelNames: ['upstream', 'server', 'reason'], registers })
     this.retries = new Counter({ name: 'switchyard_retries_total', help: 'Extra attempts made after a failed one.', labelNames: ['upstream'], registers })
-    this.configReloads = new Counter({ name: 'switchyard_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers })
-    this.lastReloadSuccess = new Gauge({ name: 'switchyard_config_last_reload_success_timestamp_seconds', help: 'When the running config was loaded (Unix time).', registers })
+    this.configReloads = new Counter({ name: 'switchyard_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers: control })
+    this.lastReloadSuccess = new Gauge({ name: 'switchyard_config_last_reload_success_timestamp_seconds', help: 'When the running config was loaded (Unix time).', registers: control })
     new Gauge({
       name: 'switchyard_websocket_connections', help: 'Open proxied WebSocket connections.', labelNames: ['upstream'], registers,
       collect() {
@@ -82,8 +97,10 @@ export class Metrics {
     this.configReloads.inc({ result: 'success' }, 0)
     this.configReloads.inc({ result: 'failure' }, 0)
     this.unrouted = this.stats('', '')
-    collectDefaultMetrics({ register: this.registry })
-    for (const name of REFUSED_DEFAULTS) this.registry.removeSingleMetric(name)
+    if (role !== 'primary') {
+      collectDefaultMetrics({ register: this.registry })
+      for (const name of REFUSED_DEFAULTS) this.registry.removeSingleMetric(name)
+    }
   }
 
   /** Where the state gauges read from: the running config's upstreams. */
@@ -129,7 +146,24 @@ export class Metrics {
   }
 
   forServer(upstream: string, server: string): ServerMetrics {
+    const key = `${upstream}\0${server}`
+    this.#users.set(key, (this.#users.get(key) ?? 0) + 1)
     return new ServerMetrics(this, upstream, server)
+  }
+
+  /** A server is gone (drained after a reload): once no Server uses its series, they go too. */
+  releaseServer(upstream: string, server: string): void {
+    const key = `${upstream}\0${server}`
+    const users = (this.#users.get(key) ?? 1) - 1
+    if (users > 0) {
+      this.#users.set(key, users)
+      return
+    }
+    this.#users.delete(key)
+    this.#stats.delete(key)
+    for (const reason of ERROR_REASONS) this.upstreamErrors.remove(upstream, server, reason)
+    this.healthChecks.remove(upstream, server, 'success')
+    this.healthChecks.remove(upstream, server, 'failure')
   }
 
   forUpstream(upstream: string): UpstreamMetrics {

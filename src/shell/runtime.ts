@@ -1,25 +1,40 @@
 // A config compiled into what the request path reads: the router over Upstream objects
-// (with their pools, balancers and health), plus the active health checkers.
-// Built once per config load; never per request.
+// (with their members, balancers and health), plus the active health checkers.
+// Built once per config load, never per request. A reload builds a new Runtime from the
+// previous one: servers that stay are the same Server objects (pool, in-flight count and
+// health carry over); the others are retired: they drain, then their pools close.
 import type { Config } from '../config/types.js'
 import { buildRouter } from '../core/routes.js'
-import { Upstream } from './upstreams.js'
-import { HealthChecker } from './health-checker.js'
+import { Upstream, type Server, type ServerReuse } from './upstreams.js'
+import { HealthChecker, type ProbeListener } from './health-checker.js'
 import { AccessLog } from './access-log.js'
 import type { ForwardContext, Lifecycle } from './forward.js'
 import type { Logger } from './log.js'
 import type { GaugeSource, Metrics } from './metrics.js'
 
+interface ServerView { upstream: string; server: Server; weight: number }
+
 export class Runtime implements GaugeSource {
   readonly config: Config
   readonly upstreams: ReadonlyMap<string, Upstream>
   readonly forward: ForwardContext
-  readonly #checkers: HealthChecker[] = []
+  readonly #log: Logger
+  readonly #metrics: Metrics
+  #checkers: HealthChecker[] = []
+  /** Servers of earlier configs still finishing their requests (with their last weight); shared along the reload chain. */
+  readonly #draining: Map<Server, number>
 
-  constructor(config: Config, log: Logger, lifecycle: Lifecycle, metrics: Metrics) {
+  constructor(config: Config, log: Logger, lifecycle: Lifecycle, metrics: Metrics, previous: Runtime | null = null) {
     this.config = config
+    this.#log = log
+    this.#metrics = metrics
+    this.#draining = previous === null ? new Map() : previous.#draining
+    const reuse: ServerReuse = (upstream, id, key) => {
+      const kept = previous?.upstreams.get(upstream)?.members.find((m) => m.server.id === id)?.server
+      return kept !== undefined && kept.poolKey === key ? kept : undefined
+    }
     const upstreams = new Map<string, Upstream>()
-    for (const u of config.upstreams) upstreams.set(u.name, new Upstream(u, log, metrics))
+    for (const u of config.upstreams) upstreams.set(u.name, new Upstream(u, log, metrics, reuse))
     this.upstreams = upstreams
     const router = buildRouter(config.routes.map((r) => ({
       host: r.host,
@@ -33,27 +48,73 @@ export class Runtime implements GaugeSource {
       requestMetrics: config.admin.requestMetrics,
       lifecycle,
     }
-    for (const up of upstreams.values()) {
+  }
+
+  /**
+   * Starts probing every server of an upstream with `health_check`. `onResult` is told of
+   * each result after it is applied here (a primary passes them on to its workers).
+   */
+  startHealthChecks(onResult?: (upstream: string, server: string, ok: boolean, detail: string) => void): void {
+    for (const up of this.upstreams.values()) {
       if (up.config.healthCheck === null) continue
-      const byId = new Map(up.servers.map((s) => [s.id, s]))
-      this.#checkers.push(new HealthChecker(up.servers, up.config.healthCheck, (target, ok, detail) => {
-        up.noteProbe(byId.get(target.id)!, ok, detail)
-      }))
+      const byId = new Map(up.members.map((m) => [m.server.id, m.server]))
+      const listener: ProbeListener = (target, ok, detail) => {
+        const server = byId.get(target.id) as Server
+        ;(ok ? server.metrics.probeSuccess : server.metrics.probeFailure).inc()
+        server.noteProbe(ok, detail)
+        onResult?.(up.name, target.id, ok, detail)
+      }
+      const checker = new HealthChecker(up.members.map((m) => m.server), up.config.healthCheck, listener)
+      checker.start()
+      this.#checkers.push(checker)
     }
   }
 
-  startHealthChecks(): void {
-    for (const c of this.#checkers) c.start()
+  /** A probe result from elsewhere (the primary of a multi-worker daemon). */
+  applyProbe(upstream: string, server: string, ok: boolean, detail: string): void {
+    this.upstreams.get(upstream)?.members.find((m) => m.server.id === server)?.server.noteProbe(ok, detail)
+  }
+
+  /** After a reload to `next`: stop probing, and drain the servers `next` did not keep. */
+  retire(next: Runtime): void {
+    void this.#stopHealthChecks()
+    const kept = new Set([...next.#servers()].map((v) => v.server))
+    for (const { upstream, server, weight } of this.#servers()) {
+      if (kept.has(server)) continue
+      this.#draining.set(server, weight)
+      this.#log.info({ upstream, server: server.id, in_flight: server.inFlight }, 'server removed: draining')
+      void server.drain().then(() => {
+        this.#draining.delete(server)
+        this.#metrics.releaseServer(upstream, server.id)
+        this.#log.info({ upstream, server: server.id }, 'server drained: pool closed')
+      })
+    }
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.#checkers.map((c) => c.stop()))
-    await Promise.all([...this.upstreams.values()].map((u) => u.close()))
+    await this.#stopHealthChecks()
+    await Promise.all([...this.#servers()].map((v) => v.server.close()))
+  }
+
+  async #stopHealthChecks(): Promise<void> {
+    const checkers = this.#checkers
+    this.#checkers = []
+    await Promise.all(checkers.map((c) => c.stop()))
+  }
+
+  *#servers(): Generator<ServerView> {
+    for (const u of this.upstreams.values()) for (const m of u.members) yield { upstream: u.name, server: m.server, weight: m.weight }
+  }
+
+  /** Current servers, then draining ones. */
+  *#allServers(): Generator<ServerView> {
+    yield* this.#servers()
+    for (const [s, weight] of this.#draining) yield { upstream: s.owner.name, server: s, weight }
   }
 
   *serverGauges(): Generator<{ upstream: string; server: string; up: boolean; activeRequests: number }> {
-    for (const u of this.upstreams.values()) {
-      for (const s of u.servers) yield { upstream: u.name, server: s.id, up: s.state === 'healthy', activeRequests: s.inFlight }
+    for (const { upstream, server } of this.#allServers()) {
+      yield { upstream, server: server.id, up: server.state === 'healthy', activeRequests: server.inFlight }
     }
   }
 
@@ -61,15 +122,23 @@ export class Runtime implements GaugeSource {
     for (const u of this.upstreams.values()) yield { upstream: u.name, websockets: u.websockets }
   }
 
-  /** The /status document (CONTRACT section 4). */
-  status(): unknown {
-    const upstreams: Record<string, unknown> = {}
+  /** The /status document (CONTRACT section 4); draining servers of earlier configs are listed too. */
+  status(): StatusDoc {
+    const upstreams: StatusDoc['upstreams'] = {}
     for (const u of this.upstreams.values()) {
       upstreams[u.name] = {
         balance: u.config.balance,
-        servers: u.servers.map((s) => ({ url: s.url, weight: s.weight, state: s.state, active_requests: s.inFlight })),
+        servers: u.members.map((m) => ({ url: m.server.url, weight: m.weight, state: m.server.state, active_requests: m.server.inFlight })),
       }
+    }
+    for (const [s, weight] of this.#draining) {
+      const entry = (upstreams[s.owner.name] ??= { balance: s.owner.config.balance, servers: [] })
+      entry.servers.push({ url: s.url, weight, state: s.state, active_requests: s.inFlight })
     }
     return { upstreams }
   }
+}
+
+export interface StatusDoc {
+  upstreams: Record<string, { balance: string; servers: { url: string; weight: number; state: string; active_requests: number }[] }>
 }

@@ -1,19 +1,23 @@
-// Runtime objects built once per config load: one Server per configured server (with
-// its undici Pool, its bound metrics and logger, its health), one Upstream per named
-// group (with its balancer and the list of servers that take traffic). The request path
-// reads these, bumps `inFlight`, and reports outcomes through the note*() methods.
+// Runtime objects built per config load.
+// - Server: one backend with its undici Pool, health, in-flight count, bound metrics and
+//   logger. Long-lived: a reload that keeps the server (same upstream, url and pool
+//   settings) keeps the same Server object, so pools, counts and health carry over.
+// - Member: a Server's place in one config's upstream (its index for the balancer and its
+//   weight), so a reload can change weights and order without touching the Server.
+// - Upstream: a named group of members with its balancer and the list of members that take
+//   traffic now, rebuilt only when a server's health says so, never per request.
 import { Pool } from 'undici'
 import type { ServerConfig, UpstreamConfig } from '../config/types.js'
+import { MAX_TIMER_MS } from '../config/duration.js'
 import { createBalancer, type Balancer, type Pickable } from '../core/balancers.js'
 import type { ErrorReason } from '../core/errors.js'
 import {
-  initialHealth, activeResult, passiveFailure, passiveSuccess, ejectionOver, probeStarted, probeAbandoned,
+  initialHealth, activeResult, passiveFailure, passiveSuccess, ejectionOver, probeStarted, probeAbandoned, setDraining,
   stateOf, takesTraffic, type Health, type ServerState, type Step,
 } from '../core/health.js'
-import { MAX_TIMER_MS } from '../config/duration.js'
 import type { Logger } from './log.js'
-import { AccessLog } from './access-log.js'
 import type { Metrics, ServerMetrics, UpstreamMetrics } from './metrics.js'
+import { AccessLog } from './access-log.js'
 
 /** How passive failures read in the state-change log line ("connect refused x3"). */
 const REASON_TEXT: Record<ErrorReason, string> = {
@@ -24,11 +28,15 @@ const REASON_TEXT: Record<ErrorReason, string> = {
   other: 'bad response',
 }
 
-export class Server implements Pickable {
-  readonly index: number
-  readonly weight: number
+/** The settings a Pool is built from: a server is kept across a reload only when they are unchanged. */
+export function poolKey(u: UpstreamConfig): string {
+  return `${u.maxConnectionsPerServer}/${u.timeouts.connectMs}/${u.timeouts.responseHeadersMs}/${u.timeouts.idleMs}`
+}
+
+export class Server {
   readonly id: string // host:port, the `server` label everywhere
   readonly url: string
+  readonly poolKey: string
   readonly pool: Pool
   readonly log: Logger
   readonly metrics: ServerMetrics
@@ -36,13 +44,14 @@ export class Server implements Pickable {
   readonly accessTarget: string
   inFlight = 0
   health: Health = initialHealth
-  ejectionTimer: NodeJS.Timeout | null = null
+  /** The upstream of the running config that holds this server (changes on reload). */
+  owner!: Upstream
+  #ejectionTimer: NodeJS.Timeout | null = null
 
-  constructor(index: number, config: ServerConfig, upstream: UpstreamConfig, log: Logger, metrics: Metrics) {
-    this.index = index
-    this.weight = config.weight
+  constructor(config: ServerConfig, upstream: UpstreamConfig, log: Logger, metrics: Metrics) {
     this.id = config.id
     this.url = config.url
+    this.poolKey = poolKey(upstream)
     this.log = log.child({ server: config.id })
     this.metrics = metrics.forServer(upstream.name, config.id)
     this.accessTarget = AccessLog.target(upstream.name, config.id)
@@ -58,91 +67,126 @@ export class Server implements Pickable {
   get state(): ServerState {
     return stateOf(this.health)
   }
+
+  /** An active health check result (from this process's checker or from the primary's). */
+  noteProbe(ok: boolean, detail: string): void {
+    const cfg = this.owner.config.healthCheck
+    if (cfg !== null) this.#apply(activeResult(this.health, ok, detail, cfg))
+  }
+
+  /** A response head arrived. Runs per request: a no-op unless it ends a failure run or a probe. */
+  noteSuccess(): void {
+    const p = this.health.passive
+    if (p.failures !== 0 || p.probing) this.#apply(passiveSuccess(this.health))
+  }
+
+  /** A connect error, reset or timeout. */
+  noteFailure(reason: ErrorReason): void {
+    this.#apply(passiveFailure(this.health, REASON_TEXT[reason], Date.now(), this.owner.config.passiveHealth))
+  }
+
+  /** Picked by the balancer; if its ejection is over, this request is the one probe. Returns whether it is. */
+  notePicked(): boolean {
+    if (!this.health.passive.probing) return false
+    this.#set(probeStarted(this.health))
+    return true
+  }
+
+  /** The probe request ended without a verdict (client gone, bad response): let another request probe. */
+  noteAbandoned(): void {
+    if (this.health.passive.probeInFlight) this.#set(probeAbandoned(this.health))
+  }
+
+  /** Removed by a reload: no new requests; the pool closes once the ones it has are done. */
+  async drain(): Promise<void> {
+    this.#apply(setDraining(this.health, true))
+    if (this.#ejectionTimer !== null) clearTimeout(this.#ejectionTimer)
+    await this.pool.close()
+  }
+
+  /** Shutdown: stop timers and close the pool (in-flight requests were drained by the listeners). */
+  async close(): Promise<void> {
+    if (this.#ejectionTimer !== null) clearTimeout(this.#ejectionTimer)
+    await this.pool.close()
+  }
+
+  #apply(step: Step): void {
+    const from = this.state
+    this.#set(step.health)
+    if (step.changed) this.log.warn({ from, to: this.state, reason: step.reason }, 'server state changed')
+    else if (step.reason !== '') this.log.info({ state: from, reason: step.reason }, 'server health') // re-ejected, probing
+    const p = this.health.passive
+    if (p.ejectedUntil !== 0 && !p.probing && this.#ejectionTimer === null && !this.health.draining) {
+      this.#ejectionTimer = setTimeout(() => {
+        this.#ejectionTimer = null
+        this.#apply(ejectionOver(this.health, Date.now()))
+      }, Math.min(MAX_TIMER_MS, Math.max(0, p.ejectedUntil - Date.now()))) // a long one is re-armed when it fires early
+      this.#ejectionTimer.unref()
+    }
+  }
+
+  #set(health: Health): void {
+    const before = takesTraffic(this.health)
+    this.health = health
+    if (takesTraffic(health) !== before) this.owner.refreshAvailable()
+  }
 }
+
+/** A server's place in one config's upstream. */
+export class Member implements Pickable {
+  readonly server: Server
+  readonly index: number
+  readonly weight: number
+
+  constructor(server: Server, index: number, weight: number) {
+    this.server = server
+    this.index = index
+    this.weight = weight
+  }
+
+  get inFlight(): number {
+    return this.server.inFlight
+  }
+}
+
+/** Finds a server of the previous config to keep: same upstream, url and pool settings. */
+export type ServerReuse = (upstream: string, id: string, poolKey: string) => Server | undefined
 
 export class Upstream {
   readonly name: string
   readonly config: UpstreamConfig
-  readonly servers: readonly Server[]
-  readonly balancer: Balancer<Server>
+  readonly members: readonly Member[]
+  readonly balancer: Balancer<Member>
   readonly log: Logger
   readonly metrics: UpstreamMetrics
   /** The access log's part for requests answered without a server. */
   readonly accessTarget: string
   /** `Retry-After` on a 503: when a server may be back (next health check or end of an ejection). */
   readonly retryAfter: string
-  /** Servers that take traffic now, in index order; rebuilt only when one of them changes. */
-  available: readonly Server[]
+  /** Members whose server takes traffic now, in index order. */
+  available: readonly Member[] = []
   /** Open proxied WebSocket connections (the WebSocket issue fills this in). */
   websockets = 0
 
-  constructor(config: UpstreamConfig, log: Logger, metrics: Metrics) {
+  constructor(config: UpstreamConfig, log: Logger, metrics: Metrics, reuse: ServerReuse) {
     this.name = config.name
     this.config = config
     this.log = log.child({ upstream: config.name })
     this.metrics = metrics.forUpstream(config.name)
     this.accessTarget = AccessLog.target(config.name, '')
-    this.servers = config.servers.map((s, i) => new Server(i, s, config, this.log, metrics))
-    this.available = this.servers
-    this.balancer = createBalancer<Server>(config.balance, this.servers.length)
+    const key = poolKey(config)
+    this.members = config.servers.map((s, i) => {
+      const server = reuse(config.name, s.id, key) ?? new Server(s, config, this.log, metrics)
+      server.owner = this
+      return new Member(server, i, s.weight)
+    })
+    this.refreshAvailable()
+    this.balancer = createBalancer<Member>(config.balance, this.members.length)
     const backInMs = config.healthCheck?.intervalMs ?? config.passiveHealth.ejectDurationMs
     this.retryAfter = String(Math.max(1, Math.ceil(backInMs / 1000)))
   }
 
-  /** An active health check probe came back. */
-  noteProbe(server: Server, ok: boolean, detail: string): void {
-    const cfg = this.config.healthCheck
-    if (cfg === null) return
-    ;(ok ? server.metrics.probeSuccess : server.metrics.probeFailure).inc()
-    this.#apply(server, activeResult(server.health, ok, detail, cfg))
-  }
-
-  /** A response head arrived from the server. Runs per request: a no-op unless it ends a failure run or a probe. */
-  noteSuccess(server: Server): void {
-    const p = server.health.passive
-    if (p.failures !== 0 || p.probing) this.#apply(server, passiveSuccess(server.health))
-  }
-
-  /** A connect error, reset or timeout from the server. */
-  noteFailure(server: Server, reason: ErrorReason): void {
-    this.#apply(server, passiveFailure(server.health, REASON_TEXT[reason], Date.now(), this.config.passiveHealth))
-  }
-
-  /** The balancer picked the server; if its ejection is over, this request is the one probe. Returns whether it is. */
-  notePicked(server: Server): boolean {
-    if (!server.health.passive.probing) return false
-    this.#set(server, probeStarted(server.health))
-    return true
-  }
-
-  /** The probe request ended without a verdict (client gone, bad response): let another request probe. */
-  noteAbandoned(server: Server): void {
-    if (server.health.passive.probeInFlight) this.#set(server, probeAbandoned(server.health))
-  }
-
-  close(): Promise<void> {
-    for (const s of this.servers) if (s.ejectionTimer !== null) clearTimeout(s.ejectionTimer)
-    return Promise.all(this.servers.map((s) => s.pool.close())).then(() => undefined)
-  }
-
-  #apply(server: Server, step: Step): void {
-    const from = server.state
-    this.#set(server, step.health)
-    if (step.changed) server.log.warn({ from, to: server.state, reason: step.reason }, 'server state changed')
-    else if (step.reason !== '') server.log.info({ state: from, reason: step.reason }, 'server health') // re-ejected, probing
-    const p = server.health.passive
-    if (p.ejectedUntil !== 0 && !p.probing && server.ejectionTimer === null) {
-      server.ejectionTimer = setTimeout(() => {
-        server.ejectionTimer = null
-        this.#apply(server, ejectionOver(server.health, Date.now()))
-      }, Math.min(MAX_TIMER_MS, Math.max(0, p.ejectedUntil - Date.now()))) // a long one is re-armed when it fires early
-      server.ejectionTimer.unref()
-    }
-  }
-
-  #set(server: Server, health: Health): void {
-    const before = takesTraffic(server.health)
-    server.health = health
-    if (takesTraffic(health) !== before) this.available = this.servers.filter((s) => takesTraffic(s.health))
+  refreshAvailable(): void {
+    this.available = this.members.filter((m) => takesTraffic(m.server.health))
   }
 }

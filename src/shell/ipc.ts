@@ -1,0 +1,23 @@
+// Messages between the primary and its workers (node:cluster IPC). Prefixed types keep
+// them apart from prom-client's own cluster-aggregation messages on the same channel.
+import type { Config } from '../config/types.js'
+import type { StatusDoc } from './runtime.js'
+
+export type ToWorker =
+  /** Start with, or reload to, this validated config; `unhealthy` = servers the primary's checks hold down now. */
+  | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][] }
+  | { type: 'switchyard:probe'; upstream: string; server: string; ok: boolean; detail: string }
+  | { type: 'switchyard:status'; id: number }
+  | { type: 'switchyard:shutdown' }
+
+export type FromWorker =
+  | { type: 'switchyard:ready' }
+  | { type: 'switchyard:status'; id: number; status: StatusDoc }
+
+export function isFromWorker(m: unknown): m is FromWorker {
+  return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('switchyard:')
+}
+
+export function isToWorker(m: unknown): m is ToWorker {
+  return isFromWorker(m)
+}

@@ -1,0 +1,73 @@
+// A cluster worker: serves traffic with the config the primary sends, applies the health
+// check results the primary broadcasts (probes run once per server, in the primary), and
+// answers its status. Its passive health and in-flight counts are its own.
+// Signals: SIGHUP and SIGINT sent to a worker are ignored (the primary coordinates
+// reloads, and a Ctrl-C reaching the whole process group must not start a second drain).
+// SIGTERM drains the worker and ends it, like the primary's shutdown message: systemd's
+// default KillMode sends it to every process of the unit, and an operator may send it to
+// one worker, which the primary then replaces.
+import process from 'node:process'
+import { AggregatorRegistry } from 'prom-client'
+import type { Config } from '../config/types.js'
+import { DataPlane } from './daemon.js'
+import { Metrics } from './metrics.js'
+import type { Logger } from './log.js'
+import { isToWorker, type FromWorker, type ToWorker } from './ipc.js'
+
+function send(m: FromWorker): void {
+  process.send?.(m)
+}
+
+/** Marks the servers the primary's checks hold down, so a new worker starts where the others are. */
+function holdDown(plane: DataPlane, unhealthy: [string, string][], config: Config): void {
+  for (const [upstream, server] of unhealthy) {
+    const threshold = config.upstreams.find((u) => u.name === upstream)?.healthCheck?.unhealthyThreshold ?? 1
+    for (let i = 0; i < threshold; i++) plane.runtime.applyProbe(upstream, server, false, 'unhealthy in the primary\'s checks')
+  }
+}
+
+export function runWorker(log: Logger): Promise<number> {
+  for (const signal of ['SIGINT', 'SIGHUP'] as const) process.on(signal, () => {})
+  const metrics = new Metrics('worker')
+  // prom-client answers the primary's metrics requests only in a worker that has made an
+  // AggregatorRegistry (its constructor adds the listener); setRegistries says what to send.
+  new AggregatorRegistry()
+  AggregatorRegistry.setRegistries([metrics.registry])
+  let plane: DataPlane | null = null
+
+  return new Promise((resolve) => {
+    const stop = (why: string): void => {
+      if (plane === null) return resolve(0)
+      if (plane.lifecycle.draining) return
+      log.info({ why }, 'worker draining')
+      void plane.drain().then(() => resolve(0))
+    }
+    process.on('disconnect', () => stop('the primary is gone'))
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('message', (m: unknown) => {
+      if (!isToWorker(m)) return
+      const msg = m as ToWorker
+      switch (msg.type) {
+        case 'switchyard:config':
+          if (plane === null) {
+            const p = new DataPlane(msg.config, log, metrics)
+            plane = p
+            holdDown(p, msg.unhealthy, msg.config)
+            void p.listen().then((ok) => (ok ? send({ type: 'switchyard:ready' }) : resolve(1)))
+          } else if (!plane.lifecycle.draining) {
+            plane.apply(msg.config)
+            holdDown(plane, msg.unhealthy, msg.config)
+          }
+          return
+        case 'switchyard:probe':
+          plane?.runtime.applyProbe(msg.upstream, msg.server, msg.ok, msg.detail)
+          return
+        case 'switchyard:status':
+          if (plane !== null) send({ type: 'switchyard:status', id: msg.id, status: plane.runtime.status() })
+          return
+        case 'switchyard:shutdown':
+          stop('shutdown')
+      }
+    })
+  })
+}
