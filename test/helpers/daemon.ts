@@ -83,6 +83,7 @@ export async function startDaemon(yaml: string, env: Record<string, string> = {}
   }
 
   await waitForLog((l) => l.msg === 'ready')
+  await waitForLog((l) => l.msg === 'listening') // with workers, their lines may follow the primary's 'ready'
   const ports = (): Map<string, number> => new Map(logs.filter((l) => l.msg === 'listening').map((l) => [String(l.listener), Number(l.port)]))
 
   const port = (listener?: string): number => {

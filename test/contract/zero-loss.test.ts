@@ -1,0 +1,114 @@
+// CONTRACT section 5: under steady load, ten reloads that swap servers in and out, and a
+// worker killed, fail no request: each one either succeeds or was never accepted.
+// The load makes a new connection per request, so "never accepted" is unambiguous
+// (connection refused); every accepted request must come back 200 from a live server.
+import { describe, expect, it } from 'vitest'
+import http from 'node:http'
+import { writeFileSync } from 'node:fs'
+import { startBackend, type Backend } from '../helpers/backends.js'
+import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
+import { oneUpstream } from '../helpers/config.js'
+import { sleep } from '../helpers/client.js'
+
+const LOOPS = 8
+const MAX_SECONDS = 30
+const MAX_PER_LOOP = 5_000
+
+interface Outcome { ok: number; refused: number; failures: string[] }
+
+function once(port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
+      let body = ''
+      res.on('data', (c: Buffer) => { body += c.toString() })
+      res.on('end', () => resolve(res.statusCode === 200 && /^[abc]$/.test(body) ? null : `status ${res.statusCode} body ${JSON.stringify(body)}`))
+      res.on('error', (e: Error) => resolve(`response error ${e.message}`))
+    })
+    req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED' ? 'refused' : `request error ${e.code ?? e.message}`))
+  })
+}
+
+/** Runs LOOPS sequential request loops until `stop()` (bounded in time and count). */
+function load(port: number): { stop: () => Promise<Outcome> } {
+  const outcome: Outcome = { ok: 0, refused: 0, failures: [] }
+  let running = true
+  const deadline = Date.now() + MAX_SECONDS * 1000
+  const loops = Array.from({ length: LOOPS }, async () => {
+    for (let i = 0; i < MAX_PER_LOOP && running && Date.now() < deadline; i++) {
+      const r = await once(port)
+      if (r === null) outcome.ok++
+      else if (r === 'refused') outcome.refused++
+      else outcome.failures.push(r)
+    }
+  })
+  return {
+    stop: async () => {
+      running = false
+      await Promise.all(loops)
+      return outcome
+    },
+  }
+}
+
+async function backends(): Promise<Backend[]> {
+  // A few ms per answer, so requests are in flight when the config changes under them.
+  return Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, (_req, res) => { setTimeout(() => res.end(n), 3) })))
+}
+
+async function reloadTenTimes(d: RunningDaemon, servers: Backend[], top: string, midway: () => void): Promise<void> {
+  const sets = [[0, 1], [1, 2], [2, 0]]
+  for (let i = 1; i <= 10; i++) {
+    const set = sets[i % 3]!.map((j) => servers[j]!.url)
+    const before = d.logs.length
+    writeFileSync(d.file, oneUpstream(set, '', top))
+    d.proc.kill('SIGHUP')
+    await d.waitForLog((l) => d.logs.indexOf(l) >= before && l.msg === 'config reloaded')
+    if (i === 5) midway()
+    await sleep(250)
+  }
+}
+
+describe('zero loss', () => {
+  it('one process: ten reloads under load fail no request', async () => {
+    const servers = await backends()
+    const d = await startDaemon(oneUpstream([servers[0]!.url, servers[1]!.url], '', 'log: { access_log: false }'))
+    try {
+      const running = load(d.port())
+      await sleep(300)
+      await reloadTenTimes(d, servers, 'log: { access_log: false }', () => {})
+      await sleep(300)
+      const out = await running.stop()
+      console.log(`zero loss, 1 process: ${out.ok} ok, ${out.refused} refused, ${out.failures.length} failed`)
+      expect(out.failures).toEqual([])
+      expect(out.refused).toBe(0)
+      expect(out.ok).toBeGreaterThan(500)
+    } finally {
+      await d.stop()
+      for (const s of servers) await s.close()
+    }
+  }, 60_000)
+
+  it('two workers: ten reloads and a worker killed under load fail no request', async () => {
+    const servers = await backends()
+    const top = 'workers: 2\nlog: { access_log: false }'
+    const d = await startDaemon(oneUpstream([servers[0]!.url, servers[1]!.url], '', top))
+    try {
+      const running = load(d.port())
+      await sleep(300)
+      const victim = Number(d.logs.find((l) => l.msg === 'worker ready')!.worker_pid)
+      await reloadTenTimes(d, servers, top, () => process.kill(victim, 'SIGTERM'))
+      const replaced = await d.waitForLog((l) => l.msg === 'worker died: restarting it')
+      expect(replaced.worker_pid).toBe(victim)
+      await d.waitForLog((l) => l.msg === 'worker ready' && l.worker === replaced.worker && l.worker_pid !== victim)
+      await sleep(300)
+      const out = await running.stop()
+      console.log(`zero loss, 2 workers: ${out.ok} ok, ${out.refused} refused, ${out.failures.length} failed`)
+      expect(out.failures).toEqual([])
+      expect(out.refused).toBe(0)
+      expect(out.ok).toBeGreaterThan(500)
+    } finally {
+      await d.stop()
+      for (const s of servers) await s.close()
+    }
+  }, 60_000)
+})
