@@ -45,4 +45,22 @@ describe('graceful shutdown', () => {
       await stuck.close()
     }
   })
+
+  it('a second signal exits at once', async () => {
+    const stuck = await startBackend('stuck', () => { /* never answers */ })
+    const d = await startDaemon(oneUpstream([stuck.url], '', 'shutdown_timeout: 30s'))
+    try {
+      const pending = request(d.url('/stuck')).catch(() => null)
+      await sleep(100)
+      d.proc.kill('SIGTERM')
+      await d.waitForLog((l) => l.msg === 'shutting down: draining in-flight requests')
+      const t0 = Date.now()
+      d.proc.kill('SIGINT')
+      expect(await d.exited).toBe(1)
+      expect(Date.now() - t0).toBeLessThan(2000)
+      await pending
+    } finally {
+      await stuck.close()
+    }
+  })
 })
