@@ -1,27 +1,15 @@
 // CONTRACT section 3: errors answered by switchyard itself, and retries (only when safe,
 // on another server when one is left; a request body is never lost or sent twice).
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { closeAfterEach } from '../helpers/scope.js'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
-import { refusedPort, startBackend, type Backend } from '../helpers/backends.js'
-import { startDaemon, type RunningDaemon, type LogLine } from '../helpers/daemon.js'
+import { refusedPort } from '../helpers/backends.js'
+import type { RunningDaemon, LogLine } from '../helpers/daemon.js'
 import { oneUpstream } from '../helpers/config.js'
 import { request } from '../helpers/client.js'
 
-const open: { close(): Promise<unknown> }[] = []
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close()
-})
-async function backend(...args: Parameters<typeof startBackend>): Promise<Backend> {
-  const b = await startBackend(...args)
-  open.push(b)
-  return b
-}
-async function daemon(yaml: string): Promise<RunningDaemon> {
-  const d = await startDaemon(yaml)
-  open.push({ close: () => d.stop() })
-  return d
-}
+const { backend, daemon, defer } = closeAfterEach()
 const accessLines = (d: RunningDaemon): LogLine[] => d.logs.filter((l) => l.msg === 'request')
 
 function expectLocalError(r: { status: number; headers: Record<string, unknown>; body: string }, status: number): void {
@@ -63,7 +51,7 @@ routes:
   it('502 when the server sends a malformed response', async () => {
     const bad = net.createServer((s) => s.once('data', () => s.end('HTTP/1.1 2OO Fine\r\n\r\n')))
     await new Promise<void>((r) => bad.listen(0, '127.0.0.1', r))
-    open.push({ close: () => new Promise((r) => bad.close(r)) })
+    defer({ close: () => new Promise((r) => bad.close(r)) })
     const d = await daemon(oneUpstream([`http://127.0.0.1:${(bad.address() as AddressInfo).port}`], 'retries: 0'))
     expectLocalError(await request(d.url('/x')), 502)
   })
@@ -149,7 +137,7 @@ describe('retries', () => {
       socket.on('error', () => {})
     })
     await new Promise<void>((r) => stale.listen(0, '127.0.0.1', r))
-    open.push({ close: () => new Promise((r) => { stale.close(r) }) })
+    defer({ close: () => new Promise((r) => { stale.close(r) }) })
     const d = await daemon(oneUpstream([`http://127.0.0.1:${(stale.address() as AddressInfo).port}`]))
     for (let i = 0; i < 20; i++) {
       const r = await request(d.url(`/r${i}`))

@@ -1,22 +1,15 @@
 // CONTRACT section 2 (health_check, passive_health) through the real daemon: servers
 // leave and rejoin the rotation; /status and switchyard_server_up agree at every step.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { closeAfterEach } from '../helpers/scope.js'
 import http from 'node:http'
 import { startBackend, type Backend } from '../helpers/backends.js'
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
+import type { RunningDaemon } from '../helpers/daemon.js'
 import { oneUpstream } from '../helpers/config.js'
 import { request, sleep } from '../helpers/client.js'
 import { scrape, serverStates, seriesValue } from '../helpers/metrics.js'
 
-const open: { close(): Promise<unknown> }[] = []
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close()
-})
-async function daemon(yaml: string): Promise<RunningDaemon> {
-  const d = await startDaemon(yaml)
-  open.push({ close: () => d.stop() })
-  return d
-}
+const { daemon, defer } = closeAfterEach()
 
 /** A backend whose /health answers `health.status`; other paths answer its name. */
 async function checkedBackend(name: string): Promise<Backend & { health: { status: number } }> {
@@ -25,7 +18,7 @@ async function checkedBackend(name: string): Promise<Backend & { health: { statu
     if (req.url === '/health') res.writeHead(health.status).end()
     else res.end(name)
   })
-  open.push(b)
+  defer(b)
   return Object.assign(b, { health })
 }
 
@@ -122,7 +115,7 @@ health_check: { path: /health, interval: 200ms, timeout: 150ms, healthy_threshol
         releaseHold = () => { holding = false; res.end('held') }
       } else res.end('a')
     })
-    open.push(a)
+    defer(a)
     const d = await daemon(oneUpstream([a.url], `
 max_connections_per_server: 1
 health_check: { interval: 100ms, timeout: 80ms, unhealthy_threshold: 1 }`))
@@ -144,7 +137,7 @@ health_check: { interval: 100ms, timeout: 80ms, unhealthy_threshold: 1 }`))
         if (!firstProbe.has(self.name)) firstProbe.set(self.name, Date.now() - t0)
         res.end('ok')
       })
-      open.push(b)
+      defer(b)
       servers.push(b)
     }
     await daemon(oneUpstream(servers.map((s) => s.url), 'health_check: { path: /, interval: 1s, timeout: 500ms }'))
@@ -180,7 +173,7 @@ describe('passive health', () => {
     // Back on its port: after the (doubled) ejection one probe request succeeds and it rejoins.
     const revived = http.createServer((_req, res) => res.end('a'))
     await new Promise<void>((r) => revived.listen(port, '127.0.0.1', r))
-    open.push({ close: () => new Promise((r) => { revived.closeAllConnections(); revived.close(r) }) })
+    defer({ close: () => new Promise((r) => { revived.closeAllConnections(); revived.close(r) }) })
     await until('a readmitted', async () => {
       await request(d.url('/'))
       return (await serverStates(d.adminUrl()))[A]

@@ -1,28 +1,15 @@
 // CONTRACT section 5: SIGHUP reloads the config file; a bad one changes nothing.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { closeAfterEach } from '../helpers/scope.js'
 import { writeFileSync, readFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startBackend, type Backend } from '../helpers/backends.js'
-import { runCli, startDaemon, type RunningDaemon } from '../helpers/daemon.js'
+import { runCli, type RunningDaemon } from '../helpers/daemon.js'
 import { oneUpstream } from '../helpers/config.js'
 import { request, sleep } from '../helpers/client.js'
 import { scrape, seriesValue, status } from '../helpers/metrics.js'
 
-const open: { close(): Promise<unknown> }[] = []
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close()
-})
-async function backend(...args: Parameters<typeof startBackend>): Promise<Backend> {
-  const b = await startBackend(...args)
-  open.push(b)
-  return b
-}
-async function daemon(yaml: string, env: Record<string, string> = {}): Promise<RunningDaemon> {
-  const d = await startDaemon(yaml, env)
-  open.push({ close: () => d.stop() })
-  return d
-}
+const { backend, daemon } = closeAfterEach()
 
 /** Rewrites the daemon's config file, sends SIGHUP, waits for the outcome's log line. */
 async function reload(d: RunningDaemon, yaml: string): Promise<'reloaded' | 'refused'> {

@@ -1,8 +1,8 @@
 // CONTRACT section 5, workers > 1: a primary supervises the workers, passes on SIGHUP,
 // serves one aggregated /metrics, and runs the active health checks once per server.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { closeAfterEach } from '../helpers/scope.js'
 import { writeFileSync } from 'node:fs'
-import { startBackend, type Backend } from '../helpers/backends.js'
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
 import { oneUpstream } from '../helpers/config.js'
 import { request, sleep } from '../helpers/client.js'
@@ -10,20 +10,7 @@ import { scrape, seriesValue, status } from '../helpers/metrics.js'
 import { needTool } from '../helpers/tools.js'
 import { promtoolCheckMetrics } from '../helpers/prometheus.js'
 
-const open: { close(): Promise<unknown> }[] = []
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close()
-})
-async function backend(...args: Parameters<typeof startBackend>): Promise<Backend> {
-  const b = await startBackend(...args)
-  open.push(b)
-  return b
-}
-async function daemon(yaml: string): Promise<RunningDaemon> {
-  const d = await startDaemon(yaml)
-  open.push({ close: () => d.stop() })
-  return d
-}
+const { backend, daemon } = closeAfterEach()
 const workerPids = (d: RunningDaemon): number[] => d.logs.filter((l) => l.msg === 'worker ready').map((l) => Number(l.worker_pid))
 
 describe('workers', () => {
