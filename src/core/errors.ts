@@ -92,6 +92,11 @@ export function classifyError(err: unknown): ErrorClass {
   return c
 }
 
+/** The error's `code` (or its cause's), for logs: "ECONNREFUSED", "UND_ERR_SOCKET"; else "ERR_UNKNOWN". */
+export function errorCode(err: unknown): string {
+  return (coded(err) ?? coded((err as { cause?: unknown } | null)?.cause))?.code ?? 'ERR_UNKNOWN'
+}
+
 /** RFC 9110 9.2.2 idempotent methods. Method names are case-sensitive. */
 export function isIdempotent(method: string): boolean {
   switch (method) {

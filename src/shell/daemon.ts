@@ -11,7 +11,9 @@ import type { Config, ListenerConfig } from '../config/types.js'
 import { loadConfigFile, formatProblem } from '../config/load.js'
 import { restartNeeded } from '../config/restart.js'
 import { Runtime } from './runtime.js'
-import { listen, type Listener } from './listeners.js'
+import { listen, type Listener, type UpgradeListener } from './listeners.js'
+import { proxyUpgrade } from './websocket.js'
+import type { Duplex } from 'node:stream'
 import { forward, type Lifecycle } from './forward.js'
 import { adminHandler, registryMetrics } from './admin.js'
 import { Metrics } from './metrics.js'
@@ -23,9 +25,9 @@ export interface Daemon {
 }
 
 /** Binds one listener; a failure is logged with the config key and is fatal for the caller. */
-export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger): Promise<Listener | null> {
+export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger, onUpgrade?: UpgradeListener): Promise<Listener | null> {
   try {
-    const l = await listen(lc, handler)
+    const l = await listen(lc, handler, onUpgrade)
     log.info({ listener: lc.name, address: lc.address, port: l.port }, what === 'admin' ? 'admin listening' : 'listening')
     return l
   } catch (err) {
@@ -54,7 +56,7 @@ export async function readReload(file: string, running: Config): Promise<{ confi
 export class DataPlane {
   readonly #log: Logger
   readonly #metrics: Metrics
-  readonly lifecycle: Lifecycle = { draining: false }
+  readonly lifecycle: Lifecycle = { draining: false, websockets: new Set() }
   runtime: Runtime
   readonly listeners: Listener[] = []
 
@@ -71,8 +73,11 @@ export class DataPlane {
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       forward(this.runtime.forward, req, res)
     }
+    const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+      proxyUpgrade(this.runtime.forward, req, socket, head)
+    }
     for (const [i, lc] of this.runtime.config.listeners.entries()) {
-      const l = await bind(`listeners.${i}`, lc, onRequest, this.#log)
+      const l = await bind(`listeners.${i}`, lc, onRequest, this.#log, onUpgrade)
       if (l === null) {
         await this.drain()
         return false
@@ -97,8 +102,9 @@ export class DataPlane {
   async drain(): Promise<void> {
     this.lifecycle.draining = true
     const deadline = setTimeout(() => {
-      this.#log.warn('shutdown_timeout reached: closing the remaining connections')
+      this.#log.warn({ websockets: this.lifecycle.websockets.size }, 'shutdown_timeout reached: closing the remaining connections')
       for (const l of this.listeners) l.server.closeAllConnections()
+      for (const t of this.lifecycle.websockets) t.destroy() // upgraded sockets are no longer the HTTP server's
     }, this.runtime.config.shutdownTimeoutMs)
     deadline.unref()
     await Promise.all(this.listeners.map((l) => closeListener(l)))

@@ -7,7 +7,7 @@ import type { Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import { upstreamRequestHeaders, clientResponseHeaders, type UpstreamHeaders } from '../core/headers.js'
-import { classifyError, mayRetry, type ErrorClass } from '../core/errors.js'
+import { classifyError, errorCode, mayRetry, type ErrorClass } from '../core/errors.js'
 import type { Router } from '../core/routes.js'
 import type { Member, Server, Upstream } from './upstreams.js'
 import type { RequestStats } from '../core/request-stats.js'
@@ -29,6 +29,8 @@ export interface ForwardContext {
 
 export interface Lifecycle {
   draining: boolean
+  /** Open WebSocket tunnels, cut when shutdown_timeout runs out. */
+  readonly websockets: Set<{ destroy(): void }>
 }
 
 const kExchange = Symbol('switchyard.exchange')
@@ -127,7 +129,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     } catch (err) {
       // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
       this.#release()
-      this.#errorCode = codeOf(err)
+      this.#errorCode = errorCode(err)
       this.#reply(400)
     }
   }
@@ -182,7 +184,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #onError(err: Error): void {
     this.#release()
     this.#controller = null
-    this.#errorCode = codeOf(err)
+    this.#errorCode = errorCode(err)
     if (this.#clientGone || this.#socket.destroyed) {
       this.#finish(statusAfterClientGone)
       return
@@ -251,10 +253,4 @@ function onClientClose(this: TrackedResponse): void {
 
 function onClientDrain(this: TrackedResponse): void {
   this[kExchange]?.resumeUpstream()
-}
-
-function codeOf(err: unknown): string {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | null
-  const code = e?.code ?? e?.cause?.code
-  return typeof code === 'string' ? code : 'ERR_UNKNOWN'
 }

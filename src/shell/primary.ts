@@ -58,7 +58,7 @@ interface Slot {
 
 export async function runPrimary(config: Config, file: string, log: Logger): Promise<number> {
   const count = workerCount(config)
-  const lifecycle: Lifecycle = { draining: false }
+  const lifecycle: Lifecycle = { draining: false, websockets: new Set() }
   const metrics = new Metrics('primary')
   metrics.lastReloadSuccess.setToCurrentTime()
   // The primary's own Runtime serves no traffic: it holds the servers' active health and runs the checks.

@@ -1,0 +1,231 @@
+// WebSocket proxying: an `Upgrade: websocket` request goes to a server picked by the
+// upstream's balancer (undici dispatch with `upgrade: 'websocket'`); once the server
+// answers 101, the two sockets are piped to each other and frames pass unchanged both
+// ways. A close or error on either side closes the other; `timeouts.idle` without a byte
+// either way closes both. While open, the tunnel counts in its server's in-flight requests
+// (least_connections) and in switchyard_websocket_connections.
+// Before the 101, failures are handled like a plain request (retry when safe, else
+// 502/503/504 written on the raw socket); a server that answers the handshake with
+// something other than 101 has that answer relayed, then the connection is closed.
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Socket } from 'node:net'
+import { randomUUID } from 'node:crypto'
+import type { Dispatcher } from 'undici'
+import { upstreamRequestHeaders, type UpstreamHeaders } from '../core/headers.js'
+import { classifyError, errorCode, mayRetry, type ErrorClass } from '../core/errors.js'
+import type { ForwardContext } from './forward.js'
+import type { Member, Server, Upstream } from './upstreams.js'
+import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
+
+const SLASH = 47
+
+export function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.headers.upgrade?.toLowerCase() === 'websocket'
+}
+
+export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const started = performance.now()
+  const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', randomUUID)
+  const url = req.url ?? ''
+  // Node before 24.9 has no shouldUpgradeCallback: other upgrades (h2c) arrive here too.
+  const refusal = !isWebSocketUpgrade(req) ? 400 : req.method !== 'GET' || url.charCodeAt(0) !== SLASH ? 400 : ctx.lifecycle.draining ? 503 : 0
+  const upstream = refusal === 0 ? ctx.router(headers.host, url) : undefined
+  const status = refusal !== 0 ? refusal : upstream === undefined ? 404 : 0
+  if (status !== 0 || upstream === undefined) {
+    sendLocalRaw(socket, status, headers.requestId)
+    if (ctx.requestMetrics) ctx.unrouted.record('GET', status, (performance.now() - started) / 1000)
+    return
+  }
+  new Tunnel(ctx, req, socket as Socket, head, upstream, headers, started).attempt()
+}
+
+class Tunnel implements Dispatcher.DispatchHandler {
+  readonly #ctx: ForwardContext
+  readonly #req: IncomingMessage
+  readonly #client: Socket
+  readonly #head: Buffer
+  readonly #upstream: Upstream
+  readonly #headers: UpstreamHeaders
+  readonly #started: number
+  #member: Member | null = null
+  #server: Server | null = null
+  #counted = false
+  #tried: Set<Member> | null = null
+  #retries = 0
+  #lastError: ErrorClass | null = null
+  #controller: Dispatcher.DispatchController | null = null
+  #upstreamSocket: Duplex | null = null
+  #status = 0
+  #errorCode = ''
+  #clientGone = false
+  #done = false
+
+  constructor(ctx: ForwardContext, req: IncomingMessage, client: Socket, head: Buffer, upstream: Upstream, headers: UpstreamHeaders, started: number) {
+    this.#ctx = ctx
+    this.#req = req
+    this.#client = client
+    this.#head = head
+    this.#upstream = upstream
+    this.#headers = headers
+    this.#started = started
+    client.on('error', () => this.#clientClosed())
+    client.once('close', () => this.#clientClosed())
+  }
+
+  attempt(): void {
+    const up = this.#upstream
+    const member = up.balancer.pick(up.available, this.#tried) ?? (this.#tried === null ? undefined : up.balancer.pick(up.available, null))
+    if (member === undefined) {
+      this.#replyLocal(this.#lastError === null ? 503 : this.#lastError.status)
+      return
+    }
+    this.#member = member
+    this.#server = member.server
+    member.server.inFlight++
+    this.#counted = true
+    try {
+      member.server.pool.dispatch({
+        path: this.#req.url as string,
+        method: 'GET',
+        headers: this.#headers.headers,
+        upgrade: 'websocket',
+        body: null,
+      }, this)
+    } catch (err) {
+      this.#release()
+      this.#errorCode = errorCode(err)
+      this.#replyLocal(400)
+    }
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller
+    if (this.#clientGone) controller.abort(new Error('client closed the connection'))
+  }
+
+  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, upstreamSocket: Duplex): void {
+    const server = this.#server as Server
+    server.noteSuccess()
+    this.#status = statusCode
+    this.#upstreamSocket = upstreamSocket
+    if (this.#clientGone) {
+      upstreamSocket.destroy()
+      this.#release()
+      this.#finish(statusAfterClientGone)
+      return
+    }
+    this.#upstream.websockets++
+    this.#ctx.lifecycle.websockets.add(this)
+    if (this.#ctx.requestMetrics) server.metrics.requests.record('GET', statusCode, (performance.now() - this.#started) / 1000)
+    // The 101 keeps Upgrade and Connection: they are the handshake, not hop-by-hop noise here.
+    this.#client.write(rawHead(statusCode, 'Switching Protocols', controller.rawHeaders as Buffer[], this.#headers.requestId, true))
+    if (this.#head.length > 0) upstreamSocket.write(this.#head)
+    const idleMs = this.#upstream.config.timeouts.idleMs
+    for (const s of [this.#client, upstreamSocket] as Duplex[]) {
+      ;(s as Socket).setTimeout?.(idleMs, () => this.destroy())
+      s.on('error', () => this.#close())
+      s.once('close', () => this.#close())
+    }
+    this.#client.pipe(upstreamSocket)
+    upstreamSocket.pipe(this.#client)
+  }
+
+  // The server answered the handshake with a plain response: relay it, then close.
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, statusText?: string): void {
+    if (statusCode < 200) return
+    this.#status = statusCode
+    ;(this.#server as Server).noteSuccess()
+    this.#client.write(rawHead(statusCode, statusText ?? '', controller.rawHeaders as Buffer[], this.#headers.requestId, false))
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.#client.write(chunk)) {
+      controller.pause()
+      this.#client.once('drain', () => controller.resume())
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#client.end()
+    this.#release()
+    this.#finish(this.#status)
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#release()
+    this.#controller = null
+    this.#errorCode = errorCode(err)
+    if (this.#clientGone) {
+      this.#finish(statusAfterClientGone)
+      return
+    }
+    const server = this.#server as Server
+    const cls = classifyError(err)
+    server.metrics.error(cls.reason)
+    if (cls.passive) server.noteFailure(cls.reason)
+    if (this.#status !== 0) {
+      this.#client.destroy() // a relayed answer was cut short
+      this.#finish(this.#status)
+      return
+    }
+    this.#lastError = cls
+    if (this.#retries < this.#upstream.config.retries && mayRetry(cls, 'GET', false)) {
+      this.#retries++
+      this.#upstream.metrics.retries.inc()
+      ;(this.#tried ??= new Set()).add(this.#member as Member)
+      this.attempt()
+      return
+    }
+    this.#replyLocal(cls.status)
+  }
+
+  /** Shutdown past shutdown_timeout, or idle: cut both sides. */
+  destroy(): void {
+    this.#client.destroy()
+    this.#upstreamSocket?.destroy()
+  }
+
+  #clientClosed(): void {
+    if (this.#upstreamSocket !== null) return // tunnel open: its own close handling applies
+    this.#clientGone = true
+    this.#controller?.abort(new Error('client closed the connection'))
+  }
+
+  #close(): void {
+    if (this.#done) return
+    this.destroy()
+    this.#upstream.websockets--
+    this.#ctx.lifecycle.websockets.delete(this)
+    this.#release()
+    this.#finish(this.#status)
+  }
+
+  #replyLocal(status: number): void {
+    sendLocalRaw(this.#client, status, this.#headers.requestId, status === 503 ? this.#upstream.retryAfter : undefined)
+    if (this.#ctx.requestMetrics) {
+      const seconds = (performance.now() - this.#started) / 1000
+      ;(this.#server === null ? this.#upstream.metrics : this.#server.metrics).requests.record('GET', status, seconds)
+    }
+    this.#finish(status)
+  }
+
+  #release(): void {
+    if (this.#counted) {
+      this.#counted = false
+      ;(this.#server as Server).inFlight--
+    }
+  }
+
+  #finish(status: number): void {
+    if (this.#done) return
+    this.#done = true
+    const log = this.#ctx.accessLog
+    if (log === null) return
+    const server = this.#server
+    const target = server === null ? this.#upstream.accessTarget : server.accessTarget
+    // A tunnel's client socket is its own: its counters are the exchange's bytes.
+    log.write(this.#headers.requestId, 'GET', this.#req.url as string, status, target, (performance.now() - this.#started) / 1000,
+      this.#client.bytesRead, this.#client.bytesWritten, this.#retries, this.#errorCode)
+  }
+}
