@@ -3,6 +3,14 @@
 
 export const DEFAULTS = {
   listenerAddress: '0.0.0.0',
+  listener: {
+    maxConnections: 0, // no cap but the OS's file descriptor limit
+    maxBodySize: 0, // no cap: bodies stream, memory does not grow with them
+    maxHeaderSize: 16 * 1024, // Node's default; nginx's large_client_header_buffers is 8k per line
+    // request_head as HAProxy's `timeout http-request` is commonly set; request as Node's
+    // requestTimeout default; keep_alive as nginx's keepalive_timeout.
+    timeouts: { requestHeadMs: 10_000, requestMs: 300_000, keepAliveMs: 75_000 },
+  },
   adminAddress: '127.0.0.1', // never public unless asked for
   adminPort: 9090,
   requestMetrics: true,

@@ -6,6 +6,7 @@
 
 import { MAX_TIMER_MS, parseDuration } from './duration.js'
 import { describe } from './problems.js'
+import { parseSize } from './size.js'
 import type { Problems } from './problems.js'
 import type { Path } from './yaml-source.js'
 
@@ -170,4 +171,19 @@ function editDistance(a: string, b: string): number {
     }
   }
   return at(a.length, b.length)
+}
+
+/** A size in bytes (`512`, `"16k"`, `"10m"`, `"1g"`) within [min, max]. */
+export function readSize(c: Cursor, def: number, range: { min: number; max: number }): number {
+  if (c.absent) return def
+  const bytes = typeof c.value === 'string' || typeof c.value === 'number' ? parseSize(c.value) : undefined
+  if (bytes === undefined) {
+    c.report(`must be a size: a number of bytes, or with a unit k, m or g such as "16k" or "10m" (got ${describe(c.value)})`)
+    return NaN
+  }
+  if (bytes < range.min || bytes > range.max) {
+    c.report(`must be between ${range.min} and ${range.max} bytes (got ${bytes})`)
+    return NaN
+  }
+  return bytes
 }

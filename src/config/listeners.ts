@@ -1,12 +1,13 @@
 // The listening side of the config: `listeners:` (public ports) and `admin:` (side port).
 
 import { DEFAULTS } from './defaults.js'
-import { checkMap, readBool, readInt, readList, readString, REQUIRED } from './fields.js'
+import { checkMap, readBool, readDuration, readInt, readList, readSize, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
 import { checkListenAddress } from './network.js'
-import type { AdminConfig, ListenerConfig } from './types.js'
+import type { AdminConfig, ListenerConfig, ListenerTimeoutsConfig } from './types.js'
 
-const LISTENER_KEYS = ['name', 'address', 'port']
+const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_body_size', 'max_header_size', 'timeouts']
+const LISTENER_TIMEOUT_KEYS = ['request_head', 'request', 'keep_alive']
 const ADMIN_KEYS = ['address', 'port', 'request_metrics']
 // Port 0 asks the OS for any free port: meant for tests, which read the bound port back.
 const PORT = { min: 0, max: 65535 }
@@ -29,9 +30,30 @@ export function readListeners(c: Cursor): ListenerConfig[] {
     if (port > 0 && samePort !== undefined) l.field('port').report(`port ${port} is already used by listeners.${samePort}`)
     else if (port > 0) byPort.set(port, i)
 
-    listeners.push({ name, address, port })
+    const d = DEFAULTS.listener
+    listeners.push({
+      name, address, port,
+      maxConnections: readInt(l.field('max_connections'), { min: 0 }, d.maxConnections),
+      maxBodySize: readSize(l.field('max_body_size'), d.maxBodySize, { min: 0, max: Number.MAX_SAFE_INTEGER }),
+      // Node's parser needs room for a request line and a few headers; its own default is 16 KiB.
+      maxHeaderSize: readSize(l.field('max_header_size'), d.maxHeaderSize, { min: 1024, max: 1024 ** 2 }),
+      timeouts: readListenerTimeouts(l.field('timeouts')),
+    })
   }
   return listeners
+}
+
+function readListenerTimeouts(c: Cursor): ListenerTimeoutsConfig {
+  checkMap(c, LISTENER_TIMEOUT_KEYS)
+  const d = DEFAULTS.listener.timeouts
+  const t = {
+    requestHeadMs: readDuration(c.field('request_head'), d.requestHeadMs),
+    requestMs: readDuration(c.field('request'), d.requestMs),
+    keepAliveMs: readDuration(c.field('keep_alive'), d.keepAliveMs),
+  }
+  // Node refuses a request timeout shorter than the head timeout (the head is part of the request).
+  if (t.requestMs < t.requestHeadMs) c.field(c.field('request').absent ? 'request_head' : 'request').report(`request (${t.requestMs} ms) must not be shorter than request_head (${t.requestHeadMs} ms)`)
+  return t
 }
 
 export function readAdmin(c: Cursor, listeners: readonly ListenerConfig[]): AdminConfig {

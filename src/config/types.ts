@@ -8,6 +8,16 @@ export interface ListenerConfig {
   readonly name: string // default "listener-<index>"
   readonly address: string // default "0.0.0.0"
   readonly port: number // 1..65535 (0 allowed: any free port, for tests)
+  readonly maxConnections: number // concurrent client connections; 0 = no cap (default)
+  readonly maxBodySize: number // bytes; 0 = no cap (default); larger bodies get 413
+  readonly maxHeaderSize: number // bytes of request head; default 16 KiB; larger heads get 431
+  readonly timeouts: ListenerTimeoutsConfig
+}
+
+export interface ListenerTimeoutsConfig {
+  readonly requestHeadMs: number // the whole request head must arrive within; default 10s (408)
+  readonly requestMs: number // the whole request, body included, within; default 5m (408)
+  readonly keepAliveMs: number // idle client keep-alive connections close after; default 75s
 }
 
 export interface AdminConfig {

@@ -11,7 +11,7 @@ import type { Config, ListenerConfig } from '../config/types.js'
 import { loadConfigFile, formatProblem } from '../config/load.js'
 import { restartNeeded } from '../config/restart.js'
 import { Runtime } from './runtime.js'
-import { listen, type Listener, type UpgradeListener } from './listeners.js'
+import { adminListenerConfig, listen, type Listener, type UpgradeListener } from './listeners.js'
 import { proxyUpgrade } from './websocket.js'
 import type { Duplex } from 'node:stream'
 import { forward, type Lifecycle } from './forward.js'
@@ -42,6 +42,7 @@ export function closeListener(l: Listener): Promise<void> {
   return new Promise((resolve) => {
     l.server.close(() => resolve())
     l.server.closeIdleConnections()
+    l.closeSilentConnections()
   })
 }
 
@@ -70,13 +71,14 @@ export class DataPlane {
 
   /** Binds every data listener; false (and everything closed) when one fails. */
   async listen(): Promise<boolean> {
-    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-      forward(this.runtime.forward, req, res)
-    }
     const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
       proxyUpgrade(this.runtime.forward, req, socket, head)
     }
     for (const [i, lc] of this.runtime.config.listeners.entries()) {
+      const maxBody = lc.maxBodySize
+      const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+        forward(this.runtime.forward, req, res, maxBody)
+      }
       const l = await bind(`listeners.${i}`, lc, onRequest, this.#log, onUpgrade)
       if (l === null) {
         await this.drain()
@@ -120,7 +122,7 @@ export async function startDaemon(config: Config, file: string, log: Logger): Pr
   const plane = new DataPlane(config, log, metrics)
   if (!(await plane.listen())) return { stopped: Promise.resolve(1) }
   const admin = adminHandler({ metrics: registryMetrics(metrics.registry), lifecycle: plane.lifecycle, status: () => plane.runtime.status() })
-  const adminListener = await bind('admin', { name: 'admin', address: config.admin.address, port: config.admin.port }, admin, log)
+  const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
   if (adminListener === null) {
     await plane.drain()
     return { stopped: Promise.resolve(1) }

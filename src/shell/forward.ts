@@ -14,6 +14,7 @@ import type { RequestStats } from '../core/request-stats.js'
 import { AccessLog } from './access-log.js'
 import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
+import { BodyLimit } from './body-limit.js'
 
 export interface ForwardContext {
   readonly router: Router<Upstream>
@@ -38,7 +39,8 @@ type TrackedResponse = ServerResponse & { [kExchange]?: Exchange }
 
 const SLASH = 47 // '/': origin-form targets only; absolute-form and '*' are refused (400)
 
-export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse): void {
+/** `maxBodySize` is the listener's `max_body_size` (0 = none). */
+export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, maxBodySize = 0): void {
   const started = performance.now()
   // While draining, every response closes its connection (Node adds `Connection: close`).
   if (ctx.lifecycle.draining) res.shouldKeepAlive = false
@@ -49,13 +51,27 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     finishLocal(ctx, req, headers.requestId, 400, started)
     return
   }
+  if (maxBodySize > 0 && headers.hasBody && declaredLength(req) > maxBodySize) {
+    res.shouldKeepAlive = false // the body is not read: the connection can not carry another request
+    sendLocal(res, 413, headers.requestId)
+    finishLocal(ctx, req, headers.requestId, 413, started)
+    return
+  }
   const upstream = ctx.router(headers.host, url)
   if (upstream === undefined) {
     sendLocal(res, 404, headers.requestId)
     finishLocal(ctx, req, headers.requestId, 404, started)
     return
   }
-  new Exchange(ctx, req, res, upstream, headers, started).attempt()
+  // A body of unknown length is counted on its way (only when there is a limit).
+  const limit = maxBodySize > 0 && headers.hasBody && req.headers['content-length'] === undefined ? new BodyLimit(maxBodySize) : null
+  new Exchange(ctx, req, res, upstream, headers, started, limit).attempt()
+}
+
+/** The request's Content-Length (Node's parser has checked it is digits), or -1. */
+export function declaredLength(req: IncomingMessage): number {
+  const v = req.headers['content-length']
+  return v === undefined ? -1 : Number(v)
 }
 
 /** Metrics and access log for a request answered before any upstream was chosen. */
@@ -77,6 +93,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   readonly #upstream: Upstream
   readonly #headers: UpstreamHeaders
   readonly #started: number
+  /** Counts a body of unknown length against max_body_size; null when there is nothing to count. */
+  readonly #limit: BodyLimit | null
   #server: Server | null = null // the server of the current (or last) attempt
   #counted = false // whether this request is counted in #server.inFlight
   #controller: Dispatcher.DispatchController | null = null
@@ -91,7 +109,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #clientGone = false
   #done = false
 
-  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number) {
+  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, limit: BodyLimit | null) {
     this.#ctx = ctx
     this.#req = req
     this.#socket = req.socket
@@ -99,6 +117,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#upstream = upstream
     this.#headers = headers
     this.#started = started
+    this.#limit = limit
+    if (limit !== null) req.pipe(limit)
     this.#res[kExchange] = this
     res.once('close', onClientClose)
   }
@@ -124,7 +144,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         path: req.url as string,
         method: req.method as string,
         headers: this.#headers.headers,
-        body: this.#headers.hasBody ? req : null,
+        body: this.#headers.hasBody ? (this.#limit ?? req) : null,
       }, this)
     } catch (err) {
       // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
@@ -187,6 +207,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#errorCode = errorCode(err)
     if (this.#clientGone || this.#socket.destroyed) {
       this.#finish(statusAfterClientGone)
+      return
+    }
+    if (this.#limit?.exceeded === true) {
+      // Our refusal, not the server's failure: no passive health step, no retry.
+      if (this.#res.headersSent) this.#res.destroy()
+      else {
+        this.#res.shouldKeepAlive = false // the rest of the body is not read
+        this.#reply(413)
+      }
       return
     }
     const server = this.#server as Server

@@ -13,6 +13,7 @@ import { Runtime, type StatusDoc } from './runtime.js'
 import { Metrics } from './metrics.js'
 import { adminHandler } from './admin.js'
 import { bind, closeListener, readReload } from './daemon.js'
+import { adminListenerConfig } from './listeners.js'
 import type { Lifecycle } from './forward.js'
 import type { Logger } from './log.js'
 import { isFromWorker, type FromWorker, type ToWorker } from './ipc.js'
@@ -163,7 +164,7 @@ export async function runPrimary(config: Config, file: string, log: Logger): Pro
       return { contentType: aggregator.contentType, text: `${own}${workers}` }
     },
   })
-  const adminListener = await bind('admin', { name: 'admin', address: config.admin.address, port: config.admin.port }, admin, log)
+  const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
   if (adminListener === null) return 1
 
   cluster.setupPrimary({ silent: false })

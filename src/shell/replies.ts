@@ -9,6 +9,7 @@ export const statusAfterClientGone = 499
 const BODIES: Record<number, string> = {
   400: 'bad request\n',
   404: 'no route\n',
+  413: 'request body too large\n',
   502: 'bad gateway\n',
   503: 'no healthy server\n',
   504: 'gateway timeout\n',

@@ -6,6 +6,14 @@ import { describe, expect, test } from 'vitest'
 import { formatProblem, loadConfigFile, parseConfig } from '../../src/config/load.js'
 import type { Config, LoadResult } from '../../src/config/types.js'
 
+/** A listener's limits when the file sets none. */
+const LISTENER_DEFAULTS = {
+  maxConnections: 0,
+  maxBodySize: 0,
+  maxHeaderSize: 16384,
+  timeouts: { requestHeadMs: 10_000, requestMs: 300_000, keepAliveMs: 75_000 },
+}
+
 // The example of CONTRACT.md section 2, verbatim.
 const CONTRACT_EXAMPLE = `
 listeners:                       # at least one
@@ -72,7 +80,7 @@ function deeplyFrozen(value: unknown): boolean {
 describe('parseConfig: valid configs', () => {
   test('the CONTRACT.md example compiles to the expected config', () => {
     const expected: Config = {
-      listeners: [{ name: 'public', address: '0.0.0.0', port: 8080 }],
+      listeners: [{ name: 'public', address: '0.0.0.0', port: 8080, ...LISTENER_DEFAULTS }],
       admin: { address: '127.0.0.1', port: 9090, requestMetrics: true },
       workers: 1,
       shutdownTimeoutMs: 30_000,
@@ -114,7 +122,7 @@ upstreams:
 `),
     )
     expect(config).toEqual({
-      listeners: [{ name: 'listener-0', address: '0.0.0.0', port: 8080 }],
+      listeners: [{ name: 'listener-0', address: '0.0.0.0', port: 8080, ...LISTENER_DEFAULTS }],
       admin: { address: '127.0.0.1', port: 9090, requestMetrics: true },
       workers: 1,
       shutdownTimeoutMs: 30_000,
@@ -146,7 +154,7 @@ upstreams:
     const config = configOf(
       parseConfig(`
 listeners:
-  - {name: a, address: "::", port: 0}
+  - {name: a, address: "::", port: 0, max_connections: 100, max_body_size: 10m, max_header_size: 8k, timeouts: {request_head: 5s, request: 1m, keep_alive: 10s}}
   - {name: b, address: localhost, port: 0}
   - {address: 127.0.0.1, port: 8443}
 admin: {address: "::1", port: 0, request_metrics: false}
@@ -185,9 +193,9 @@ routes:
 `),
     )
     expect(config.listeners).toEqual([
-      { name: 'a', address: '::', port: 0 },
-      { name: 'b', address: 'localhost', port: 0 },
-      { name: 'listener-2', address: '127.0.0.1', port: 8443 },
+      { name: 'a', address: '::', port: 0, maxConnections: 100, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 } },
+      { name: 'b', address: 'localhost', port: 0, ...LISTENER_DEFAULTS },
+      { name: 'listener-2', address: '127.0.0.1', port: 8443, ...LISTENER_DEFAULTS },
     ])
     expect(config.admin).toEqual({ address: '::1', port: 0, requestMetrics: false })
     expect(config.workers).toBe('auto')
@@ -286,7 +294,7 @@ describe('the example config file', () => {
   test('config/switchyard.yaml loads without problems', async () => {
     const file = fileURLToPath(new URL('../../config/switchyard.yaml', import.meta.url))
     const config = configOf(await loadConfigFile(file))
-    expect(config.listeners).toEqual([{ name: 'public', address: '0.0.0.0', port: 8080 }])
+    expect(config.listeners).toEqual([{ name: 'public', address: '0.0.0.0', port: 8080, ...LISTENER_DEFAULTS }])
     expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090, requestMetrics: true })
     expect(config.upstreams.map((u) => u.name)).toEqual(['app'])
     expect(config.upstreams[0]?.servers.map((s) => s.id)).toEqual(['127.0.0.1:3001', '127.0.0.1:3002', '127.0.0.1:3003'])

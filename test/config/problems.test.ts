@@ -112,7 +112,7 @@ describe('listeners and admin', () => {
     ['missing listeners', upstreams, [['listeners', 1, 'required']]],
     ['empty listeners', `listeners: []\n${upstreams}`, [['listeners', 1, 'must list at least one listener']]],
     ['listeners not a list', `listeners: {port: 80}\n${upstreams}`, [['listeners', 1, 'must be a list (got a map)']]],
-    ['a listener that is not a map', `listeners:\n  - 8080\n${upstreams}`, [['listeners.0', 2, 'must be a map with the keys name, address, port (got 8080)']]],
+    ['a listener that is not a map', `listeners:\n  - 8080\n${upstreams}`, [['listeners.0', 2, 'must be a map with the keys name, address, port, max_connections, max_body_size, max_header_size, timeouts (got 8080)']]],
     // A missing key is reported at the map that should hold it.
     ['missing port', `listeners:\n  - name: web\n    address: 0.0.0.0\n${upstreams}`, [['listeners.0.port', 2, 'required']]],
     ['port out of range', `listeners:\n  - port: 65536\n${upstreams}`, [['listeners.0.port', 2, 'must be an integer from 0 to 65535 (got 65536)']]],
@@ -341,5 +341,21 @@ routes:
       'routes.0.match.path_prefix: must start with "/" (got "api") (line 18)',
       'routes.0.upstream: unknown upstream "nope" (line 19)',
     ])
+  })
+})
+
+describe('listener limits', () => {
+  test.each([
+    ['a size without a unit it knows', 'max_body_size: 10q', 'listeners.0.max_body_size', /must be a size/],
+    ['a negative connection cap', 'max_connections: -1', 'listeners.0.max_connections', /./],
+    ['a head limit too small to parse a request', 'max_header_size: 100', 'listeners.0.max_header_size', /between 1024 and/],
+    ['request shorter than request_head', 'timeouts: { request_head: 10s, request: 5s }', 'listeners.0.timeouts.request', /must not be shorter than request_head/],
+    ['an unknown timeout', 'timeouts: { header: 5s }', 'listeners.0.timeouts.header', /unknown key/],
+  ])('%s', (_, extra, path, message) => {
+    const r = parseConfig(`listeners: [{ port: 8080, ${extra} }]\nupstreams: { app: { servers: [{ url: "http://127.0.0.1:1" }] } }\n`)
+    expect(r.ok).toBe(false)
+    const p = r.ok ? undefined : r.problems.find((x) => x.path === path)
+    expect(p?.message).toMatch(message)
+    expect(p?.line).toBe(1)
   })
 })

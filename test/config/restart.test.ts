@@ -29,6 +29,7 @@ routes: [{ upstream: app }, { match: { path_prefix: /api }, upstream: api }]
 `, []],
     ['a listener port', BASE.replace('port: 8080', 'port: 8081'), [/^listeners: changed from \[public 127\.0\.0\.1:8080\] to \[public 127\.0\.0\.1:8081\]/]],
     ['a listener added', BASE.replace('port: 8080 }]', 'port: 8080 }, { port: 8443 }]'), [/^listeners: /]],
+    ['a listener limit', BASE.replace('port: 8080 }', 'port: 8080, max_body_size: 1m }'), [/^listeners: limits or timeouts changed/]],
     ['a listener renamed', BASE.replace('name: public', 'name: www'), [/^listeners: /]],
     ['the admin port', BASE.replace('port: 9090', 'port: 9091'), [/^admin: changed from 127\.0\.0\.1:9090 to 127\.0\.0\.1:9091/]],
     ['the admin address', BASE.replace('port: 9090', 'port: 9090, address: 0.0.0.0'), [/^admin: /]],

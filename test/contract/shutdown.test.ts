@@ -63,4 +63,21 @@ describe('graceful shutdown', () => {
       await stuck.close()
     }
   })
+
+  it('a connection that never sent a byte does not hold up the drain', async () => {
+    const b = await startBackend('b')
+    const d = await startDaemon(oneUpstream([b.url]))
+    const net = await import('node:net')
+    const silent = net.connect(d.port(), '127.0.0.1')
+    silent.on('error', () => {})
+    try {
+      await new Promise((r) => silent.once('connect', r))
+      const t0 = Date.now()
+      expect(await d.stop('SIGTERM')).toBe(0)
+      expect(Date.now() - t0).toBeLessThan(2000) // not request_head (10 s) nor shutdown_timeout (30 s)
+    } finally {
+      silent.destroy()
+      await b.close()
+    }
+  })
 })
