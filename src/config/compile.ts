@@ -9,6 +9,8 @@ import { readRoutes } from './routes.js'
 import type { Config, LogConfig, LogLevel } from './types.js'
 import { readUpstreams } from './upstreams.js'
 
+/** More worker processes than this is a typo, not a plan (each one is a Node.js process). */
+const MAX_WORKERS = 256
 const TOP_KEYS = ['listeners', 'admin', 'workers', 'shutdown_timeout', 'log', 'upstreams', 'routes']
 const LOG_KEYS = ['level', 'access_log']
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -35,8 +37,8 @@ export function compileConfig(root: Cursor): Config {
 function readWorkers(c: Cursor): number | 'auto' {
   if (c.absent) return DEFAULTS.workers
   const v = c.value
-  if (v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 1)) return v
-  c.report(`must be an integer >= 1 or "auto" for one worker per CPU (got ${describe(v)})`)
+  if (v === 'auto' || (typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= MAX_WORKERS)) return v
+  c.report(`must be an integer from 1 to ${MAX_WORKERS} or "auto" for one worker per CPU (got ${describe(v)})`)
   return DEFAULTS.workers
 }
 

@@ -90,7 +90,9 @@ export function readList(c: Cursor, min: number, noun: string): Cursor[] {
 export function readInt(c: Cursor, range: { min: number; max?: number }, def: Default<number>): number {
   if (c.absent) return def === REQUIRED ? c.missing(NaN) : def
   const v = c.value
-  const inRange = typeof v === 'number' && Number.isInteger(v) && v >= range.min && (range.max === undefined || v <= range.max)
+  // Safe integers only: 1e40 or 0x7fffffffffffffff are integers to JavaScript, not counts.
+  const max = range.max ?? Number.MAX_SAFE_INTEGER
+  const inRange = typeof v === 'number' && Number.isSafeInteger(v) && v >= range.min && v <= max
   if (inRange) return v
   const wanted = range.max === undefined ? `an integer >= ${range.min}` : `an integer from ${range.min} to ${range.max}`
   c.report(`must be ${wanted} (got ${describe(v)})`)

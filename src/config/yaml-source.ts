@@ -12,8 +12,19 @@ export function pathToString(path: Path): string {
   return path.map(String).join('.')
 }
 
-/** Finds the line of a node, or of its key, by key path. Lines are 1-based. */
+interface Indexed {
+  readonly key?: Node
+  readonly value?: Node
+}
+
+/**
+ * Finds the line of a node, or of its key, by key path. Lines are 1-based. The tree is
+ * indexed by path in one walk (made on first use), so that a file with thousands of
+ * problems costs one walk, not one search per problem.
+ */
 export class LineFinder {
+  #index: Map<string, Indexed> | null = null
+
   constructor(
     private readonly doc: Document,
     private readonly lines: LineCounter,
@@ -26,7 +37,7 @@ export class LineFinder {
   /** Line of the value at `path`; falls back to the nearest ancestor that exists in the tree. */
   valueLine(path: Path): number | undefined {
     for (let n = path.length; n >= 0; n--) {
-      const node = this.node(path.slice(0, n))
+      const node = this.#get(path.slice(0, n))?.value
       if (node?.range) return this.lineAt(node.range[0])
     }
     return undefined
@@ -34,24 +45,14 @@ export class LineFinder {
 
   /** Line of the key of the last path element (for "unknown key"); else of the value. */
   keyLine(path: Path): number | undefined {
-    const parent = this.node(path.slice(0, -1))
-    if (isMap(parent)) {
-      const last = path[path.length - 1]
-      const pair = parent.items.find((p) => keyValue(p.key) === last)
-      if (isNode(pair?.key) && pair.key.range) return this.lineAt(pair.key.range[0])
-    }
+    const key = this.#get(path)?.key
+    if (key?.range) return this.lineAt(key.range[0])
     return this.valueLine(path)
   }
 
-  private node(path: Path): Node | undefined {
-    if (path.length === 0) return this.doc.contents ?? undefined
-    const found: unknown = this.doc.getIn(path, true)
-    return isNode(found) ? found : undefined
-  }
-
-  /** Key path of the map key that starts at `offset` (used to name duplicate keys). */
-  keyPathAt(offset: number): Path | undefined {
-    return findKeyPath(this.doc.contents, offset, [])
+  #get(path: Path): Indexed | undefined {
+    this.#index ??= indexTree(this.doc.contents)
+    return this.#index.get(JSON.stringify(path))
   }
 }
 
@@ -59,21 +60,40 @@ function keyValue(key: unknown): unknown {
   return isScalar(key) ? key.value : key
 }
 
-function findKeyPath(node: unknown, offset: number, path: unknown[]): Path | undefined {
-  if (isMap(node)) {
-    for (const pair of node.items) {
-      const k = keyValue(pair.key)
-      if (isNode(pair.key) && pair.key.range?.[0] === offset) return [...path, k]
-      const found = findKeyPath(pair.value, offset, [...path, k])
-      if (found) return found
-    }
-  } else if (isSeq(node)) {
-    for (const [i, item] of node.items.entries()) {
-      const found = findKeyPath(isPair(item) ? item.value : item, offset, [...path, i])
-      if (found) return found
+/** Every node by JSON key path. A repeated key keeps its first occurrence (where the problem is reported). */
+function indexTree(root: unknown): Map<string, Indexed> {
+  const index = new Map<string, Indexed>()
+  const walk = (node: unknown, path: unknown[], key?: Node): void => {
+    const id = JSON.stringify(path)
+    if (!index.has(id)) index.set(id, { key, value: isNode(node) ? node : undefined })
+    if (isMap(node)) {
+      for (const pair of node.items) walk(pair.value, [...path, keyValue(pair.key)], isNode(pair.key) ? pair.key : undefined)
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(isPair(item) ? item.value : item, [...path, i]))
     }
   }
-  return undefined
+  walk(root, [])
+  return index
+}
+
+/** Repeated keys of every map, in one walk (a Set per map: the yaml library's own check is quadratic). */
+function duplicateKeys(root: unknown): { path: Path; offset: number }[] {
+  const found: { path: Path; offset: number }[] = []
+  const walk = (node: unknown, path: unknown[]): void => {
+    if (isMap(node)) {
+      const seen = new Set<unknown>()
+      for (const pair of node.items) {
+        const k = keyValue(pair.key)
+        if (seen.has(k)) found.push({ path: [...path, k], offset: isNode(pair.key) ? pair.key.range?.[0] ?? 0 : 0 })
+        seen.add(k)
+        walk(pair.value, [...path, k])
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(isPair(item) ? item.value : item, [...path, i]))
+    }
+  }
+  walk(root, [])
+  return found
 }
 
 export type ParsedYaml =
@@ -88,7 +108,8 @@ export type ParsedYaml =
  */
 export function parseYaml(text: string): ParsedYaml {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false })
+  // uniqueKeys: false — repeated keys are found by duplicateKeys() below, in linear time.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false })
   const lines = new LineFinder(doc, lineCounter)
 
   const problems: ConfigProblem[] = []
@@ -96,21 +117,27 @@ export function parseYaml(text: string): ParsedYaml {
   // Errors found at the end of the input (an unclosed quote) point at the last line with text, not past it.
   const lastOffset = Math.max(0, text.trimEnd().length - 1)
   for (const err of doc.errors) {
-    const line = lines.lineAt(Math.min(err.pos[0], lastOffset))
-    if (err.code === 'DUPLICATE_KEY') {
-      const keyPath = lines.keyPathAt(err.pos[0]) ?? []
-      const key = keyPath.length > 0 ? String(keyPath[keyPath.length - 1]) : text.slice(err.pos[0], err.pos[1])
-      problems.push({ path: pathToString(keyPath), message: `duplicate key "${key}"`, line })
-    } else {
-      fatal = true
-      problems.push({ path: '', message: `YAML syntax error: ${err.message}`, line })
+    fatal = true
+    problems.push({ path: '', message: `YAML syntax error: ${err.message}`, line: lines.lineAt(Math.min(err.pos[0], lastOffset)) })
+  }
+  if (!fatal) {
+    for (const { path, offset } of duplicateKeys(doc.contents)) {
+      problems.push({ path: pathToString(path), message: `duplicate key "${String(path[path.length - 1])}"`, line: lines.lineAt(offset) })
     }
   }
   // An alias to an anchor that does not exist (or comes later) only fails in toJS, without
-  // a position: find it first so the operator gets a line.
+  // a position: find it first so the operator gets a line. Anchors are noted in document
+  // order as the walk meets them (alias.resolve() would walk the document once per alias).
+  const anchors = new Set<string>()
+  const noteAnchor = (_: unknown, node: { anchor?: string }): void => {
+    if (node.anchor !== undefined) anchors.add(node.anchor)
+  }
   visit(doc, {
+    Map: noteAnchor,
+    Seq: noteAnchor,
+    Scalar: noteAnchor,
     Alias(_, alias) {
-      if (alias.resolve(doc) !== undefined) return
+      if (anchors.has(alias.source)) return
       fatal = true
       const line = alias.range ? lines.lineAt(alias.range[0]) : undefined
       const message = `YAML error: alias *${alias.source} has no anchor &${alias.source} before it`

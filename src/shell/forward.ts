@@ -46,6 +46,13 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   if (ctx.lifecycle.draining) res.shouldKeepAlive = false
   const url = req.url ?? ''
   const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', randomUUID)
+  if (!framingIsSafe(req)) {
+    // Another hop may frame this request differently (smuggling): refuse it and close.
+    res.shouldKeepAlive = false
+    sendLocal(res, 400, headers.requestId)
+    finishLocal(ctx, req, headers.requestId, 400, started)
+    return
+  }
   if (url.charCodeAt(0) !== SLASH) {
     sendLocal(res, 400, headers.requestId)
     finishLocal(ctx, req, headers.requestId, 400, started)
@@ -66,6 +73,17 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   // A body of unknown length is counted on its way (only when there is a limit).
   const limit = maxBodySize > 0 && headers.hasBody && req.headers['content-length'] === undefined ? new BodyLimit(maxBodySize) : null
   new Exchange(ctx, req, res, upstream, headers, started, limit).attempt()
+}
+
+/**
+ * HTTP/1.1 or HTTP/1.0 only (a version-less "HTTP/0.9" line with headers after it is read
+ * differently by other servers), and no Transfer-Encoding on HTTP/1.0, which does not have
+ * it (RFC 9112 6.1: such framing is faulty).
+ */
+function framingIsSafe(req: IncomingMessage): boolean {
+  if (req.httpVersionMajor !== 1) return false
+  if (req.httpVersionMinor === 1) return true
+  return req.httpVersionMinor === 0 && req.headers['transfer-encoding'] === undefined
 }
 
 /** The request's Content-Length (Node's parser has checked it is digits), or -1. */

@@ -75,6 +75,17 @@ function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     socket.destroy()
     return
   }
+  // Garbage pipelined after a complete, valid request: that request's response is still on
+  // its way (and the server may have acted on it). Let it finish, then close; a 400 now
+  // would replace it and tell the client its request failed. When the error is in the body
+  // of the request being answered, that request is broken: answer 400 and close, below.
+  // (_httpMessage: Node's response in progress on this socket.)
+  const pending = (socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage
+  if (pending !== undefined && pending !== null && !pending.writableFinished && pending.req.complete) {
+    pending.shouldKeepAlive = false
+    pending.once('close', () => socket.destroy())
+    return
+  }
   const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
     : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request'
   // Write, then destroy (as Node's own handler does): end() alone would leave a half-open

@@ -68,7 +68,7 @@ describe('document-level problems', () => {
   test('a duplicate key is reported with its path and line, together with other problems', () => {
     expectProblems(`${BASE}    retries: 1\n    retries: 2\nworkers: 0\n`, [
       ['upstreams.app.retries', 7, 'duplicate key "retries"'],
-      ['workers', 8, 'must be an integer >= 1 or "auto"'],
+      ['workers', 8, 'must be an integer from 1 to 256 or "auto"'],
     ])
   })
 
@@ -153,7 +153,7 @@ describe('listeners and admin', () => {
 
 describe('top-level scalars', () => {
   test.each<[string, string, string]>([
-    ['workers: 0', 'workers', 'must be an integer >= 1 or "auto"'],
+    ['workers: 0', 'workers', 'must be an integer from 1 to 256 or "auto"'],
     ['workers: two', 'workers', 'got "two"'],
     ['workers: 1.5', 'workers', 'got 1.5'],
     ['shutdown_timeout: 30', 'shutdown_timeout', 'needs a unit: write it like "2s" or "250ms"'],
@@ -330,7 +330,7 @@ routes:
     expect(result.problems.map(formatProblem)).toEqual([
       'listeners.1.port: port 8080 is already used by listeners.0 (line 3)',
       'admin.port: port 8080 is also used by listeners.0 (line 4)',
-      'workers: must be an integer >= 1 or "auto" for one worker per CPU (got 0) (line 5)',
+      'workers: must be an integer from 1 to 256 or "auto" for one worker per CPU (got 0) (line 5)',
       'log.level: must be one of fatal, error, warn, info, debug, trace, silent (got "loud") (line 6)',
       'upstreams.app.sevrers: unknown key "sevrers"; did you mean "servers"? (line 9)',
       'upstreams.app.servers: required (line 9)',
