@@ -7,9 +7,9 @@ import type { Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import { upstreamRequestHeaders, clientResponseHeaders, type UpstreamHeaders } from '../core/headers.js'
-import { classifyError, errorCode, mayRetry, type ErrorClass } from '../core/errors.js'
 import type { Router } from '../core/routes.js'
-import type { Member, Server, Upstream } from './upstreams.js'
+import type { Server, Upstream } from './upstreams.js'
+import { Attempts } from './attempts.js'
 import type { RequestStats } from '../core/request-stats.js'
 import { AccessLog } from './access-log.js'
 import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
@@ -101,38 +101,28 @@ function finishLocal(ctx: ForwardContext, req: IncomingMessage, requestId: strin
 
 const NO_TARGET = AccessLog.target('', '')
 
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   readonly #ctx: ForwardContext
   readonly #req: IncomingMessage
   readonly #res: TrackedResponse
   // Kept apart from req.socket: undici destroys the request body stream when it is done
   // with it, and a destroyed IncomingMessage no longer points at its socket.
   readonly #socket: Socket
-  readonly #upstream: Upstream
   readonly #headers: UpstreamHeaders
   readonly #started: number
   /** Counts a body of unknown length against max_body_size; null when there is nothing to count. */
   readonly #limit: BodyLimit | null
-  #server: Server | null = null // the server of the current (or last) attempt
-  #counted = false // whether this request is counted in #server.inFlight
-  #controller: Dispatcher.DispatchController | null = null
-  #probe = false // this request is the one probe of a server whose ejection just ended
-  #tried: Set<Member> | null = null // allocated only when a retry happens
-  #member: Member | null = null
-  #retries = 0
-  #lastError: ErrorClass | null = null
-  #errorCode = ''
   #status = 0
   #bytesOut = 0 // response body bytes passed to the client
   #clientGone = false
   #done = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, limit: BodyLimit | null) {
+    super(upstream)
     this.#ctx = ctx
     this.#req = req
     this.#socket = req.socket
     this.#res = res
-    this.#upstream = upstream
     this.#headers = headers
     this.#started = started
     this.#limit = limit
@@ -142,20 +132,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   attempt(): void {
-    const up = this.#upstream
-    // A retry goes to a server not tried yet when one exists, else to any available one
-    // (a single-server upstream still gets its retry, e.g. after a stale keep-alive socket).
-    const member = up.balancer.pick(up.available, this.#tried) ?? (this.#tried === null ? undefined : up.balancer.pick(up.available, null))
-    if (member === undefined) {
-      this.#reply(this.#lastError === null ? 503 : this.#lastError.status)
+    const server = this.pick()
+    if (server === undefined) {
+      this.#reply(this.noServerStatus())
       return
     }
-    const server = member.server
-    this.#member = member
-    this.#server = server
-    server.inFlight++
-    this.#counted = true
-    if (server.health.passive.probing) this.#probe = server.notePicked()
     const req = this.#req
     try {
       server.pool.dispatch({
@@ -166,8 +147,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       }, this)
     } catch (err) {
       // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
-      this.#release()
-      this.#errorCode = errorCode(err)
+      this.release()
+      this.noteErrorCode(err)
       this.#reply(400)
     }
   }
@@ -176,18 +157,18 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done) return
     this.#clientGone = true
     // Cancel the upstream request; if it has not started yet, onRequestStart does it.
-    this.#controller?.abort(new Error('client closed the connection'))
+    this.controller?.abort(new Error('client closed the connection'))
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller
+    this.controller = controller
     if (this.#clientGone) controller.abort(new Error('client closed the connection'))
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
     if (statusCode < 200) return // 1xx (103 Early Hints...) are not passed on
     this.#status = statusCode
-    ;(this.#server as Server).noteSuccess()
+    ;(this.server as Server).noteSuccess()
     if (this.#ctx.lifecycle.draining) this.#res.shouldKeepAlive = false // the drain began while we waited
     // rawHeaders keeps the server's case, order and duplicates (Set-Cookie): forward those, not the parsed object.
     this.#res.writeHead(statusCode, clientResponseHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
@@ -204,7 +185,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.#res.end()
-    this.#release()
+    this.release()
     this.#finish(this.#status)
   }
 
@@ -215,20 +196,22 @@ class Exchange implements Dispatcher.DispatchHandler {
     } catch (bug) {
       this.#res.destroy()
       this.#finish(this.#status === 0 ? 502 : this.#status)
-      this.#upstream.log.error({ err: bug }, 'bug while handling an upstream error')
+      this.upstream.log.error({ err: bug }, 'bug while handling an upstream error')
     }
   }
 
   #onError(err: Error): void {
-    this.#release()
-    this.#controller = null
-    this.#errorCode = errorCode(err)
+    this.release()
+    this.controller = null
+    this.noteErrorCode(err)
     if (this.#clientGone || this.#socket.destroyed) {
+      this.endProbe()
       this.#finish(statusAfterClientGone)
       return
     }
     if (this.#limit?.exceeded === true) {
       // Our refusal, not the server's failure: no passive health step, no retry.
+      this.endProbe()
       if (this.#res.headersSent) this.#res.destroy()
       else {
         this.#res.shouldKeepAlive = false // the rest of the body is not read
@@ -236,46 +219,24 @@ class Exchange implements Dispatcher.DispatchHandler {
       }
       return
     }
-    const server = this.#server as Server
-    const cls = classifyError(err)
-    server.metrics.error(cls.reason)
-    if (cls.passive) server.noteFailure(cls.reason)
-    if (this.#probe) {
-      // A probe that failed for a passive reason has re-ejected the server; any other ending is no verdict.
-      this.#probe = false
-      server.noteAbandoned()
-    }
+    const cls = this.failed(err)
     if (this.#res.headersSent) {
       // The head is out: a truncated body must never look complete, so cut the connection.
       this.#res.destroy(err)
       this.#finish(this.#status)
       return
     }
-    this.#lastError = cls
-    if (this.#retries < this.#upstream.config.retries && mayRetry(cls, this.#req.method as string, this.#headers.hasBody)) {
-      this.#retries++
-      this.#upstream.metrics.retries.inc()
-      ;(this.#tried ??= new Set()).add(this.#member as Member)
-      this.attempt()
-      return
-    }
-    this.#reply(cls.status)
+    if (this.retryAfter(cls, this.#req.method as string, this.#headers.hasBody)) this.attempt()
+    else this.#reply(cls.status)
   }
 
   resumeUpstream(): void {
-    this.#controller?.resume()
-  }
-
-  #release(): void {
-    if (this.#counted) {
-      this.#counted = false
-      ;(this.#server as Server).inFlight--
-    }
+    this.controller?.resume()
   }
 
   #reply(status: number): void {
     this.#bytesOut = this.#req.method === 'HEAD' ? 0 : localBodyBytes(status)
-    sendLocal(this.#res, status, this.#headers.requestId, status === 503 ? this.#upstream.retryAfter : undefined)
+    sendLocal(this.#res, status, this.#headers.requestId, status === 503 ? this.upstream.retryAfter : undefined)
     this.#finish(status)
   }
 
@@ -283,14 +244,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#done) return
     this.#done = true
     this.#res.off('close', onClientClose)
-    const server = this.#server
-    if (this.#probe) (server as Server).noteAbandoned()
+    const server = this.server
+    this.endProbe()
     const seconds = (performance.now() - this.#started) / 1000
-    if (this.#ctx.requestMetrics) (server === null ? this.#upstream.metrics : server.metrics).requests.record(this.#req.method as string, status, seconds)
+    if (this.#ctx.requestMetrics) (server === null ? this.upstream.metrics : server.metrics).requests.record(this.#req.method as string, status, seconds)
     const log = this.#ctx.accessLog
     if (log === null) return
-    const target = server === null ? this.#upstream.accessTarget : server.accessTarget
-    log.write(this.#headers.requestId, this.#req.method as string, this.#req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.#bytesOut, this.#retries, this.#errorCode)
+    const target = server === null ? this.upstream.accessTarget : server.accessTarget
+    log.write(this.#headers.requestId, this.#req.method as string, this.#req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.#bytesOut, this.retries, this.errorCode)
   }
 }
 

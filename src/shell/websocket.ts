@@ -13,9 +13,9 @@ import type { Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import { upstreamRequestHeaders, type UpstreamHeaders } from '../core/headers.js'
-import { classifyError, errorCode, mayRetry, type ErrorClass } from '../core/errors.js'
 import type { ForwardContext } from './forward.js'
-import type { Member, Server, Upstream } from './upstreams.js'
+import type { Server, Upstream } from './upstreams.js'
+import { Attempts } from './attempts.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
 
 const SLASH = 47
@@ -40,33 +40,24 @@ export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: 
   new Tunnel(ctx, req, socket as Socket, head, upstream, headers, started).attempt()
 }
 
-class Tunnel implements Dispatcher.DispatchHandler {
+class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
   readonly #ctx: ForwardContext
   readonly #req: IncomingMessage
   readonly #client: Socket
   readonly #head: Buffer
-  readonly #upstream: Upstream
   readonly #headers: UpstreamHeaders
   readonly #started: number
-  #member: Member | null = null
-  #server: Server | null = null
-  #counted = false
-  #tried: Set<Member> | null = null
-  #retries = 0
-  #lastError: ErrorClass | null = null
-  #controller: Dispatcher.DispatchController | null = null
   #upstreamSocket: Duplex | null = null
   #status = 0
-  #errorCode = ''
   #clientGone = false
   #done = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, client: Socket, head: Buffer, upstream: Upstream, headers: UpstreamHeaders, started: number) {
+    super(upstream)
     this.#ctx = ctx
     this.#req = req
     this.#client = client
     this.#head = head
-    this.#upstream = upstream
     this.#headers = headers
     this.#started = started
     client.on('error', () => this.#clientClosed())
@@ -74,18 +65,13 @@ class Tunnel implements Dispatcher.DispatchHandler {
   }
 
   attempt(): void {
-    const up = this.#upstream
-    const member = up.balancer.pick(up.available, this.#tried) ?? (this.#tried === null ? undefined : up.balancer.pick(up.available, null))
-    if (member === undefined) {
-      this.#replyLocal(this.#lastError === null ? 503 : this.#lastError.status)
+    const server = this.pick()
+    if (server === undefined) {
+      this.#replyLocal(this.noServerStatus())
       return
     }
-    this.#member = member
-    this.#server = member.server
-    member.server.inFlight++
-    this.#counted = true
     try {
-      member.server.pool.dispatch({
+      server.pool.dispatch({
         path: this.#req.url as string,
         method: 'GET',
         headers: this.#headers.headers,
@@ -93,35 +79,35 @@ class Tunnel implements Dispatcher.DispatchHandler {
         body: null,
       }, this)
     } catch (err) {
-      this.#release()
-      this.#errorCode = errorCode(err)
+      this.release()
+      this.noteErrorCode(err)
       this.#replyLocal(400)
     }
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.#controller = controller
+    this.controller = controller
     if (this.#clientGone) controller.abort(new Error('client closed the connection'))
   }
 
   onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, upstreamSocket: Duplex): void {
-    const server = this.#server as Server
+    const server = this.server as Server
     server.noteSuccess()
     this.#status = statusCode
     this.#upstreamSocket = upstreamSocket
     if (this.#clientGone) {
       upstreamSocket.destroy()
-      this.#release()
+      this.release()
       this.#finish(statusAfterClientGone)
       return
     }
-    this.#upstream.websockets++
+    this.upstream.websockets++
     this.#ctx.lifecycle.websockets.add(this)
     if (this.#ctx.requestMetrics) server.metrics.requests.record('GET', statusCode, (performance.now() - this.#started) / 1000)
     // The 101 keeps Upgrade and Connection: they are the handshake, not hop-by-hop noise here.
     this.#client.write(rawHead(statusCode, 'Switching Protocols', controller.rawHeaders as Buffer[], this.#headers.requestId, true))
     if (this.#head.length > 0) upstreamSocket.write(this.#head)
-    const idleMs = this.#upstream.config.timeouts.idleMs
+    const idleMs = this.upstream.config.timeouts.idleMs
     for (const s of [this.#client, upstreamSocket] as Duplex[]) {
       ;(s as Socket).setTimeout?.(idleMs, () => this.destroy())
       s.on('error', () => this.#close())
@@ -135,7 +121,7 @@ class Tunnel implements Dispatcher.DispatchHandler {
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, _headers: unknown, statusText?: string): void {
     if (statusCode < 200) return
     this.#status = statusCode
-    ;(this.#server as Server).noteSuccess()
+    ;(this.server as Server).noteSuccess()
     this.#client.write(rawHead(statusCode, statusText ?? '', controller.rawHeaders as Buffer[], this.#headers.requestId, false))
   }
 
@@ -148,36 +134,27 @@ class Tunnel implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.#client.end()
-    this.#release()
+    this.release()
     this.#finish(this.#status)
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
-    this.#release()
-    this.#controller = null
-    this.#errorCode = errorCode(err)
+    this.release()
+    this.controller = null
+    this.noteErrorCode(err)
     if (this.#clientGone) {
+      this.endProbe()
       this.#finish(statusAfterClientGone)
       return
     }
-    const server = this.#server as Server
-    const cls = classifyError(err)
-    server.metrics.error(cls.reason)
-    if (cls.passive) server.noteFailure(cls.reason)
+    const cls = this.failed(err)
     if (this.#status !== 0) {
       this.#client.destroy() // a relayed answer was cut short
       this.#finish(this.#status)
       return
     }
-    this.#lastError = cls
-    if (this.#retries < this.#upstream.config.retries && mayRetry(cls, 'GET', false)) {
-      this.#retries++
-      this.#upstream.metrics.retries.inc()
-      ;(this.#tried ??= new Set()).add(this.#member as Member)
-      this.attempt()
-      return
-    }
-    this.#replyLocal(cls.status)
+    if (this.retryAfter(cls, 'GET', false)) this.attempt()
+    else this.#replyLocal(cls.status)
   }
 
   /** Shutdown past shutdown_timeout, or idle: cut both sides. */
@@ -189,43 +166,37 @@ class Tunnel implements Dispatcher.DispatchHandler {
   #clientClosed(): void {
     if (this.#upstreamSocket !== null) return // tunnel open: its own close handling applies
     this.#clientGone = true
-    this.#controller?.abort(new Error('client closed the connection'))
+    this.controller?.abort(new Error('client closed the connection'))
   }
 
   #close(): void {
     if (this.#done) return
     this.destroy()
-    this.#upstream.websockets--
+    this.upstream.websockets--
     this.#ctx.lifecycle.websockets.delete(this)
-    this.#release()
+    this.release()
     this.#finish(this.#status)
   }
 
   #replyLocal(status: number): void {
-    sendLocalRaw(this.#client, status, this.#headers.requestId, status === 503 ? this.#upstream.retryAfter : undefined)
+    sendLocalRaw(this.#client, status, this.#headers.requestId, status === 503 ? this.upstream.retryAfter : undefined)
     if (this.#ctx.requestMetrics) {
       const seconds = (performance.now() - this.#started) / 1000
-      ;(this.#server === null ? this.#upstream.metrics : this.#server.metrics).requests.record('GET', status, seconds)
+      ;(this.server === null ? this.upstream.metrics : this.server.metrics).requests.record('GET', status, seconds)
     }
     this.#finish(status)
-  }
-
-  #release(): void {
-    if (this.#counted) {
-      this.#counted = false
-      ;(this.#server as Server).inFlight--
-    }
   }
 
   #finish(status: number): void {
     if (this.#done) return
     this.#done = true
+    this.endProbe()
     const log = this.#ctx.accessLog
     if (log === null) return
-    const server = this.#server
-    const target = server === null ? this.#upstream.accessTarget : server.accessTarget
+    const server = this.server
+    const target = server === null ? this.upstream.accessTarget : server.accessTarget
     // A tunnel's client socket is its own: its counters are the exchange's bytes.
     log.write(this.#headers.requestId, 'GET', this.#req.url as string, status, target, (performance.now() - this.#started) / 1000,
-      this.#client.bytesRead, this.#client.bytesWritten, this.#retries, this.#errorCode)
+      this.#client.bytesRead, this.#client.bytesWritten, this.retries, this.errorCode)
   }
 }
