@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (cluster.isWorker) {
     // Forked by the primary: the config comes over IPC, already validated.
-    const log = createLogger('info').child({ worker: Number(process.env.SWITCHYARD_WORKER_INDEX) })
+    const log = createLogger('info', true).child({ worker: Number(process.env.SWITCHYARD_WORKER_INDEX) })
     onCrash(log)
     return runWorker(log)
   }
@@ -96,7 +96,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === 'reload') return signalReload(pidFile)
 
-  const log = createLogger(loaded.config.log.level)
+  const workers = workerCount(loaded.config)
+  const log = createLogger(loaded.config.log.level, workers > 1)
   onCrash(log)
   if (pidFile !== undefined) {
     try {
@@ -107,7 +108,6 @@ async function main(argv: string[]): Promise<number> {
     }
     process.on('exit', () => removePidFile(pidFile))
   }
-  const workers = workerCount(loaded.config)
   log.info({ version: version(), config: file, node: process.version, workers }, 'starting')
   if (workers > 1) return runPrimary(loaded.config, file, log)
   const daemon = await startDaemon(loaded.config, file, log)
