@@ -147,3 +147,26 @@ upstreams: { app: { servers: [{ url: ${slow.url} }] } }
     }
   })
 })
+
+describe('admin.request_metrics: false', () => {
+  it('records no per-request series, keeps the rest', async () => {
+    const a = await startBackend('a')
+    const d = await startDaemon(`
+listeners: [{ address: 127.0.0.1, port: 0 }]
+admin: { port: 0, request_metrics: false }
+upstreams: { app: { servers: [{ url: ${a.url} }] } }
+`)
+    try {
+      for (let i = 0; i < 3; i++) expect((await request(d.url('/'))).status).toBe(200)
+      const text = await scrape(d.adminUrl())
+      expect(text).not.toMatch(/^switchyard_requests_total\{/m)
+      expect(text).not.toMatch(/^switchyard_request_duration_seconds_count\{/m)
+      expect(seriesValue(text, 'switchyard_server_up', { upstream: 'app', server: `127.0.0.1:${a.port}` })).toBe(1)
+      await d.waitForLog((l) => l.msg === 'request') // the access log is separate and still on
+    } finally {
+      await d.stop()
+      await a.close()
+    }
+  })
+})
+
