@@ -3,6 +3,7 @@
 // Proxies run alone on CPU 1; backends and wrk share CPU 0 (see README "Performance").
 //
 // Knobs: DURATION=5 (s per run) REPS=3 WARMUP=1 (s) SCENARIOS=small-c50,small-c256,64k-c50
+//        (also: newconn-c50, upload-1m-c16; one file each in bench/scenarios)
 //        TARGETS=direct,switchyard,switchyard-bare,nginx  RUN_DIR=/tmp/switchyard-bench/<time>
 // Needs wrk (apt-get install wrk); nginx is optional (apt-get install nginx).
 import { openSync, mkdirSync, writeFileSync } from 'node:fs'
@@ -61,7 +62,8 @@ try {
   for (const name of SCENARIOS) {
     const sc = (await import(`./scenarios/${name}.mjs`)).default
     const runs = Object.fromEntries(targets.map((t) => [t, []]))
-    for (const t of targets) await wrk({ port: PORTS[t], path: sc.path, connections: sc.connections, seconds: WARMUP, cpu: LOAD_CPU })
+    const load = { path: sc.path, connections: sc.connections, script: sc.script, headers: sc.headers, cpu: LOAD_CPU }
+    for (const t of targets) await wrk({ ...load, port: PORTS[t], seconds: WARMUP })
     for (let rep = 0; rep < REPS; rep++) {
       const order = targets.map((_, i) => targets[(i + rep) % targets.length])
       for (const t of order) {
@@ -69,7 +71,7 @@ try {
         const cpu0 = pid ? cpuSeconds(pid) : 0
         let peak = pid ? rssMiB(pid) : 0
         const sampler = pid ? setInterval(() => { peak = Math.max(peak, rssMiB(pid)) }, 250) : null
-        const r = await wrk({ port: PORTS[t], path: sc.path, connections: sc.connections, seconds: DURATION, cpu: LOAD_CPU })
+        const r = await wrk({ ...load, port: PORTS[t], seconds: DURATION })
         if (sampler) clearInterval(sampler)
         r.cpuUsPerReq = pid && r.requests ? ((cpuSeconds(pid) - cpu0) * 1e6) / r.requests : NaN
         r.peakMiB = pid ? peak : NaN

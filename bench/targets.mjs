@@ -25,6 +25,7 @@ export function nginxProxyArgv(run) {
   mkdirSync(`${run}/nginx-proxy`, { recursive: true })
   const body = `  upstream backends { ${BACKEND_PORTS.map((p) => `server 127.0.0.1:${p};`).join(' ')} keepalive 64; keepalive_requests 1000000; keepalive_timeout 120s; }
   server { listen 127.0.0.1:${PORTS.nginx};
+    client_max_body_size 8m;
     location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection ""; } }`
   writeFileSync(`${run}/nginx-proxy/nginx.conf`, nginxConf('nginx-proxy', body))
   return ['nginx', '-p', `${run}/nginx-proxy/`, '-c', `${run}/nginx-proxy/nginx.conf`, '-e', `${run}/nginx-proxy/error.log`]

@@ -1,11 +1,18 @@
 // One bounded wrk run against 127.0.0.1, parsed.
 import { execFile } from 'node:child_process'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const SCRIPTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'scripts')
 
 const UNIT = { us: 1e-3, ms: 1, s: 1e3 }
 const ms = (v, u) => Number(v) * UNIT[u]
 
-export function wrk({ port, path = '/', connections, seconds, cpu, script }) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...(script ? ['-s', script] : []), `http://127.0.0.1:${port}${path}`]
+/** `script`: a Lua file in bench/scripts; `headers`: extra request headers ("Name: value"). */
+export function wrk({ port, path: target = '/', connections, seconds, cpu, script, headers = [] }) {
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency',
+    ...(script ? ['-s', path.join(SCRIPTS, script)] : []), ...headers.flatMap((h) => ['-H', h]),
+    `http://127.0.0.1:${port}${target}`]
   const argv = cpu !== undefined ? ['taskset', '-c', String(cpu), 'wrk', ...args] : ['wrk', ...args]
   return new Promise((resolve, reject) => {
     execFile(argv[0], argv.slice(1), { timeout: (seconds + 30) * 1000 }, (err, stdout) => {

@@ -70,9 +70,11 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     finishLocal(ctx, req, headers.requestId, 404, started)
     return
   }
-  // A body of unknown length is counted on its way (only when there is a limit).
-  const limit = maxBodySize > 0 && headers.hasBody && req.headers['content-length'] === undefined ? new BodyLimit(maxBodySize) : null
-  new Exchange(ctx, req, res, upstream, headers, started, limit).attempt()
+  // A body goes through a stream of ours (body-limit.ts), counted against max_body_size
+  // when its length is unknown.
+  const body = !headers.hasBody ? null
+    : new BodyLimit(maxBodySize > 0 && req.headers['content-length'] === undefined ? maxBodySize : undefined)
+  new Exchange(ctx, req, res, upstream, headers, started, body).attempt()
 }
 
 /**
@@ -110,14 +112,14 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   readonly #socket: Socket
   readonly #headers: UpstreamHeaders
   readonly #started: number
-  /** Counts a body of unknown length against max_body_size; null when there is nothing to count. */
-  readonly #limit: BodyLimit | null
+  /** The request body on its way to undici (null: no body); counts it against max_body_size. */
+  readonly #body: BodyLimit | null
   #status = 0
   #bytesOut = 0 // response body bytes passed to the client
   #clientGone = false
   #done = false
 
-  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, limit: BodyLimit | null) {
+  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
     super(upstream)
     this.#ctx = ctx
     this.#req = req
@@ -125,8 +127,8 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     this.#res = res
     this.#headers = headers
     this.#started = started
-    this.#limit = limit
-    if (limit !== null) req.pipe(limit)
+    this.#body = body
+    if (body !== null) req.pipe(body)
     this.#res[kExchange] = this
     res.once('close', onClientClose)
   }
@@ -143,7 +145,7 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
         path: req.url as string,
         method: req.method as string,
         headers: this.#headers.headers,
-        body: this.#headers.hasBody ? (this.#limit ?? req) : null,
+        body: this.#body,
       }, this)
     } catch (err) {
       // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
@@ -209,7 +211,7 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
       this.#finish(statusAfterClientGone)
       return
     }
-    if (this.#limit?.exceeded === true) {
+    if (this.#body?.exceeded === true) {
       // Our refusal, not the server's failure: no passive health step, no retry.
       this.endProbe()
       if (this.#res.headersSent) this.#res.destroy()
@@ -244,6 +246,14 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     if (this.#done) return
     this.#done = true
     this.#res.off('close', onClientClose)
+    // Answered before the whole body arrived (the server did not need it, or a refusal):
+    // read and discard the rest, so the connection can carry the next request.
+    const body = this.#body
+    if (body !== null && !this.#req.complete && !this.#socket.destroyed) {
+      this.#req.unpipe(body)
+      body.destroy()
+      this.#req.resume()
+    }
     const server = this.server
     this.endProbe()
     const seconds = (performance.now() - this.#started) / 1000

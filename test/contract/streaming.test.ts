@@ -165,3 +165,4 @@ describe('streaming', () => {
     expect(outcome).not.toMatch(/^complete/)
   })
 })
+
