@@ -4,6 +4,8 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { AdminConfig, ListenerConfig } from '../config/types.js'
 import { DEFAULTS } from '../config/defaults.js'
+import { declaredLength } from './forward.js'
+import { isWebSocketUpgrade } from './websocket.js'
 
 const SILENT_GRACE_MS = 1_000
 
@@ -31,7 +33,7 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
     connectionsCheckingInterval: 1_000,
     // Only WebSocket upgrades leave HTTP; any other Upgrade (h2c...) is served as HTTP/1.1,
     // the header dropped as hop-by-hop (Node >= 24.9; older Node hands them to onUpgrade).
-    shouldUpgradeCallback: (req: http.IncomingMessage) => onUpgrade !== undefined && req.headers.upgrade?.toLowerCase() === 'websocket',
+    shouldUpgradeCallback: (req: http.IncomingMessage) => onUpgrade !== undefined && isWebSocketUpgrade(req),
   } as http.ServerOptions, onRequest)
   if (onUpgrade !== undefined) server.on('upgrade', onUpgrade)
   // Expect: 100-continue: a body over max_body_size is refused before the client sends it;
@@ -39,8 +41,7 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
   // is forwarded (undici refuses to forward Expect itself).
   if (config.maxBodySize > 0) {
     server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const declared = req.headers['content-length']
-      if (declared === undefined || Number(declared) <= config.maxBodySize) res.writeContinue()
+      if (declaredLength(req) <= config.maxBodySize) res.writeContinue()
       onRequest(req, res)
     })
   }
