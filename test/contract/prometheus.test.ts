@@ -2,9 +2,9 @@
 // real Prometheus server scraping it sees the required metrics with exactly the required
 // labels. Needs Debian's `prometheus` package (promtool + prometheus): skipped with the
 // reason on a machine without it, a failure in CI (.ci/run installs it).
-import { afterEach, describe, expect, it } from 'vitest'
-import { startBackend, type Backend } from '../helpers/backends.js'
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
+import { describe, expect, it } from 'vitest'
+import type { RunningDaemon } from '../helpers/daemon.js'
+import { closeAfterEach } from '../helpers/scope.js'
 import { oneUpstream } from '../helpers/config.js'
 import { request } from '../helpers/client.js'
 import { needTool } from '../helpers/tools.js'
@@ -13,23 +13,10 @@ import {
   type ExpositionSample, type PromSample, type RunningPrometheus,
 } from '../helpers/prometheus.js'
 
-const open: { close(): Promise<unknown> }[] = []
-afterEach(async () => {
-  for (const x of open.splice(0).reverse()) await x.close()
-})
-async function backend(name: string): Promise<Backend> {
-  const b = await startBackend(name)
-  open.push(b)
-  return b
-}
-async function daemon(yaml: string): Promise<RunningDaemon> {
-  const d = await startDaemon(yaml)
-  open.push({ close: () => d.stop() })
-  return d
-}
+const { backend, daemon, defer } = closeAfterEach()
 async function prometheus(d: RunningDaemon): Promise<RunningPrometheus> {
   const p = await startPrometheus({ targetPort: d.adminPort() })
-  open.push({ close: () => p.stop() })
+  defer({ close: () => p.stop() })
   return p
 }
 

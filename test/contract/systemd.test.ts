@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { startBackend, type Backend } from '../helpers/backends.js'
+import { closeAfterEach } from '../helpers/scope.js'
 import { oneUpstream } from '../helpers/config.js'
 import { request } from '../helpers/client.js'
 import { scrape, seriesValue } from '../helpers/metrics.js'
@@ -244,22 +244,14 @@ describe('config/switchyard.service', () => {
   })
 
   describe('the unit\'s command lines against the real daemon', () => {
-    const open: { close(): Promise<unknown> }[] = []
-    afterEach(async () => {
-      for (const x of open.splice(0).reverse()) await x.close()
-    })
-    async function backend(name: string): Promise<Backend> {
-      const b = await startBackend(name)
-      open.push(b)
-      return b
-    }
+    const { backend, defer } = closeAfterEach()
 
     /** Starts ExecStart= as systemd would (its Environment= only) and waits for "ready". */
     async function execStart(u: Installed): Promise<{ proc: ChildProcess; port: number; adminPort: number; exited: Promise<number | null> }> {
       const c = commandLine(single(u.unit, 'ExecStart')!, unitEnv(u.unit))
       const proc = spawn(c.argv[0]!, c.argv.slice(1), { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...unitEnv(u.unit) }, stdio: ['ignore', 'pipe', 'pipe'] })
       const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)))
-      open.push({ close: async () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); await exited } })
+      defer({ close: async () => { if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL'); await exited } })
       let stderr = ''
       proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
       const ports: Record<string, number> = {}

@@ -68,47 +68,47 @@ async function reloadTenTimes(d: RunningDaemon, servers: Backend[], top: string,
   }
 }
 
+/**
+ * Steady load through ten reloads; `during` runs alongside them (a worker killed) and
+ * resolves once its effect is over. Every accepted request must succeed.
+ */
+async function underLoad(label: string, top: string, during: (d: RunningDaemon) => { midway: () => void; done: () => Promise<void> }): Promise<void> {
+  const servers = await backends()
+  const d = await startDaemon(oneUpstream([servers[0]!.url, servers[1]!.url], '', top))
+  try {
+    const running = load(d.port())
+    await sleep(300)
+    const extra = during(d)
+    await reloadTenTimes(d, servers, top, extra.midway)
+    await extra.done()
+    await sleep(300)
+    const out = await running.stop()
+    console.log(`zero loss, ${label}: ${out.ok} ok, ${out.refused} refused, ${out.failures.length} failed`)
+    expect(out.failures).toEqual([])
+    expect(out.refused).toBe(0)
+    expect(out.ok).toBeGreaterThan(500)
+  } finally {
+    await d.stop()
+    for (const s of servers) await s.close()
+  }
+}
+
 describe('zero loss', () => {
   it('one process: ten reloads under load fail no request', async () => {
-    const servers = await backends()
-    const d = await startDaemon(oneUpstream([servers[0]!.url, servers[1]!.url], '', 'log: { access_log: false }'))
-    try {
-      const running = load(d.port())
-      await sleep(300)
-      await reloadTenTimes(d, servers, 'log: { access_log: false }', () => {})
-      await sleep(300)
-      const out = await running.stop()
-      console.log(`zero loss, 1 process: ${out.ok} ok, ${out.refused} refused, ${out.failures.length} failed`)
-      expect(out.failures).toEqual([])
-      expect(out.refused).toBe(0)
-      expect(out.ok).toBeGreaterThan(500)
-    } finally {
-      await d.stop()
-      for (const s of servers) await s.close()
-    }
+    await underLoad('1 process', 'log: { access_log: false }', () => ({ midway: () => {}, done: async () => {} }))
   }, 60_000)
 
   it('two workers: ten reloads and a worker killed under load fail no request', async () => {
-    const servers = await backends()
-    const top = 'workers: 2\nlog: { access_log: false }'
-    const d = await startDaemon(oneUpstream([servers[0]!.url, servers[1]!.url], '', top))
-    try {
-      const running = load(d.port())
-      await sleep(300)
+    await underLoad('2 workers', 'workers: 2\nlog: { access_log: false }', (d) => {
       const victim = Number(d.logs.find((l) => l.msg === 'worker ready')!.worker_pid)
-      await reloadTenTimes(d, servers, top, () => process.kill(victim, 'SIGTERM'))
-      const replaced = await d.waitForLog((l) => l.msg === 'worker died: restarting it')
-      expect(replaced.worker_pid).toBe(victim)
-      await d.waitForLog((l) => l.msg === 'worker ready' && l.worker === replaced.worker && l.worker_pid !== victim)
-      await sleep(300)
-      const out = await running.stop()
-      console.log(`zero loss, 2 workers: ${out.ok} ok, ${out.refused} refused, ${out.failures.length} failed`)
-      expect(out.failures).toEqual([])
-      expect(out.refused).toBe(0)
-      expect(out.ok).toBeGreaterThan(500)
-    } finally {
-      await d.stop()
-      for (const s of servers) await s.close()
-    }
+      return {
+        midway: () => process.kill(victim, 'SIGTERM'),
+        done: async () => {
+          const replaced = await d.waitForLog((l) => l.msg === 'worker died: restarting it')
+          expect(replaced.worker_pid).toBe(victim)
+          await d.waitForLog((l) => l.msg === 'worker ready' && l.worker === replaced.worker && l.worker_pid !== victim)
+        },
+      }
+    })
   }, 60_000)
 })
