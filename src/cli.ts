@@ -78,7 +78,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (cluster.isWorker) {
     // Forked by the primary: the config comes over IPC, already validated.
-    const log = createLogger('info').child({ worker: Number(process.env.SWITCHYARD_WORKER_INDEX) })
+    const log = createLogger('info', true).child({ worker: Number(process.env.SWITCHYARD_WORKER_INDEX) })
     onCrash(log)
     return runWorker(log)
   }
@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'reload') return signalReload(pidFile)
 
   const workers = workerCount(loaded.config)
-  const log = createLogger(loaded.config.log.level)
+  const log = createLogger(loaded.config.log.level, workers > 1)
   onCrash(log)
   if (pidFile !== undefined) {
     try {
