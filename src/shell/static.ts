@@ -60,7 +60,8 @@ export class StaticSite {
   async #resolve(path: string): Promise<{ real: string; stat: Stats } | null> {
     try {
       const real = await realpath(path)
-      if (!real.startsWith(this.#inside)) return null // a symlink leading out of the root
+      // Outside the root: a symlink led out. The root itself counts as inside (a directory).
+      if (!real.startsWith(this.#inside) && real !== this.config.realRoot) return null
       return { real, stat: await stat(real) }
     } catch {
       return null // ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG: not a file we can serve
