@@ -108,6 +108,9 @@ class StaticExchange {
     const req = this.#req
     const site = this.#site
     const config = site.config
+    // A static answer never reads a request body: rather than let Node read and discard one
+    // (a chunked upload could go on for minutes), close the connection after the answer.
+    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') this.#res.shouldKeepAlive = false
     if (!staticMethodAllowed(req.method as string)) {
       this.#reply(405, ['Allow', STATIC_ALLOW])
       return

@@ -9,8 +9,9 @@ import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startBackend, type Backend } from '../helpers/backends.js'
 import { rawExchange, request, type Reply } from '../helpers/client.js'
-import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
+import { startDaemon, type LogLine, type RunningDaemon } from '../helpers/daemon.js'
 import { scrape, seriesValue } from '../helpers/metrics.js'
+import { closeAfterEach } from '../helpers/scope.js'
 
 const SECRET = 'TOP-SECRET-BYTES'
 const BIG = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251)) // 1000 known bytes
@@ -158,6 +159,15 @@ routes:
     const r = await get(daemon.url('/static/a.txt'), {}, method)
     expect(r.status).toBe(405)
     expect(r.headers.allow).toBe('GET, HEAD')
+  })
+
+  it('closes the connection after answering a request with a body (never read)', async () => {
+    const raw = await rawExchange(daemon.port(), 'POST /static/a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello')
+    expect(statusOf(raw)).toBe(405)
+    expect(raw).toMatch(/\r\nConnection: close\r\n/i)
+    const chunked = await rawExchange(daemon.port(), 'GET /static/a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n')
+    expect(statusOf(chunked)).toBe(200)
+    expect(chunked).toMatch(/\r\nConnection: close\r\n/i)
   })
 
   describe('precompressed siblings', () => {
@@ -313,5 +323,36 @@ routes:
     expect(seriesValue(text, 'switchyard_request_duration_seconds_count', { upstream: 'static', server: site })).toBeGreaterThanOrEqual(1)
     const line = await daemon.waitForLog((l) => l.request_id === ok.headers['x-request-id'])
     expect(line).toMatchObject({ kind: 'access', method: 'GET', path: '/static/big.bin', status: 200, upstream: 'static', server: root, bytes_out: 1000, retries: 0 })
+  })
+})
+
+describe('static routes and reload', () => {
+  const scope = closeAfterEach()
+
+  it('a reload adds a static route, and one whose root is missing is refused with the old config kept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'switchyard-static-reload-'))
+    scope.defer({ close: async () => rmSync(dir, { recursive: true, force: true }) })
+    writeFileSync(join(dir, 'a.txt'), 'reloaded file\n')
+    const app = await scope.backend('app')
+    const base = `listeners: [{address: 127.0.0.1, port: 0}]\nadmin: {port: 0}\nupstreams:\n  app: {servers: [{url: "${app.url}"}]}\n`
+    const d = await scope.daemon(base)
+    expect((await get(d.url('/files/a.txt'))).body).toBe('app')
+
+    const reload = async (yaml: string): Promise<LogLine> => {
+      const before = d.logs.length
+      writeFileSync(d.file, yaml)
+      d.proc.kill('SIGHUP')
+      return d.waitForLog((l) => d.logs.indexOf(l) >= before && (l.msg === 'config reloaded' || l.msg === 'reload refused: the running config stays'))
+    }
+    const routes = (root: string): string => `routes:\n  - match: {path_prefix: /files}\n    static: {root: ${root}}\n  - upstream: app\n`
+    expect((await reload(base + routes(dir))).msg).toBe('config reloaded')
+    const served = await get(d.url('/files/a.txt'))
+    expect(served.status).toBe(200)
+    expect(served.body).toBe('reloaded file\n')
+
+    const refused = await reload(base + routes(join(dir, 'missing')))
+    expect(refused.msg).toBe('reload refused: the running config stays')
+    expect(refused.problems).toEqual([`routes.0.static.root: directory "${join(dir, 'missing')}" does not exist (line 7)`])
+    expect((await get(d.url('/files/a.txt'))).body).toBe('reloaded file\n')
   })
 })
