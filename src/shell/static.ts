@@ -172,10 +172,13 @@ class StaticExchange {
       cacheControl: false, // ours, from config, or none
       dotfiles: 'allow', // refused on the requested path already; the real path may be anything inside the root
     })
-      .on('error', (err: { status?: number; headers?: Record<string, string> }) => {
+      .on('error', (err: Error & { status?: number; headers?: Record<string, string> }) => {
+        const status = err.status ?? 500
+        // 412/416 are answers; a 500 is trouble with the file (permissions, a read error) the operator should see.
+        if (status >= 500) this.#site.log.warn({ err, path: this.#req.url }, 'static file could not be sent')
         const extra: string[] = []
         for (const [k, v] of Object.entries(err.headers ?? {})) extra.push(k, v)
-        this.#reply(err.status ?? 500, extra)
+        this.#reply(status, extra)
       })
       .on('directory', () => this.#reply(404)) // replaced by a directory since we looked
       .on('stream', (stream: ReadStream) => { this.#file = stream })

@@ -2,6 +2,7 @@
 // conditional requests, ranges, MIME types, precompressed siblings, Cache-Control,
 // directories, and a table of path traversal attempts sent as raw request lines (so no
 // client normalises them), none of which may return the secret's bytes.
+import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -47,6 +48,7 @@ function makeTree(dir: string): { root: string; site: string } {
   symlinkSync(outside, join(root, 'dir-out'))
   writeFileSync(join(root, 'leak.txt'), 'identity leak.txt\n')
   symlinkSync(join(outside, 'secret.txt'), join(root, 'leak.txt.gz'))
+  execFileSync('mkfifo', [join(root, 'pipe.txt')]) // not a regular file: reading it would block
   writeFileSync(join(site, 'index.html'), '<h1>site</h1>\n')
   writeFileSync(join(site, 'docs', 'index.html'), '<h1>docs</h1>\n')
   return { root, site }
@@ -264,8 +266,8 @@ routes:
     })
   })
 
-  it('answers 404 for a missing file, a dotfile and a path through a file', async () => {
-    for (const path of ['/static/nope.txt', '/static/.env', '/static/%2eenv', '/static/a.txt/x']) {
+  it('answers 404 for a missing file, a dotfile, a path through a file and a FIFO', async () => {
+    for (const path of ['/static/nope.txt', '/static/.env', '/static/%2eenv', '/static/a.txt/x', '/static/pipe.txt']) {
       const r = await get(daemon.url(path))
       expect(r.status, path).toBe(404)
       expect(r.body, path).not.toContain(SECRET)
