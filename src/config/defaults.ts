@@ -33,4 +33,5 @@ export const DEFAULTS = {
   },
   passiveHealth: { consecutiveFailures: 3, ejectDurationMs: 10_000 },
   pathPrefix: '/',
+  static: { precompressed: false },
 } as const

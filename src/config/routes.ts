@@ -1,4 +1,5 @@
-// The `routes:` section: which upstream serves a request, by Host and path prefix.
+// The `routes:` section: which upstream (or static directory) serves a request, by Host
+// and path prefix.
 // Values are normalised here (lower-case host, no trailing slash) so the router can
 // compare strings as they are.
 
@@ -6,9 +7,10 @@ import { DEFAULTS } from './defaults.js'
 import { checkMap, readList, readString, REQUIRED, suggest } from './fields.js'
 import type { Cursor } from './fields.js'
 import { parseRouteHost } from './network.js'
-import type { RouteConfig } from './types.js'
+import { readStatic } from './static.js'
+import type { RouteConfig, StaticConfig } from './types.js'
 
-const ROUTE_KEYS = ['match', 'upstream']
+const ROUTE_KEYS = ['match', 'upstream', 'static']
 const MATCH_KEYS = ['host', 'path_prefix']
 
 /**
@@ -28,7 +30,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): Route
     checkMap(match, MATCH_KEYS)
     const host = readHost(match.field('host'))
     const pathPrefix = readPathPrefix(match.field('path_prefix'))
-    const upstream = readUpstreamName(r.field('upstream'), upstreamNames)
+    const target = readTarget(r, upstreamNames)
 
     if (host !== undefined && pathPrefix !== undefined) {
       const key = `${host ?? ''} ${pathPrefix}`
@@ -38,7 +40,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): Route
         r.report(`same match as routes.${first} (${what}): this route would never be used`)
       } else seen.set(key, i)
     }
-    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', upstream })
+    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target })
   }
   return routes
 }
@@ -83,7 +85,21 @@ function readPathPrefix(c: Cursor): string | undefined {
   return undefined
 }
 
+/** A route is served by exactly one of `upstream` and `static`. */
+function readTarget(r: Cursor, upstreamNames: ReadonlySet<string>): { upstream: string | null; static?: StaticConfig } {
+  const upstream = r.field('upstream')
+  const files = r.field('static')
+  // `static:` written without a value still means a static route (one without a root).
+  if (files.absent && !(r.value instanceof Map && r.value.has('static'))) return { upstream: readUpstreamName(upstream, upstreamNames) }
+  if (!upstream.absent) {
+    r.report('has both `upstream` and `static`: a route is served by exactly one of them')
+    return { upstream: null }
+  }
+  return { upstream: null, static: readStatic(files) }
+}
+
 function readUpstreamName(c: Cursor, upstreamNames: ReadonlySet<string>): string {
+  if (c.absent) return c.missing('', 'required (or `static` to serve files from a directory)')
   const name = readString(c, REQUIRED)
   if (name !== '' && !upstreamNames.has(name)) {
     const hint = suggest(name, [...upstreamNames])

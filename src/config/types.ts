@@ -72,7 +72,20 @@ export interface RouteConfig {
   readonly host: string | null
   /** Starts with "/"; no trailing slash except for "/" itself. Default "/". */
   readonly pathPrefix: string
-  readonly upstream: string
+  /** The upstream that serves the route; null on a static route. */
+  readonly upstream: string | null
+  /** Present on a static route only (a route has `upstream` or `static`, never both). */
+  readonly static?: StaticConfig
+}
+
+export interface StaticConfig {
+  /** As written (absolute, normalised): the `server` label and access log field of its requests. */
+  readonly root: string
+  /** root with every symlink resolved at config load: files are served from here, and only from inside it. */
+  readonly realRoot: string
+  readonly cacheControl: string | null // null = no Cache-Control header (default)
+  readonly index: string | null // null = directories get 404 (default); else the file that answers for one
+  readonly precompressed: boolean // serve a `.br` / `.gz` sibling the client accepts; default false
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'

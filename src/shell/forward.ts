@@ -15,9 +15,11 @@ import { AccessLog } from './access-log.js'
 import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import { BodyLimit } from './body-limit.js'
+import { serveStatic, StaticSite } from './static.js'
 
 export interface ForwardContext {
-  readonly router: Router<Upstream>
+  /** A route leads to an upstream (proxied) or a static directory (static.ts). */
+  readonly router: Router<Upstream | StaticSite>
   /** null when `log.access_log` is false (or the level is above info). */
   readonly accessLog: AccessLog | null
   /** requests_total / duration for requests that reached no upstream (400, 404). */
@@ -68,6 +70,10 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   if (upstream === undefined) {
     sendLocal(res, 404, headers.requestId)
     finishLocal(ctx, req, headers.requestId, 404, started)
+    return
+  }
+  if (upstream instanceof StaticSite) {
+    serveStatic(ctx, upstream, req, res, headers.requestId, started)
     return
   }
   // A body goes through a stream of ours (body-limit.ts), counted against max_body_size

@@ -3,10 +3,11 @@
 // Built once per config load, never per request. A reload builds a new Runtime from the
 // previous one: servers that stay are the same Server objects (pool, in-flight count and
 // health carry over); the others are retired: they drain, then their pools close.
-import type { Config } from '../config/types.js'
+import type { Config, StaticConfig } from '../config/types.js'
 import { buildRouter } from '../core/routes.js'
 import { Upstream, type Server, type ServerReuse } from './upstreams.js'
 import { HealthChecker, type ProbeListener } from './health-checker.js'
+import { StaticSite } from './static.js'
 import { AccessLog } from './access-log.js'
 import type { ForwardContext, Lifecycle } from './forward.js'
 import type { Logger } from './log.js'
@@ -36,10 +37,11 @@ export class Runtime implements GaugeSource {
     const upstreams = new Map<string, Upstream>()
     for (const u of config.upstreams) upstreams.set(u.name, new Upstream(u, log, metrics, reuse))
     this.upstreams = upstreams
-    const router = buildRouter(config.routes.map((r) => ({
+    const router = buildRouter<Upstream | StaticSite>(config.routes.map((r) => ({
       host: r.host,
       pathPrefix: r.pathPrefix,
-      target: upstreams.get(r.upstream) as Upstream, // the loader checked that it exists
+      // The loader checked that the upstream exists, or that the route is static.
+      target: r.upstream !== null ? upstreams.get(r.upstream) as Upstream : new StaticSite(r.static as StaticConfig, r.pathPrefix, log, metrics),
     })))
     this.forward = {
       router,

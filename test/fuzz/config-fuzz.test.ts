@@ -14,6 +14,7 @@
 // returns is caught by a watchdog thread that prints the seed and case, then kills the run.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { Document } from 'yaml'
 import { parseConfig, type Config, type LoadResult } from '../../src/config/load.js'
@@ -141,7 +142,9 @@ function configViolation(c: unknown): string | null {
   if (cfg.routes.length === 0) return bad('no route')
   const routeKeys = new Set<string>()
   for (const r of cfg.routes) {
-    if (!upstreamNames.has(r.upstream)) return bad(`route to unknown upstream ${r.upstream}`)
+    if (r.upstream === null ? r.static === undefined : r.static !== undefined) return bad('a route needs exactly one of upstream and static')
+    if (r.upstream !== null && !upstreamNames.has(r.upstream)) return bad(`route to unknown upstream ${r.upstream}`)
+    if (r.static !== undefined && !(r.static.root.startsWith('/') && r.static.realRoot.startsWith('/'))) return bad(`static root ${r.static.root}`)
     if (!r.pathPrefix.startsWith('/') || /[?#\s]/.test(r.pathPrefix) || (r.pathPrefix !== '/' && r.pathPrefix.endsWith('/'))) return bad(`path_prefix ${JSON.stringify(r.pathPrefix)}`)
     if (r.host !== null && (r.host !== r.host.toLowerCase() || r.host === '')) return bad(`host ${JSON.stringify(r.host)}`)
     const key = `${r.host} ${r.pathPrefix}`
@@ -425,13 +428,23 @@ function randomShapes(rng: Rng): string {
       return m
     }, false),
     // With one upstream, routes may be left out; with several they are required.
-    routes: upstreamNames.length === 1 && rng.chance(0.5) ? undefined : f.sub(() => f.list(4, () => f.sub(() => f.map({
-      match: f.sub(() => f.map({
-        host: f.opt(['api.example.com', '*.example.com', '[::1]', `h${rng.int(0, 9)}.test`], ['API.example.com', 'a:80', '*', '*.', '']),
-        path_prefix: f.opt(['/', '/api', `/p${rng.int(0, 9)}`], ['api', '/a?b', '/a b', '']),
-      })),
-      upstream: f.req(upstreamNames, ['missing', 1]),
-    }), false)), false),
+    routes: upstreamNames.length === 1 && rng.chance(0.5) ? undefined : f.sub(() => f.list(4, () => f.sub(() => {
+      // One route in five serves static files (and has no upstream, unless things go wrong).
+      const files = rng.chance(0.2)
+      return f.map({
+        match: f.sub(() => f.map({
+          host: f.opt(['api.example.com', '*.example.com', '[::1]', `h${rng.int(0, 9)}.test`], ['API.example.com', 'a:80', '*', '*.', '']),
+          path_prefix: f.opt(['/', '/api', `/p${rng.int(0, 9)}`], ['api', '/a?b', '/a b', '']),
+        })),
+        upstream: files && !rng.chance(w) ? undefined : f.req(upstreamNames, ['missing', 1]),
+        static: !files ? undefined : f.sub(() => f.map({
+          root: f.req([tmpdir(), '/'], ['relative/dir', '/does/not/exist', `${tmpdir()}/`, '']),
+          cache_control: f.opt(['public, max-age=60', 'no-cache'], ['a\nb', '', 5]),
+          index: f.opt([false, 'index.html'], [true, '../x', '.i', '']),
+          precompressed: f.opt([true, false], ['yes', 1]),
+        }), false),
+      })
+    }, false)), false),
   })
   // The same object used twice becomes an anchor and an alias.
   const text = new Document(doc, { aliasDuplicateObjects: rng.chance(0.5) }).toString({

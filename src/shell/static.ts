@@ -1,0 +1,223 @@
+// Static routes: files served from a directory with `send` (ETag, Last-Modified,
+// conditional requests, Range, HEAD), after we have decided which file that is:
+// - the path is mapped and checked by core/static-files.ts (no "..", "%2f", "\", NUL...);
+// - the file's real path (symlinks resolved) must be inside the root's real path, else 404;
+// - with `precompressed`, a `.br`/`.gz` sibling the client accepts (Accept-Encoding
+//   q-values) is served instead, with the original file's Content-Type, Content-Encoding
+//   and `Vary: Accept-Encoding`. Siblings are looked up per request (a stat or two, no
+//   cache): a deploy that adds or removes one is seen at once, like nginx's gzip_static.
+// send is then handed the real path (relative to the real root), so nothing it resolves
+// itself can lead anywhere else.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { STATUS_CODES } from 'node:http'
+import type { ReadStream, Stats } from 'node:fs'
+import type { Socket } from 'node:net'
+import { realpath, stat } from 'node:fs/promises'
+import { extname, join, sep } from 'node:path'
+import send from 'send'
+import { contentType } from 'mime-types'
+import type { StaticConfig } from '../config/types.js'
+import {
+  acceptedEncodings, directoryLocation, SIBLING_EXTENSION, STATIC_ALLOW, staticMethodAllowed, staticTarget, type Encoding,
+} from '../core/static-files.js'
+import type { RequestStats } from '../core/request-stats.js'
+import { AccessLog } from './access-log.js'
+import { takeBytesRead } from './bytes.js'
+import type { ForwardContext } from './forward.js'
+import type { Logger } from './log.js'
+import type { Metrics } from './metrics.js'
+import { statusAfterClientGone } from './replies.js'
+
+/** The `upstream` label and access log field of every static request; `server` is the root. */
+export const STATIC_LABEL = 'static'
+
+/** One static route's directory, built at config load. */
+export class StaticSite {
+  readonly config: StaticConfig
+  /** The route's path_prefix, cut from the request path. */
+  readonly prefix: string
+  /** The real root with a trailing separator: a served file's real path must start with it. */
+  readonly #inside: string
+  readonly stats: RequestStats
+  readonly accessTarget: string
+  readonly log: Logger
+
+  constructor(config: StaticConfig, prefix: string, log: Logger, metrics: Metrics) {
+    this.config = config
+    this.prefix = prefix
+    this.log = log.child({ static: config.root })
+    this.#inside = config.realRoot.endsWith(sep) ? config.realRoot : config.realRoot + sep
+    this.stats = metrics.stats(STATIC_LABEL, config.root)
+    this.accessTarget = AccessLog.target(STATIC_LABEL, config.root)
+  }
+
+  /** The real path of `path` when it is a regular file inside the root, else null. */
+  async file(path: string): Promise<{ real: string; stat: Stats } | null> {
+    const found = await this.#resolve(path)
+    return found !== null && found.stat.isFile() ? found : null
+  }
+
+  async #resolve(path: string): Promise<{ real: string; stat: Stats } | null> {
+    try {
+      const real = await realpath(path)
+      // Outside the root: a symlink led out. The root itself counts as inside (a directory).
+      if (!real.startsWith(this.#inside) && real !== this.config.realRoot) return null
+      return { real, stat: await stat(real) }
+    } catch {
+      return null // ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG: not a file we can serve
+    }
+  }
+
+  /** Whether `path` (inside the root) is a directory: the client gets a redirect to it with "/". */
+  async isDirectory(path: string): Promise<boolean> {
+    const found = await this.#resolve(path)
+    return found !== null && found.stat.isDirectory()
+  }
+}
+
+/** Serves one request on a static route; writes its metrics and access log line when it ends. */
+export function serveStatic(ctx: ForwardContext, site: StaticSite, req: IncomingMessage, res: ServerResponse, requestId: string, started: number): void {
+  const exchange = new StaticExchange(ctx, site, req, res, requestId, started)
+  exchange.serve().catch((err: unknown) => exchange.fail(err))
+}
+
+class StaticExchange {
+  readonly #ctx: ForwardContext
+  readonly #site: StaticSite
+  readonly #req: IncomingMessage
+  readonly #res: ServerResponse
+  readonly #socket: Socket
+  readonly #requestId: string
+  readonly #started: number
+  /** The file being sent (bytes_out is what was read from it); null for local answers. */
+  #file: ReadStream | null = null
+  #localBytes = 0
+
+  constructor(ctx: ForwardContext, site: StaticSite, req: IncomingMessage, res: ServerResponse, requestId: string, started: number) {
+    this.#ctx = ctx
+    this.#site = site
+    this.#req = req
+    this.#res = res
+    this.#socket = req.socket
+    this.#requestId = requestId
+    this.#started = started
+    res.once('close', () => this.#finish())
+  }
+
+  async serve(): Promise<void> {
+    const req = this.#req
+    const site = this.#site
+    const config = site.config
+    // A static answer never reads a request body: rather than let Node read and discard one
+    // (a chunked upload could go on for minutes), close the connection after the answer.
+    if (req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0') this.#res.shouldKeepAlive = false
+    if (!staticMethodAllowed(req.method as string)) {
+      this.#reply(405, ['Allow', STATIC_ALLOW])
+      return
+    }
+    const url = req.url as string
+    const target = staticTarget(url, site.prefix)
+    if ('status' in target) {
+      this.#reply(target.status)
+      return
+    }
+    let path = join(config.realRoot, ...target.segments)
+    let name = target.segments.at(-1) ?? ''
+    if (target.directory) {
+      if (config.index === null) {
+        this.#reply(404)
+        return
+      }
+      path = join(path, config.index)
+      name = config.index
+    }
+    const file = await site.file(path)
+    if (file === null) {
+      // "/static/docs" naming a directory: with an index, redirect to "/static/docs/".
+      if (!target.directory && config.index !== null && await site.isDirectory(path)) this.#reply(301, ['Location', directoryLocation(url)])
+      else this.#reply(404)
+      return
+    }
+    let served = file.real
+    let encoding: Encoding | null = null
+    if (config.precompressed) {
+      for (const e of acceptedEncodings(req.headers['accept-encoding'])) {
+        const sibling = await site.file(path + SIBLING_EXTENSION[e])
+        if (sibling !== null) {
+          served = sibling.real
+          encoding = e
+          break
+        }
+      }
+    }
+    if (this.#res.destroyed) return // the client left while we looked
+    this.#send(served, name, encoding)
+  }
+
+  #send(real: string, name: string, encoding: Encoding | null): void {
+    const res = this.#res
+    const config = this.#site.config
+    res.setHeader('X-Request-Id', this.#requestId)
+    // The type of the name asked for: not of "a.css.gz", nor of a symlink's target.
+    res.setHeader('Content-Type', contentType(extname(name)) || 'application/octet-stream')
+    if (encoding !== null) res.setHeader('Content-Encoding', encoding)
+    // The answer depends on Accept-Encoding whenever siblings may exist, also when none was chosen.
+    if (config.precompressed) res.setHeader('Vary', 'Accept-Encoding')
+    if (config.cacheControl !== null) res.setHeader('Cache-Control', config.cacheControl)
+    // send decodes its path argument: hand it the real path, percent-encoded per segment.
+    const relative = real.slice(config.realRoot.length).split(sep).map(encodeURIComponent).join('/')
+    send(this.#req, relative.startsWith('/') ? relative : `/${relative}`, {
+      root: config.realRoot,
+      index: false,
+      cacheControl: false, // ours, from config, or none
+      dotfiles: 'allow', // refused on the requested path already; the real path may be anything inside the root
+    })
+      .on('error', (err: Error & { status?: number; headers?: Record<string, string> }) => {
+        const status = err.status ?? 500
+        // 412/416 are answers; a 500 is trouble with the file (permissions, a read error) the operator should see.
+        if (status >= 500) this.#site.log.warn({ err, path: this.#req.url }, 'static file could not be sent')
+        const extra: string[] = []
+        for (const [k, v] of Object.entries(err.headers ?? {})) extra.push(k, v)
+        this.#reply(status, extra)
+      })
+      .on('directory', () => this.#reply(404)) // replaced by a directory since we looked
+      .on('stream', (stream: ReadStream) => { this.#file = stream })
+      .pipe(res)
+  }
+
+  /** An unexpected failure (a bug): 500, and the error in the log. */
+  fail(err: unknown): void {
+    this.#site.log.error({ err }, 'static file request failed')
+    this.#reply(500)
+  }
+
+  #reply(status: number, extra: readonly string[] = []): void {
+    const res = this.#res
+    if (res.headersSent || res.destroyed) {
+      res.destroy() // a body was under way: it must not look complete
+      return
+    }
+    for (const h of res.getHeaderNames()) res.removeHeader(h) // headers meant for the file
+    const body = `${(STATUS_CODES[status] ?? 'error').toLowerCase()}\n`
+    this.#localBytes = this.#req.method === 'HEAD' ? 0 : Buffer.byteLength(body)
+    res.writeHead(status, [
+      'Content-Type', 'text/plain; charset=utf-8',
+      'Content-Length', String(Buffer.byteLength(body)),
+      'X-Request-Id', this.#requestId,
+      ...extra,
+    ])
+    res.end(body)
+  }
+
+  #finish(): void {
+    const res = this.#res
+    const status = res.writableFinished ? res.statusCode : statusAfterClientGone
+    const seconds = (performance.now() - this.#started) / 1000
+    const method = this.#req.method as string
+    if (this.#ctx.requestMetrics) this.#site.stats.record(method, status, seconds)
+    const log = this.#ctx.accessLog
+    if (log === null) return
+    const bytesOut = this.#file === null ? this.#localBytes : this.#file.bytesRead
+    log.write(this.#requestId, method, this.#req.url as string, status, this.#site.accessTarget, seconds, takeBytesRead(this.#socket), bytesOut, 0, '')
+  }
+}

@@ -1,0 +1,111 @@
+// The `static:` block of a route: values, defaults, and every problem with its key path and line.
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, test } from 'vitest'
+import { parseConfig } from '../../src/config/load.js'
+import type { Config } from '../../src/config/types.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-static-config-'))
+const root = join(dir, 'www')
+mkdirSync(root)
+writeFileSync(join(dir, 'file.txt'), 'not a directory')
+symlinkSync(root, join(dir, 'current')) // a deploy's "current -> release" link
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+// Line 1 listeners, 2-4 upstream app, 5 routes, 6 the static route's match, 7 `static:`.
+const BASE = `listeners: [{port: 8080}]
+upstreams:
+  app:
+    servers: [{url: "http://127.0.0.1:3001"}]
+routes:
+  - match: {path_prefix: /static}
+`
+const withStatic = (block: string): string => `${BASE}    static:\n${block}  - upstream: app\n`
+
+function configOf(yaml: string): Config {
+  const result = parseConfig(yaml)
+  if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message} (line ${p.line})`).join('\n'))
+  return result.config
+}
+
+type Expected = [path: string, line: number | undefined, message: string]
+
+function expectProblems(yaml: string, expected: Expected[]): void {
+  const result = parseConfig(yaml)
+  if (result.ok) throw new Error('expected problems, the config is valid')
+  const actual = result.problems.map((p) => [p.path, p.line, p.message] as const)
+  expect(actual.map(([path, line]) => [path, line])).toEqual(expected.map(([path, line]) => [path, line]))
+  actual.forEach(([, , message], i) => expect(message).toContain(expected[i]?.[2]))
+}
+
+describe('static routes: values', () => {
+  test('defaults: no Cache-Control, no index, no precompressed siblings', () => {
+    const config = configOf(withStatic(`      root: ${root}\n`))
+    expect(config.routes[0]).toEqual({
+      host: null,
+      pathPrefix: '/static',
+      upstream: null,
+      static: { root, realRoot: realpathSync(root), cacheControl: null, index: null, precompressed: false },
+    })
+    expect(config.routes[1]).toEqual({ host: null, pathPrefix: '/', upstream: 'app' })
+  })
+
+  test('every key set', () => {
+    const config = configOf(withStatic(`      root: ${root}/\n      cache_control: "public, max-age=3600"\n      index: index.html\n      precompressed: true\n`))
+    expect(config.routes[0]?.static).toEqual({
+      root, realRoot: realpathSync(root), cacheControl: 'public, max-age=3600', index: 'index.html', precompressed: true,
+    })
+  })
+
+  test('index: false is the default spelled out', () => {
+    expect(configOf(withStatic(`      root: ${root}\n      index: false\n`)).routes[0]?.static?.index).toBeNull()
+  })
+
+  test('a root through a symlink keeps the path as written and serves from the real path', () => {
+    const s = configOf(withStatic(`      root: ${join(dir, 'current')}\n`)).routes[0]?.static
+    expect(s?.root).toBe(join(dir, 'current'))
+    expect(s?.realRoot).toBe(realpathSync(root))
+  })
+
+  test('the config is frozen, the static block too', () => {
+    const s = configOf(withStatic(`      root: ${root}\n`)).routes[0]?.static
+    expect(Object.isFrozen(s)).toBe(true)
+  })
+
+  test('static routes need no upstream of their own, but upstreams stay required', () => {
+    expectProblems(`listeners: [{port: 8080}]\nroutes:\n  - static: {root: ${root}}\n`, [['upstreams', 1, 'required']])
+  })
+})
+
+describe('static routes: problems', () => {
+  test.each<[string, string, Expected[]]>([
+    ['no root (the line of the static map)', withStatic('      index: index.html\n'), [['routes.0.static.root', 8, 'required']]],
+    ['static without a value', `${BASE}    static:\n  - upstream: app\n`, [['routes.0.static.root', 7, 'required']]],
+    ['static not a map', `${BASE}    static: ${root}\n  - upstream: app\n`, [['routes.0.static', 7, 'must be a map with the keys root, cache_control, index, precompressed']]],
+    ['a relative root', withStatic('      root: public/static\n'), [['routes.0.static.root', 8, 'must be an absolute path (got "public/static")']]],
+    ['a root that does not exist', withStatic(`      root: ${dir}/nope\n`), [['routes.0.static.root', 8, `directory "${dir}/nope" does not exist`]]],
+    ['a root that is a file', withStatic(`      root: ${dir}/file.txt\n`), [['routes.0.static.root', 8, 'must be a directory']]],
+    ['a root under a file', withStatic(`      root: ${dir}/file.txt/x\n`), [['routes.0.static.root', 8, 'does not exist']]],
+    ['an empty root', withStatic('      root: ""\n'), [['routes.0.static.root', 8, 'must not be empty']]],
+    ['a root that is a number', withStatic('      root: 5\n'), [['routes.0.static.root', 8, 'must be a string (got 5)']]],
+    ['an unknown key', withStatic(`      root: ${root}\n      precompresed: true\n`), [['routes.0.static.precompresed', 9, 'did you mean "precompressed"?']]],
+    ['index: true', withStatic(`      root: ${root}\n      index: true\n`), [['routes.0.static.index', 9, 'must be false or a file name such as "index.html"']]],
+    ['an index with a slash', withStatic(`      root: ${root}\n      index: a/index.html\n`), [['routes.0.static.index', 9, 'without "/"']]],
+    ['an index that is ".."', withStatic(`      root: ${root}\n      index: ".."\n`), [['routes.0.static.index', 9, 'must be false or a file name']]],
+    ['a dotfile index', withStatic(`      root: ${root}\n      index: .index\n`), [['routes.0.static.index', 9, 'not starting with "."']]],
+    ['precompressed not a boolean', withStatic(`      root: ${root}\n      precompressed: yes\n`), [['routes.0.static.precompressed', 9, 'must be true or false (got "yes")']]],
+    ['cache_control with a newline', withStatic(`      root: ${root}\n      cache_control: "max-age=1\\r\\nX-Evil: 1"\n`), [['routes.0.static.cache_control', 9, 'must be a header value']]],
+    ['cache_control empty', withStatic(`      root: ${root}\n      cache_control: ""\n`), [['routes.0.static.cache_control', 9, 'must not be empty']]],
+    ['cache_control a number', withStatic(`      root: ${root}\n      cache_control: 3600\n`), [['routes.0.static.cache_control', 9, 'must be a string (got 3600)']]],
+    ['both upstream and static', `${BASE}    upstream: app\n    static: {root: ${root}}\n`, [['routes.0', 6, 'has both `upstream` and `static`']]],
+    ['neither upstream nor static', `${BASE}  - upstream: app\n`, [['routes.0.upstream', 6, 'required (or `static` to serve files from a directory)']]],
+  ])('%s', (_, yaml, expected) => {
+    expectProblems(yaml, expected)
+  })
+
+  test('two static routes with the same match are reported like any duplicate route', () => {
+    const yaml = `${BASE}    static: {root: ${root}}\n  - match: {path_prefix: /static/}\n    static: {root: ${root}}\n  - upstream: app\n`
+    expectProblems(yaml, [['routes.1', 8, 'same match as routes.0']])
+  })
+})
