@@ -8,14 +8,14 @@ import type { Cursor } from './fields.js'
 import { parseRouteHost } from './network.js'
 import type { RouteConfig } from './types.js'
 
-const ROUTE_KEYS = ['match', 'upstream']
+const ROUTE_KEYS = ['match', 'upstream', 'cache']
 const MATCH_KEYS = ['host', 'path_prefix']
 
 /**
  * `upstreamNames` holds every upstream key of the file, valid or not, so that a bad
  * upstream is reported once and not again by each route that names it.
  */
-export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): RouteConfig[] {
+export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>, cacheNames: ReadonlySet<string> = new Set()): RouteConfig[] {
   const listOrAbsent = c.absent || Array.isArray(c.value)
   const items = readList(c, 0, 'route')
   if (items.length === 0 && listOrAbsent) return implicitRoute(c, upstreamNames)
@@ -29,6 +29,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): Route
     const host = readHost(match.field('host'))
     const pathPrefix = readPathPrefix(match.field('path_prefix'))
     const upstream = readUpstreamName(r.field('upstream'), upstreamNames)
+    const cache = readCacheName(r.field('cache'), cacheNames)
 
     if (host !== undefined && pathPrefix !== undefined) {
       const key = `${host ?? ''} ${pathPrefix}`
@@ -38,7 +39,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): Route
         r.report(`same match as routes.${first} (${what}): this route would never be used`)
       } else seen.set(key, i)
     }
-    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', upstream })
+    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', upstream, cache })
   }
   return routes
 }
@@ -46,7 +47,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): Route
 /** No routes: fine with exactly one upstream (everything goes to it), an error with more. */
 function implicitRoute(c: Cursor, upstreamNames: ReadonlySet<string>): RouteConfig[] {
   const [only] = upstreamNames
-  if (upstreamNames.size === 1 && only !== undefined) return [{ host: null, pathPrefix: DEFAULTS.pathPrefix, upstream: only }]
+  if (upstreamNames.size === 1 && only !== undefined) return [{ host: null, pathPrefix: DEFAULTS.pathPrefix, upstream: only, cache: null }]
   if (upstreamNames.size > 1) {
     const message = 'required when there is more than one upstream'
     if (c.absent) c.missing(null, message)
@@ -88,6 +89,19 @@ function readUpstreamName(c: Cursor, upstreamNames: ReadonlySet<string>): string
   if (name !== '' && !upstreamNames.has(name)) {
     const hint = suggest(name, [...upstreamNames])
     c.report(`unknown upstream "${name}"${hint === undefined ? '' : `; did you mean "${hint}"?`}`)
+  }
+  return name
+}
+
+/** Absent = no cache; otherwise the name of an entry of `caches`. */
+function readCacheName(c: Cursor, cacheNames: ReadonlySet<string>): string | null {
+  if (c.absent) return null
+  const name = readString(c, REQUIRED)
+  if (name === '') return null
+  if (!cacheNames.has(name)) {
+    const hint = suggest(name, [...cacheNames])
+    const known = cacheNames.size === 0 ? '; define it under `caches`' : hint === undefined ? '' : `; did you mean "${hint}"?`
+    c.report(`unknown cache "${name}"${known}`)
   }
   return name
 }
