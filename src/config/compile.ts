@@ -5,13 +5,14 @@ import { checkMap, readBool, readDuration, readEnum } from './fields.js'
 import type { Cursor } from './fields.js'
 import { readAdmin, readListeners } from './listeners.js'
 import { describe } from './problems.js'
+import { readCaches } from './caches.js'
 import { readRoutes } from './routes.js'
 import type { Config, LogConfig, LogLevel } from './types.js'
 import { readUpstreams } from './upstreams.js'
 
 /** More worker processes than this is a typo, not a plan (each one is a Node.js process). */
 const MAX_WORKERS = 256
-const TOP_KEYS = ['listeners', 'admin', 'workers', 'shutdown_timeout', 'log', 'upstreams', 'routes']
+const TOP_KEYS = ['listeners', 'admin', 'workers', 'shutdown_timeout', 'log', 'upstreams', 'caches', 'routes']
 const LOG_KEYS = ['level', 'access_log']
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
@@ -23,6 +24,7 @@ export function compileConfig(root: Cursor): Config {
   checkMap(root, TOP_KEYS)
   const listeners = readListeners(root.field('listeners'))
   const { upstreams, names } = readUpstreams(root.field('upstreams'))
+  const caches = readCaches(root.field('caches'))
   return {
     listeners,
     admin: readAdmin(root.field('admin'), listeners),
@@ -30,7 +32,8 @@ export function compileConfig(root: Cursor): Config {
     shutdownTimeoutMs: readDuration(root.field('shutdown_timeout'), DEFAULTS.shutdownTimeoutMs),
     log: readLog(root.field('log')),
     upstreams,
-    routes: readRoutes(root.field('routes'), names),
+    caches: caches.caches,
+    routes: readRoutes(root.field('routes'), names, caches.names),
   }
 }
 

@@ -34,4 +34,13 @@ export const DEFAULTS = {
   passiveHealth: { consecutiveFailures: 3, ejectDurationMs: 10_000 },
   pathPrefix: '/',
   static: { precompressed: false },
+  cache: {
+    store: 'memory',
+    maxSize: 64 * 1024 ** 2, // 64 MiB
+    maxEntries: 10_000,
+    maxEntrySize: 5 * 1024 ** 2, // undici's MemoryCacheStore default
+    xCacheHeader: true,
+    redisKeyPrefix: 'switchyard:',
+    redisTimeoutMs: 500, // a cache lookup must never cost more than a short wait
+  },
 } as const

@@ -10,14 +10,14 @@ import { parseRouteHost } from './network.js'
 import { readStatic } from './static.js'
 import type { RouteConfig, StaticConfig } from './types.js'
 
-const ROUTE_KEYS = ['match', 'upstream', 'static']
+const ROUTE_KEYS = ['match', 'upstream', 'static', 'cache']
 const MATCH_KEYS = ['host', 'path_prefix']
 
 /**
  * `upstreamNames` holds every upstream key of the file, valid or not, so that a bad
  * upstream is reported once and not again by each route that names it.
  */
-export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): RouteConfig[] {
+export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>, cacheNames: ReadonlySet<string> = new Set()): RouteConfig[] {
   const listOrAbsent = c.absent || Array.isArray(c.value)
   const items = readList(c, 0, 'route')
   if (items.length === 0 && listOrAbsent) return implicitRoute(c, upstreamNames)
@@ -31,6 +31,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): Route
     const host = readHost(match.field('host'))
     const pathPrefix = readPathPrefix(match.field('path_prefix'))
     const target = readTarget(r, upstreamNames)
+    const cache = readCacheName(r.field('cache'), cacheNames, target.static !== undefined)
 
     if (host !== undefined && pathPrefix !== undefined) {
       const key = `${host ?? ''} ${pathPrefix}`
@@ -40,7 +41,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): Route
         r.report(`same match as routes.${first} (${what}): this route would never be used`)
       } else seen.set(key, i)
     }
-    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target })
+    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target, cache })
   }
   return routes
 }
@@ -48,7 +49,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>): Route
 /** No routes: fine with exactly one upstream (everything goes to it), an error with more. */
 function implicitRoute(c: Cursor, upstreamNames: ReadonlySet<string>): RouteConfig[] {
   const [only] = upstreamNames
-  if (upstreamNames.size === 1 && only !== undefined) return [{ host: null, pathPrefix: DEFAULTS.pathPrefix, upstream: only }]
+  if (upstreamNames.size === 1 && only !== undefined) return [{ host: null, pathPrefix: DEFAULTS.pathPrefix, upstream: only, cache: null }]
   if (upstreamNames.size > 1) {
     const message = 'required when there is more than one upstream'
     if (c.absent) c.missing(null, message)
@@ -104,6 +105,23 @@ function readUpstreamName(c: Cursor, upstreamNames: ReadonlySet<string>): string
   if (name !== '' && !upstreamNames.has(name)) {
     const hint = suggest(name, [...upstreamNames])
     c.report(`unknown upstream "${name}"${hint === undefined ? '' : `; did you mean "${hint}"?`}`)
+  }
+  return name
+}
+
+/** Absent = no cache; otherwise the name of an entry of `caches`. A static route has no cache. */
+function readCacheName(c: Cursor, cacheNames: ReadonlySet<string>, staticRoute: boolean): string | null {
+  if (c.absent) return null
+  const name = readString(c, REQUIRED)
+  if (name === '') return null
+  if (staticRoute) {
+    c.report('applies to routes with an `upstream` only: a static route\'s files are read from disk, not cached (use `static.cache_control` for browsers and CDNs)')
+    return null
+  }
+  if (!cacheNames.has(name)) {
+    const hint = suggest(name, [...cacheNames])
+    const known = cacheNames.size === 0 ? '; define it under `caches`' : hint === undefined ? '' : `; did you mean "${hint}"?`
+    c.report(`unknown cache "${name}"${known}`)
   }
   return name
 }

@@ -76,6 +76,8 @@ export interface RouteConfig {
   readonly upstream: string | null
   /** Present on a static route only (a route has `upstream` or `static`, never both). */
   readonly static?: StaticConfig
+  /** The name of an entry of `caches`; null = responses of this route are not cached (default, and always on a static route). */
+  readonly cache: string | null
 }
 
 export interface StaticConfig {
@@ -86,6 +88,24 @@ export interface StaticConfig {
   readonly cacheControl: string | null // null = no Cache-Control header (default)
   readonly index: string | null // null = directories get 404 (default); else the file that answers for one
   readonly precompressed: boolean // serve a `.br` / `.gz` sibling the client accepts; default false
+}
+
+export type CacheStoreName = 'memory' | 'redis'
+
+export interface RedisStoreConfig {
+  readonly url: string // "redis://host:port[/db]", required
+  readonly keyPrefix: string // default "switchyard:"; instances that share a cache use the same one
+  readonly timeoutMs: number // default 500ms: connect and command limit, then the cache is bypassed
+}
+
+export interface CacheConfig {
+  readonly name: string
+  readonly store: CacheStoreName // default "memory"
+  readonly maxSize: number // bytes, memory store only; default 64 MiB
+  readonly maxEntries: number // memory store only; default 10000
+  readonly maxEntrySize: number // bytes; larger responses are passed on, not stored; default 5 MiB
+  readonly xCacheHeader: boolean // X-Cache: HIT|MISS|STALE|BYPASS on responses; default true
+  readonly redis: RedisStoreConfig | null // set exactly when store is "redis"
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
@@ -103,6 +123,8 @@ export interface Config {
   readonly log: LogConfig
   /** In the file's order. */
   readonly upstreams: readonly UpstreamConfig[]
+  /** Named response caches, in the file's order; routes refer to them by name. */
+  readonly caches: readonly CacheConfig[]
   /** When the file has no `routes` and exactly one upstream: one route "/" to it. */
   readonly routes: readonly RouteConfig[]
 }

@@ -1,5 +1,6 @@
-// The admin side port (CONTRACT section 4): /metrics, /healthz, /readyz, /status.
-// GET and HEAD only; anything else is 404 (unknown path) or 405 (other method).
+// The admin side port (CONTRACT section 4): /metrics, /healthz, /readyz, /status, and
+// POST /cache/purge (response caches). GET and HEAD only on the others; anything else is
+// 404 (unknown path) or 405 (other method).
 // It never shares a port with the data listeners, which proxy every path, /metrics included.
 import http from 'node:http'
 import type { Registry } from 'prom-client'
@@ -11,6 +12,8 @@ export interface AdminDeps {
   status(): unknown
   /** The /metrics exposition, built when asked. */
   metrics(): Promise<{ contentType: string; text: string }>
+  /** Drops one URL (null: everything) from every response cache, in every worker. */
+  purge(url: URL | null): Promise<void>
 }
 
 /** /metrics of a single process: its registry. */
@@ -26,6 +29,7 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 export function adminHandler(deps: AdminDeps): http.RequestListener {
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]
+    if (path === '/cache/purge') return purge(deps, req, res)
     const known = path === '/metrics' || path === '/healthz' || path === '/readyz' || path === '/status'
     if (!known) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n')
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -52,4 +56,35 @@ export function adminHandler(deps: AdminDeps): http.RequestListener {
         )
     }
   }
+}
+
+/**
+ * `POST /cache/purge?url=http://host/path?query` drops that URL (every method and Vary
+ * variant) from every cache; `POST /cache/purge?all=true` drops everything. The URL is
+ * the one clients ask for: its host is the request's Host header (the cache key).
+ */
+function purge(deps: AdminDeps, req: http.IncomingMessage, res: http.ServerResponse): void {
+  if (req.method !== 'POST') {
+    res.setHeader('allow', 'POST')
+    return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed: use POST\n')
+  }
+  const query = new URLSearchParams((req.url ?? '').slice('/cache/purge'.length).replace(/^\?/, ''))
+  const raw = query.get('url')
+  const all = query.get('all') === 'true'
+  if ((raw === null) === !all) return send(res, 400, 'text/plain; charset=utf-8', 'give either url=<http://host/path> or all=true\n')
+  let url: URL | null = null
+  if (raw !== null) {
+    try {
+      url = new URL(raw)
+    } catch {
+      url = null
+    }
+    if (url === null || url.protocol !== 'http:' || url.hash !== '') {
+      return send(res, 400, 'text/plain; charset=utf-8', `url must be an absolute http:// URL without a fragment (got ${JSON.stringify(raw)})\n`)
+    }
+  }
+  deps.purge(url).then(
+    () => send(res, 200, 'application/json', `${JSON.stringify({ purged: url === null ? 'all' : url.href })}\n`),
+    (err: unknown) => send(res, 500, 'text/plain; charset=utf-8', `purge failed: ${(err as Error).message}\n`),
+  )
 }

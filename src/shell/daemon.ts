@@ -121,7 +121,12 @@ export async function startDaemon(config: Config, file: string, log: Logger): Pr
   metrics.lastReloadSuccess.setToCurrentTime()
   const plane = new DataPlane(config, log, metrics)
   if (!(await plane.listen())) return { stopped: Promise.resolve(1) }
-  const admin = adminHandler({ metrics: registryMetrics(metrics.registry), lifecycle: plane.lifecycle, status: () => plane.runtime.status() })
+  const admin = adminHandler({
+    metrics: registryMetrics(metrics.registry),
+    lifecycle: plane.lifecycle,
+    status: () => plane.runtime.status(),
+    purge: async (url) => { await plane.runtime.purge(url) },
+  })
   const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
   if (adminListener === null) {
     await plane.drain()

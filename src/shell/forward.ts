@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import { upstreamRequestHeaders, clientResponseHeaders, type UpstreamHeaders } from '../core/headers.js'
 import type { Router } from '../core/routes.js'
-import type { Server, Upstream } from './upstreams.js'
+import type { Upstream } from './upstreams.js'
 import { Attempts } from './attempts.js'
 import type { RequestStats } from '../core/request-stats.js'
 import { AccessLog } from './access-log.js'
@@ -16,10 +16,12 @@ import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import { BodyLimit } from './body-limit.js'
 import { serveStatic, StaticSite } from './static.js'
+import { CachedRoute, CacheStep, cacheOrigin, kCacheClient, type CacheClient } from './cache.js'
+import { classifyError } from '../core/errors.js'
 
 export interface ForwardContext {
-  /** A route leads to an upstream (proxied) or a static directory (static.ts). */
-  readonly router: Router<Upstream | StaticSite>
+  /** A route leads to an upstream (proxied), a CachedRoute (cache.ts: proxied through its cache) or a static directory (static.ts). */
+  readonly router: Router<Upstream | CachedRoute | StaticSite>
   /** null when `log.access_log` is false (or the level is above info). */
   readonly accessLog: AccessLog | null
   /** requests_total / duration for requests that reached no upstream (400, 404). */
@@ -66,21 +68,22 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
     finishLocal(ctx, req, headers.requestId, 413, started)
     return
   }
-  const upstream = ctx.router(headers.host, url)
-  if (upstream === undefined) {
+  const target = ctx.router(headers.host, url)
+  if (target === undefined) {
     sendLocal(res, 404, headers.requestId)
     finishLocal(ctx, req, headers.requestId, 404, started)
     return
   }
-  if (upstream instanceof StaticSite) {
-    serveStatic(ctx, upstream, req, res, headers.requestId, started)
+  if (target instanceof StaticSite) {
+    serveStatic(ctx, target, req, res, headers.requestId, started)
     return
   }
   // A body goes through a stream of ours (body-limit.ts), counted against max_body_size
   // when its length is unknown.
   const body = !headers.hasBody ? null
     : new BodyLimit(maxBodySize > 0 && req.headers['content-length'] === undefined ? maxBodySize : undefined)
-  new Exchange(ctx, req, res, upstream, headers, started, body).attempt()
+  if (target instanceof CachedRoute) new Exchange(ctx, req, res, target.upstream, headers, started, body, target).attempt()
+  else new Exchange(ctx, req, res, target, headers, started, body, null).attempt()
 }
 
 /**
@@ -109,7 +112,13 @@ function finishLocal(ctx: ForwardContext, req: IncomingMessage, requestId: strin
 
 const NO_TARGET = AccessLog.target('', '')
 
-class Exchange extends Attempts implements Dispatcher.DispatchHandler {
+/** A cached route's request found no server to take its miss (cache.ts picks below the cache). */
+const NO_SERVER = new Error('no server takes traffic')
+/** undici refused a cached route's request synchronously (a header it does not accept). */
+class RefusedByUndici extends Error {}
+const NO_CONTROLLER = { rawHeaders: [], rawTrailers: [], paused: false, aborted: false, reason: null, pause() {}, resume() {}, abort() {} } as unknown as Dispatcher.DispatchController
+
+class Exchange extends Attempts implements Dispatcher.DispatchHandler, CacheClient {
   readonly #ctx: ForwardContext
   readonly #req: IncomingMessage
   readonly #res: TrackedResponse
@@ -124,8 +133,11 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   #bytesOut = 0 // response body bytes passed to the client
   #clientGone = false
   #done = false
+  /** Set for a route with a cache (null on every other route). */
+  readonly #route: CachedRoute | null
+  cacheStep: CacheStep = CacheStep.None
 
-  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
+  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null, route: CachedRoute | null) {
     super(upstream)
     this.#ctx = ctx
     this.#req = req
@@ -134,12 +146,18 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     this.#headers = headers
     this.#started = started
     this.#body = body
+    this.#route = route
     if (body !== null) req.pipe(body)
     this.#res[kExchange] = this
     res.once('close', onClientClose)
   }
 
   attempt(): void {
+    const route = this.#route
+    if (route !== null) {
+      if (route.cache.usable) return this.#viaCache(route)
+      this.cacheStep = CacheStep.Bypass // the store is down: straight to a server
+    }
     const server = this.pick()
     if (server === undefined) {
       this.#reply(this.noServerStatus())
@@ -161,6 +179,40 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     }
   }
 
+  /** A cached route: the cache decides whether a server is asked (then toServer() picks it). */
+  #viaCache(route: CachedRoute): void {
+    const req = this.#req
+    try {
+      route.dispatch({
+        origin: cacheOrigin(this.#headers.host),
+        path: req.url as string,
+        method: req.method as string,
+        headers: this.#headers.headers,
+        body: this.#body,
+        [kCacheClient]: this,
+      } as Dispatcher.DispatchOptions, this)
+    } catch (err) {
+      this.noteErrorCode(err)
+      this.#reply(400)
+    }
+  }
+
+  /** Below the cache and the deduplication: this request's miss goes to a server. */
+  toServer(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const server = this.pick()
+    if (server === undefined) {
+      handler.onResponseError?.(NO_CONTROLLER, NO_SERVER)
+      return true
+    }
+    try {
+      return server.pool.dispatch(opts, handler)
+    } catch (err) {
+      // Through the handlers rather than thrown, so the deduplication forgets this key.
+      handler.onResponseError?.(NO_CONTROLLER, new RefusedByUndici(String(err)))
+      return true
+    }
+  }
+
   clientClosed(): void {
     if (this.#done) return
     this.#clientGone = true
@@ -173,13 +225,16 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     if (this.#clientGone) controller.abort(new Error('client closed the connection'))
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number): void {
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return // 1xx (103 Early Hints...) are not passed on
     this.#status = statusCode
-    ;(this.server as Server).noteSuccess()
+    this.server?.noteSuccess() // null: a cached route's answer from the cache or from another request's miss
     if (this.#ctx.lifecycle.draining) this.#res.shouldKeepAlive = false // the drain began while we waited
+    const route = this.#route
     // rawHeaders keeps the server's case, order and duplicates (Set-Cookie): forward those, not the parsed object.
-    this.#res.writeHead(statusCode, clientResponseHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
+    if (route === null) this.#res.writeHead(statusCode, clientResponseHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
+    else if (this.cacheStep === CacheStep.Bypass && !route.cache.usable) this.#res.writeHead(statusCode, route.bypassHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
+    else this.#res.writeHead(statusCode, route.responseHeaders(this.cacheStep, controller, headers, this.#headers.requestId))
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -227,6 +282,7 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
       }
       return
     }
+    if (this.#route !== null && this.#onCacheError(err)) return
     const cls = this.failed(err)
     if (this.#res.headersSent) {
       // The head is out: a truncated body must never look complete, so cut the connection.
@@ -236,6 +292,22 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     }
     if (this.retryAfter(cls, this.#req.method as string, this.#headers.hasBody)) this.attempt()
     else this.#reply(cls.status)
+  }
+
+  /**
+   * A cached route's failures that are not this request's own attempt at a server: no
+   * server left to pick, undici's refusal, or a failure of a response this request did not
+   * fetch itself (another request's miss it was merged into, or a stored body). True when handled.
+   */
+  #onCacheError(err: Error): boolean {
+    if (err === NO_SERVER) this.#reply(this.noServerStatus())
+    else if (err instanceof RefusedByUndici) this.#reply(400)
+    else if (this.server !== null) return false
+    else if (this.#res.headersSent) {
+      this.#res.destroy(err)
+      this.#finish(this.#status)
+    } else this.#reply(classifyError(err).status)
+    return true
   }
 
   resumeUpstream(): void {

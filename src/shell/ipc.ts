@@ -8,11 +8,14 @@ export type ToWorker =
   | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][] }
   | { type: 'switchyard:probe'; upstream: string; server: string; ok: boolean; detail: string }
   | { type: 'switchyard:status'; id: number }
+  /** Admin purge: `url` is an absolute URL, or null for everything. */
+  | { type: 'switchyard:purge'; id: number; url: string | null }
   | { type: 'switchyard:shutdown' }
 
 export type FromWorker =
   | { type: 'switchyard:ready' }
   | { type: 'switchyard:status'; id: number; status: StatusDoc }
+  | { type: 'switchyard:purged'; id: number }
 
 export function isFromWorker(m: unknown): m is FromWorker {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('switchyard:')

@@ -21,6 +21,8 @@ const ERROR_REASONS: readonly ErrorReason[] = ['connect_refused', 'connect_timeo
 export interface GaugeSource {
   serverGauges(): Iterable<{ upstream: string; server: string; up: boolean; activeRequests: number }>
   upstreamGauges(): Iterable<{ upstream: string; websockets: number }>
+  /** Response caches: bytes and entries (memory stores only), whether the store answers. */
+  cacheGauges?(): Iterable<{ cache: string; bytes: number | null; entries: number | null; up: boolean }>
 }
 
 interface CollectedValue {
@@ -45,6 +47,8 @@ export class Metrics {
   readonly retries: Counter<'upstream'>
   readonly configReloads: Counter<'result'>
   readonly lastReloadSuccess: Gauge
+  readonly cacheRequests: Counter<'upstream' | 'result'>
+  readonly cacheRedisErrors: Counter<'cache'>
   /** Requests that matched no route (404) or were refused before routing (400): upstream="", server="". */
   readonly unrouted: RequestStats
   #source: GaugeSource | null = null
@@ -91,6 +95,30 @@ export class Metrics {
       collect() {
         this.reset()
         for (const u of source()?.upstreamGauges() ?? []) this.set({ upstream: u.upstream }, u.websockets)
+      },
+    })
+    this.cacheRequests = new Counter({ name: 'switchyard_cache_requests_total', help: 'Requests of routes with a cache, by X-Cache result (hit, miss, stale, bypass).', labelNames: ['upstream', 'result'], registers })
+    this.cacheRedisErrors = new Counter({ name: 'switchyard_cache_redis_errors_total', help: 'Failed Redis commands of a cache with store: redis.', labelNames: ['cache'], registers })
+    new Gauge({
+      name: 'switchyard_cache_size_bytes', help: 'Bytes held by a memory cache store (per process; summed over workers).', labelNames: ['cache'], registers,
+      collect() {
+        this.reset()
+        for (const c of source()?.cacheGauges?.() ?? []) if (c.bytes !== null) this.set({ cache: c.cache }, c.bytes)
+      },
+    })
+    new Gauge({
+      name: 'switchyard_cache_entries', help: 'Responses held by a memory cache store (per process; summed over workers).', labelNames: ['cache'], registers,
+      collect() {
+        this.reset()
+        for (const c of source()?.cacheGauges?.() ?? []) if (c.entries !== null) this.set({ cache: c.cache }, c.entries)
+      },
+    })
+    new Gauge({
+      aggregator: 'min',
+      name: 'switchyard_cache_store_up', help: '1 while the cache store answers, 0 while it is bypassed (Redis down).', labelNames: ['cache'], registers,
+      collect() {
+        this.reset()
+        for (const c of source()?.cacheGauges?.() ?? []) this.set({ cache: c.cache }, c.up ? 1 : 0)
       },
     })
     // Zero-valued series exist from the start, so rate() sees the first increment.

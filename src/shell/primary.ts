@@ -96,6 +96,17 @@ export async function runPrimary(config: Config, file: string, log: Logger): Pro
     return mergeStatus(docs.filter((d): d is StatusDoc => d !== null))
   }
 
+  // Admin purge: every live worker drops it from its caches (memory stores are per worker).
+  const pendingPurge = new Map<number, () => void>()
+  const purge = async (url: URL | null): Promise<void> => {
+    await Promise.all(live().map((w) => new Promise<void>((resolve) => {
+      const id = ++statusId
+      const timer = setTimeout(() => { pendingPurge.delete(id); resolve() }, STATUS_TIMEOUT_MS)
+      pendingPurge.set(id, () => { clearTimeout(timer); resolve() })
+      w.send({ type: 'switchyard:purge', id, url: url === null ? null : url.href } satisfies ToWorker)
+    })))
+  }
+
   let exitCode = 0
   let resolveDone: (code: number) => void = () => {}
   const done = new Promise<number>((r) => { resolveDone = r })
@@ -116,6 +127,9 @@ export async function runPrimary(config: Config, file: string, log: Logger): Pro
         slot.ready = true
         log.info({ worker: index, worker_pid: worker.process.pid }, 'worker ready')
         if (slots.every((s) => s.ready)) resolveReady()
+      } else if (msg.type === 'switchyard:purged') {
+        pendingPurge.get(msg.id)?.()
+        pendingPurge.delete(msg.id)
       } else if (msg.type === 'switchyard:status') {
         pendingStatus.get(msg.id)?.(msg.status)
         pendingStatus.delete(msg.id)
@@ -158,6 +172,7 @@ export async function runPrimary(config: Config, file: string, log: Logger): Pro
   const admin = adminHandler({
     lifecycle,
     status,
+    purge,
     metrics: async () => {
       // The primary's own series (reloads, health checks) and the workers' aggregated ones share no name.
       const [own, workers] = await Promise.all([metrics.registry.metrics(), aggregator.clusterMetrics()])

@@ -12,12 +12,16 @@ import { AccessLog } from './access-log.js'
 import type { ForwardContext, Lifecycle } from './forward.js'
 import type { Logger } from './log.js'
 import type { GaugeSource, Metrics } from './metrics.js'
+import { Cache, CachedRoute } from './cache.js'
+import { MemoryStore } from './memory-store.js'
 
 interface ServerView { upstream: string; server: Server; weight: number }
 
 export class Runtime implements GaugeSource {
   readonly config: Config
   readonly upstreams: ReadonlyMap<string, Upstream>
+  /** Response caches by name; a reload keeps a cache (and what it holds) whose settings are unchanged. */
+  readonly caches: ReadonlyMap<string, Cache>
   readonly forward: ForwardContext
   readonly #log: Logger
   readonly #metrics: Metrics
@@ -37,12 +41,19 @@ export class Runtime implements GaugeSource {
     const upstreams = new Map<string, Upstream>()
     for (const u of config.upstreams) upstreams.set(u.name, new Upstream(u, log, metrics, reuse))
     this.upstreams = upstreams
-    const router = buildRouter<Upstream | StaticSite>(config.routes.map((r) => ({
-      host: r.host,
-      pathPrefix: r.pathPrefix,
-      // The loader checked that the upstream exists, or that the route is static.
-      target: r.upstream !== null ? upstreams.get(r.upstream) as Upstream : new StaticSite(r.static as StaticConfig, r.pathPrefix, log, metrics),
-    })))
+    const caches = new Map<string, Cache>()
+    for (const c of config.caches) {
+      const kept = previous?.caches.get(c.name)
+      caches.set(c.name, kept !== undefined && kept.settingsKey === Cache.settingsKey(c) ? kept : new Cache(c, log, metrics))
+    }
+    this.caches = caches
+    const router = buildRouter<Upstream | CachedRoute | StaticSite>(config.routes.map((r) => {
+      // The loader checked that the upstream exists, or that the route is static (and has no cache).
+      if (r.upstream === null) return { host: r.host, pathPrefix: r.pathPrefix, target: new StaticSite(r.static as StaticConfig, r.pathPrefix, log, metrics) }
+      const upstream = upstreams.get(r.upstream) as Upstream
+      const cache = r.cache === null ? undefined : caches.get(r.cache)
+      return { host: r.host, pathPrefix: r.pathPrefix, target: cache === undefined ? upstream : new CachedRoute(upstream, cache, metrics) }
+    }))
     this.forward = {
       router,
       accessLog: config.log.accessLog && log.isLevelEnabled('info') ? new AccessLog() : null,
@@ -80,6 +91,9 @@ export class Runtime implements GaugeSource {
   /** After a reload to `next`: stop probing, and drain the servers `next` did not keep. */
   retire(next: Runtime): void {
     void this.#stopHealthChecks()
+    // A cache the next config does not keep: a Redis store closes its connections (entries
+    // stay in Redis); a memory store is dropped with its entries.
+    for (const c of this.caches.values()) if (next.caches.get(c.name) !== c) void c.close()
     const kept = new Set([...next.#servers()].map((v) => v.server))
     for (const { upstream, server, weight } of this.#servers()) {
       if (kept.has(server)) continue
@@ -96,6 +110,7 @@ export class Runtime implements GaugeSource {
   async close(): Promise<void> {
     await this.#stopHealthChecks()
     await Promise.all([...this.#servers()].map((v) => v.server.close()))
+    await Promise.all([...this.caches.values()].map((c) => c.close()))
   }
 
   async #stopHealthChecks(): Promise<void> {
@@ -122,6 +137,19 @@ export class Runtime implements GaugeSource {
 
   *upstreamGauges(): Generator<{ upstream: string; websockets: number }> {
     for (const u of this.upstreams.values()) yield { upstream: u.name, websockets: u.websockets }
+  }
+
+  *cacheGauges(): Generator<{ cache: string; bytes: number | null; entries: number | null; up: boolean }> {
+    for (const c of this.caches.values()) {
+      const s = c.store
+      yield s instanceof MemoryStore ? { cache: c.name, bytes: s.bytes, entries: s.entries, up: true } : { cache: c.name, bytes: null, entries: null, up: s.up }
+    }
+  }
+
+  /** Admin purge: one URL (every method and variant) or everything (null), from every cache. */
+  async purge(url: URL | null): Promise<number> {
+    await Promise.all([...this.caches.values()].map((c) => c.purge(url)))
+    return this.caches.size
   }
 
   /** The /status document (CONTRACT section 4); draining servers of earlier configs are listed too. */

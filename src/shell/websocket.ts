@@ -15,6 +15,7 @@ import type { Dispatcher } from 'undici'
 import { upstreamRequestHeaders, type UpstreamHeaders } from '../core/headers.js'
 import type { ForwardContext } from './forward.js'
 import type { Server, Upstream } from './upstreams.js'
+import { CachedRoute } from './cache.js'
 import { Attempts } from './attempts.js'
 import { StaticSite } from './static.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
@@ -32,8 +33,9 @@ export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: 
   // Node before 24.9 has no shouldUpgradeCallback: other upgrades (h2c) arrive here too.
   const refusal = !isWebSocketUpgrade(req) ? 400 : req.method !== 'GET' || url.charCodeAt(0) !== SLASH ? 400 : ctx.lifecycle.draining ? 503 : 0
   const target = refusal === 0 ? ctx.router(headers.host, url) : undefined
-  // A static route has no WebSocket endpoint: 404, as for no route.
-  const upstream = target instanceof StaticSite ? undefined : target
+  // A static route has no WebSocket endpoint: 404, as for no route. A route's cache does
+  // not apply to WebSocket: its upstream takes the handshake.
+  const upstream = target instanceof StaticSite ? undefined : target instanceof CachedRoute ? target.upstream : target
   const status = refusal !== 0 ? refusal : upstream === undefined ? 404 : 0
   if (status !== 0 || upstream === undefined) {
     sendLocalRaw(socket, status, headers.requestId)

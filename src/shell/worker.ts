@@ -65,6 +65,10 @@ export function runWorker(log: Logger): Promise<number> {
         case 'switchyard:status':
           if (plane !== null) send({ type: 'switchyard:status', id: msg.id, status: plane.runtime.status() })
           return
+        case 'switchyard:purge':
+          if (plane === null) send({ type: 'switchyard:purged', id: msg.id })
+          else void plane.runtime.purge(msg.url === null ? null : new URL(msg.url)).finally(() => send({ type: 'switchyard:purged', id: msg.id }))
+          return
         case 'switchyard:shutdown':
           stop('shutdown')
       }

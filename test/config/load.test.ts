@@ -103,7 +103,8 @@ describe('parseConfig: valid configs', () => {
           },
         },
       ],
-      routes: [{ host: 'api.example.com', pathPrefix: '/api', upstream: 'app' }],
+      caches: [],
+      routes: [{ host: 'api.example.com', pathPrefix: '/api', upstream: 'app', cache: null }],
     }
     const config = configOf(parseConfig(CONTRACT_EXAMPLE))
     expect(config).toEqual(expected)
@@ -135,7 +136,8 @@ upstreams:
           healthCheck: null,
         },
       ],
-      routes: [{ host: null, pathPrefix: '/', upstream: 'app' }],
+      caches: [],
+      routes: [{ host: null, pathPrefix: '/', upstream: 'app', cache: null }],
     } satisfies Config)
     expect(deeplyFrozen(config)).toBe(true)
   })
@@ -237,10 +239,10 @@ routes:
       expectedStatus: [[200, 399]],
     })
     expect(config.routes).toEqual([
-      { host: 'api.example.com', pathPrefix: '/api', upstream: 'web.v2' },
-      { host: '*.example.com', pathPrefix: '/api', upstream: 'web.v2' },
-      { host: null, pathPrefix: '/', upstream: 'other_1' },
-      { host: null, pathPrefix: '/static', upstream: 'web.v2' },
+      { host: 'api.example.com', pathPrefix: '/api', upstream: 'web.v2', cache: null },
+      { host: '*.example.com', pathPrefix: '/api', upstream: 'web.v2', cache: null },
+      { host: null, pathPrefix: '/', upstream: 'other_1', cache: null },
+      { host: null, pathPrefix: '/static', upstream: 'web.v2', cache: null },
     ])
   })
 
@@ -267,7 +269,7 @@ routes: []
     expect(config.workers).toBe(1)
     expect(config.upstreams[0]?.healthCheck).toBeNull()
     expect(config.upstreams[0]?.timeouts.idleMs).toBe(60_000)
-    expect(config.routes).toEqual([{ host: null, pathPrefix: '/', upstream: 'app' }])
+    expect(config.routes).toEqual([{ host: null, pathPrefix: '/', upstream: 'app', cache: null }])
   })
 
   test('YAML anchors and aliases work', () => {
@@ -298,7 +300,7 @@ describe('the example config file', () => {
     expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090, requestMetrics: true })
     expect(config.upstreams.map((u) => u.name)).toEqual(['app'])
     expect(config.upstreams[0]?.servers.map((s) => s.id)).toEqual(['127.0.0.1:3001', '127.0.0.1:3002', '127.0.0.1:3003'])
-    expect(config.routes).toEqual([{ host: null, pathPrefix: '/', upstream: 'app' }])
+    expect(config.routes).toEqual([{ host: null, pathPrefix: '/', upstream: 'app', cache: null }])
   })
 })
 

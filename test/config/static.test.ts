@@ -47,8 +47,9 @@ describe('static routes: values', () => {
       pathPrefix: '/static',
       upstream: null,
       static: { root, realRoot: realpathSync(root), cacheControl: null, index: null, precompressed: false },
+      cache: null,
     })
-    expect(config.routes[1]).toEqual({ host: null, pathPrefix: '/', upstream: 'app' })
+    expect(config.routes[1]).toEqual({ host: null, pathPrefix: '/', upstream: 'app', cache: null })
   })
 
   test('every key set', () => {
@@ -99,6 +100,7 @@ describe('static routes: problems', () => {
     ['cache_control empty', withStatic(`      root: ${root}\n      cache_control: ""\n`), [['routes.0.static.cache_control', 9, 'must not be empty']]],
     ['cache_control a number', withStatic(`      root: ${root}\n      cache_control: 3600\n`), [['routes.0.static.cache_control', 9, 'must be a string (got 3600)']]],
     ['both upstream and static', `${BASE}    upstream: app\n    static: {root: ${root}}\n`, [['routes.0', 6, 'has both `upstream` and `static`']]],
+    ['a cache on a static route', `listeners: [{port: 8080}]\ncaches: {pages: {}}\nupstreams:\n  app:\n    servers: [{url: "http://127.0.0.1:3001"}]\nroutes:\n  - match: {path_prefix: /static}\n    static: {root: ${root}}\n    cache: pages\n  - upstream: app\n`, [['routes.0.cache', 9, 'applies to routes with an `upstream` only']]],
     ['neither upstream nor static', `${BASE}  - upstream: app\n`, [['routes.0.upstream', 6, 'required (or `static` to serve files from a directory)']]],
   ])('%s', (_, yaml, expected) => {
     expectProblems(yaml, expected)

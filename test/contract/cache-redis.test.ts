@@ -1,0 +1,134 @@
+// The Redis cache store: two daemons share one real redis-server (started here on a free
+// port, no persistence); killing Redis mid-run bypasses the cache without failing a request.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import net from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { closeAfterEach } from '../helpers/scope.js'
+import { request, sleep } from '../helpers/client.js'
+import { scrape, seriesValue } from '../helpers/metrics.js'
+import { needTool } from '../helpers/tools.js'
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer()
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
+  const port = (srv.address() as net.AddressInfo).port
+  await new Promise<void>((r) => srv.close(() => r()))
+  return port
+}
+
+/** redis-server on 127.0.0.1:port without persistence; resolves once it accepts connections. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('redis-server did not start within 10s')), 10_000)
+    let out = ''
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      if (out.includes('Ready to accept connections')) {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${code}: ${out}`)) })
+  })
+  return proc
+}
+
+function stopRedis(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve()
+  return new Promise((r) => { proc.once('exit', () => r()); proc.kill(signal) })
+}
+
+/** Stored responses under the prefix (the library writes after the response has ended). */
+function storedKeys(port: number): number {
+  const r = spawnSync('redis-cli', ['-p', String(port), '--scan', '--pattern', 'sy-test:metadata:*'], { encoding: 'utf8' })
+  return r.stdout.split('\n').filter((l) => l !== '').length
+}
+
+async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (let i = 0; i < 500 && Date.now() < deadline; i++) {
+    if (await pred()) return
+    await sleep(20)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+describe('response cache (redis store)', () => {
+  const scope = closeAfterEach()
+  const redises: ChildProcess[] = []
+  afterEach(async () => {
+    for (const r of redises.splice(0)) await stopRedis(r)
+  })
+
+  it('two daemons share one Redis; Redis killed: requests still 200 (BYPASS), a log line, the error metric rises, then it comes back', async (ctx) => {
+    needTool(ctx, 'redis-server', 'redis-server')
+    const redisPort = await freePort()
+    redises.push(await startRedis(redisPort))
+    const counts = new Map<string, number>()
+    const backend = await scope.backend('app', (req, res) => {
+      counts.set(req.url ?? '', (counts.get(req.url ?? '') ?? 0) + 1)
+      res.writeHead(200, { 'cache-control': 'max-age=60' })
+      res.end(`body of ${req.url}`)
+    })
+    const yaml = `
+listeners: [{ address: 127.0.0.1, port: 0 }]
+admin: { port: 0 }
+upstreams:
+  app: { servers: [{ url: ${backend.url} }] }
+caches:
+  shared: { store: redis, redis: { url: "redis://127.0.0.1:${redisPort}", key_prefix: "sy-test:", timeout: 300ms } }
+routes: [{ upstream: app, cache: shared }]
+`
+    const one = await scope.daemon(yaml)
+    const two = await scope.daemon(yaml)
+    // The Host header is the cache key: both daemons must be asked for the same host.
+    const get = (d: typeof one, path: string) => request(d.url(path), { headers: { host: 'site.test' } })
+
+    const first = await get(one, '/page')
+    expect(first.headers['x-cache']).toBe('MISS')
+    await waitFor('the entry in Redis', () => storedKeys(redisPort) === 1)
+    const fromTwo = await get(two, '/page')
+    expect(fromTwo.headers['x-cache']).toBe('HIT')
+    expect(fromTwo.body).toBe('body of /page')
+    expect(counts.get('/page')).toBe(1)
+
+    // Purge through one daemon's admin port drops it for both.
+    expect((await request(two.adminUrl('/cache/purge?url=http%3A%2F%2Fsite.test%2Fpage'), { method: 'POST' })).status).toBe(200)
+    expect(storedKeys(redisPort)).toBe(0)
+    expect((await get(one, '/page')).headers['x-cache']).toBe('MISS')
+    expect(counts.get('/page')).toBe(2)
+
+    await stopRedis(redises[0]!, 'SIGKILL')
+    const results: string[] = []
+    for (let i = 0; i < 20 && !results.includes('BYPASS'); i++) {
+      const r = await get(one, `/down-${i}`)
+      expect(r.status).toBe(200)
+      expect(r.body).toBe(`body of /down-${i}`)
+      results.push(String(r.headers['x-cache']))
+    }
+    expect(results).toContain('BYPASS')
+    await one.waitForLog((l) => l.msg?.startsWith('cache store down') === true)
+    const down = await scrape(one.adminUrl())
+    expect(seriesValue(down, 'switchyard_cache_redis_errors_total', { cache: 'shared' })).toBeGreaterThan(0)
+    expect(seriesValue(down, 'switchyard_cache_store_up', { cache: 'shared' })).toBe(0)
+    expect(seriesValue(down, 'switchyard_cache_requests_total', { upstream: 'app', result: 'bypass' })).toBeGreaterThan(0)
+
+    // Redis back on the same port: the probe notices, and the cache is used again.
+    redises.push(await startRedis(redisPort))
+    await one.waitForLog((l) => l.msg?.startsWith('cache store up') === true, 15_000)
+    // The library's connections reconnect each on its own schedule: a write just after
+    // "store up" may still fail (the store is then down again and probes). So: fresh paths
+    // until one is stored, and that one must then be a HIT.
+    let back = ''
+    await waitFor('a response stored in Redis again', async () => {
+      back = `/back-${Date.now()}`
+      const r = await get(one, back)
+      expect(r.status).toBe(200)
+      if (r.headers['x-cache'] !== 'MISS') return false
+      for (let i = 0; i < 25 && storedKeys(redisPort) === 0; i++) await sleep(20)
+      return storedKeys(redisPort) === 1
+    }, 20_000)
+    expect((await get(one, back)).headers['x-cache']).toBe('HIT')
+  }, 60_000)
+})
