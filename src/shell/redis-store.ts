@@ -1,12 +1,17 @@
 // The `store: redis` cache store: undici-cache-redis's RedisCacheStore (several switchyard
 // instances share one cache), wrapped so that Redis trouble never fails a request.
 // - The client is set up to fail fast: every command and the connect are limited by
-//   `redis.timeout`, and a command is not retried on another connection attempt.
+//   `redis.timeout`, and the commands waiting for a connection are failed at each failed
+//   connection attempt (maxRetriesPerRequest: 0).
 // - RedisCacheStore reports every Redis error to a callback and answers a failed lookup
 //   as a miss. The first error marks the store down: requests then bypass the cache
 //   (X-Cache: BYPASS) without touching Redis, one log line says so, and a probe lookup
 //   runs every second until one succeeds (another log line). Every error counts in
 //   switchyard_cache_redis_errors_total.
+// - The probe is a read, and that is enough: with tracking off the library has one
+//   connection for reads and writes, so a read that succeeds means writes go out again.
+// - While the store is down nothing is written, not even the response of the request
+//   whose lookup just failed (see createWriteStream).
 // - Client-side tracking (the library's in-process copy of Redis entries, kept in step by
 //   invalidation messages) is off: its invalidations are not re-subscribed after Redis
 //   restarts, so a purge by another instance could go unseen.
@@ -56,7 +61,20 @@ export class RedisStore implements CacheStore {
     return this.#store.get(key) as Promise<GetResult | undefined>
   }
 
+  /**
+   * undefined (undici then stores nothing) while the store is down. Why: a command sent
+   * while the client has no connection waits in iovalkey's offline queue; `redis.timeout`
+   * rejects its promise but leaves it queued, and the queue is only emptied by the next
+   * failed connection attempt (up to 2 s away). If Redis is back by then, the queue is
+   * sent on the new connection. The request whose lookup failed (marking the store
+   * down) goes on to the server as a miss and would queue its write: seen with
+   * `redis-cli monitor`, that write landed after the restart, before the probe had even
+   * said Redis was back, and possibly after a purge made once Redis was back. The
+   * library cannot tell us either: a failed pipeline resolves with the errors in its
+   * results, so the write never reaches errorCallback.
+   */
   createWriteStream(key: CacheKey, value: CacheValue): ReturnType<CacheStore['createWriteStream']> {
+    if (!this.up) return undefined
     return this.#store.createWriteStream(key, value as Parameters<RedisCacheStore['createWriteStream']>[1])
   }
 
