@@ -1,0 +1,99 @@
+// Open-loop HTTP load: requests are due at fixed intervals (RATE per second) whatever the
+// responses do, and each one's latency runs from its *intended* send time, so a stalled target
+// is charged for every request that should have gone out meanwhile (no coordinated omission,
+// which a closed-loop tool like wrk has). Requests go over a fixed pool of keep-alive
+// connections opened before the clock starts; a due request waits for a free connection and
+// that wait counts. Raw sockets and a minimal response parser keep the generator's own cost
+// (measured by running it against the backend directly) low.
+//
+// node openloop.mjs PORT RATE SECONDS CONNECTIONS PATH  -> one JSON line on stdout
+import net from 'node:net'
+import { performance } from 'node:perf_hooks'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { percentile, sortNum } from './stats.mjs'
+
+const [port, rate, seconds, conns] = process.argv.slice(2, 6).map(Number)
+const reqPath = process.argv[6] ?? '/'
+const request = Buffer.from(`GET ${reqPath} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`)
+const total = Math.round(rate * seconds)
+const GRACE_MS = 5000 // after the last intended send: what is still unanswered then is an error
+
+const latencies = new Float64Array(total)
+let done = 0
+let errors = 0
+let maxQueue = 0
+const queue = [] // intended send times (ms) of due requests waiting for a connection
+const free = []
+
+/** One keep-alive connection: sends a request, parses one response (content-length or chunked). */
+function connection() {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, '127.0.0.1')
+    sock.setNoDelay(true)
+    let buf = Buffer.alloc(0)
+    let intended = 0
+    const c = {
+      send(at) { intended = at; sock.write(request) },
+    }
+    sock.on('connect', () => resolve(c))
+    sock.on('error', (err) => { if (!intended) reject(err); else errors++ })
+    sock.on('close', () => { if (intended) { errors++; intended = 0 } })
+    sock.on('data', (d) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d
+      const end = responseEnd(buf)
+      if (end < 0) return
+      const status = buf.toString('latin1', 9, 12)
+      buf = buf.subarray(end)
+      if (status !== '200') errors++
+      else latencies[done++] = performance.now() - intended
+      intended = 0
+      dispatch(c)
+    })
+  })
+}
+
+/** Byte offset after a complete response at the start of `b`, or -1. */
+function responseEnd(b) {
+  const head = b.indexOf('\r\n\r\n')
+  if (head < 0) return -1
+  const h = b.toString('latin1', 0, head).toLowerCase()
+  const cl = /\r\ncontent-length:\s*(\d+)/.exec(h)
+  if (cl) { const end = head + 4 + Number(cl[1]); return b.length >= end ? end : -1 }
+  if (/\r\ntransfer-encoding:\s*chunked/.test(h)) { const z = b.indexOf('\r\n0\r\n\r\n', head); return z < 0 ? -1 : z + 7 }
+  return head + 4
+}
+
+/** A connection became free: it takes the oldest waiting request, or waits itself. */
+function dispatch(c) {
+  const at = queue.shift()
+  if (at === undefined) free.push(c)
+  else c.send(at)
+}
+
+const pool = await Promise.all(Array.from({ length: conns }, connection))
+free.push(...pool)
+const t0 = performance.now() + 10
+const interval = 1000 / rate
+let next = 0
+// A 1 ms tick sends every request that has come due; a late tick does not move the intended
+// times, so the generator's own lateness shows up in its floor (the `direct` row).
+while (next < total) {
+  const now = performance.now()
+  while (next < total && t0 + next * interval <= now) {
+    const at = t0 + next * interval
+    next++
+    const c = free.shift()
+    if (c) c.send(at)
+    else { queue.push(at); if (queue.length > maxQueue) maxQueue = queue.length }
+  }
+  await sleep(1)
+}
+const deadline = performance.now() + GRACE_MS
+while (done + errors < total && performance.now() < deadline) await sleep(5)
+const elapsed = (performance.now() - t0) / 1000
+const s = sortNum(latencies.subarray(0, done))
+console.log(JSON.stringify({
+  rate, intended: total, completed: done, errors: total - done, maxQueue,
+  rps: done / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), p999: percentile(s, 99.9), max: s[s.length - 1] ?? NaN,
+}))
+process.exit(0)

@@ -1,0 +1,82 @@
+// The markdown report: one table per kind of load (closed loop, open loop, idle connections),
+// medians over the rounds, ratios of medians, and the paired figures the issue's goals name.
+import os from 'node:os'
+import { median } from './load/stats.mjs'
+
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-')
+const med = (rs, key) => median(rs.map((r) => r[key]))
+const maxOf = (rs, key) => { const xs = rs.map((r) => r[key]).filter(Number.isFinite); return xs.length ? Math.max(...xs) : NaN }
+const errorsOf = (rs) => rs.reduce((a, r) => a + (r.errors ?? 0) + (r.failed ?? 0), 0)
+/** Median over rounds of a / b within the same round: drift between rounds cancels. */
+const paired = (as, bs, f) => median(as.map((a, i) => (bs[i] ? f(a, bs[i]) : NaN)))
+
+export function render(results, k) {
+  const closed = results.filter((x) => !['openloop', 'idle'].includes(x.sc.load ?? 'wrk'))
+  const open = results.filter((x) => x.sc.load === 'openloop')
+  const idle = results.filter((x) => x.sc.load === 'idle')
+  const backends = [...new Set(results.map((x) => x.backends))].join(', ')
+  const out = [
+    `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}. Backends: ${backends}. ` +
+    `${k.REPS} interleaved rounds of ${k.DURATION}s per target after ${k.WARMUP}s warm-up, medians. ` +
+    `Proxy alone on CPU ${k.PROXY_CPU}; load generator + backends on CPU ${k.LOAD_CPU} (except where a scenario says unpinned). ` +
+    'CPU and RSS are the whole process tree of the target (master + workers). ' +
+    '`switchyard`: access log (to /dev/null), request metrics and health checks on; `switchyard-bare`: access log and request metrics off.',
+  ]
+  const notes = []
+  if (closed.length) {
+    out.push('', '| scenario | target | req/s | vs direct | vs nginx | vs haproxy | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const { sc, runs } of closed) {
+      const rps = (t) => med(runs[t] ?? [], 'rps')
+      for (const [t, rs] of Object.entries(runs)) {
+        out.push(`| ${sc.name} | ${t} | ${fmt(rps(t))} | ${fmt(rps(t) / rps('direct'), 2)} | ${fmt(rps(t) / rps('nginx'), 2)} | ${fmt(rps(t) / rps('haproxy'), 2)} | ` +
+          `${fmt(med(rs, 'p50'), 2)} | ${fmt(med(rs, 'p99'), 2)} | ${fmt(med(rs, 'cpuUsPerReq'))} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ${errorsOf(rs)} |`)
+      }
+      notes.push(...closedNotes(sc, runs))
+    }
+  }
+  if (open.length) {
+    out.push('', '| scenario | target | achieved req/s | p50 ms | p99 ms | p99.9 ms | added p50 ms | added p99 ms | added p99.9 ms | CPU µs/req | peak RSS MiB | errors |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const { sc, runs } of open) {
+      for (const [t, rs] of Object.entries(runs)) {
+        // Added latency: the target's percentile minus direct's in the same round, then the median.
+        const added = (key) => (t === 'direct' || !runs.direct ? NaN : paired(rs, runs.direct, (a, b) => a[key] - b[key]))
+        out.push(`| ${sc.name} | ${t} | ${fmt(med(rs, 'rps'))} | ${fmt(med(rs, 'p50'), 3)} | ${fmt(med(rs, 'p99'), 3)} | ${fmt(med(rs, 'p999'), 3)} | ` +
+          `${fmt(added('p50'), 3)} | ${fmt(added('p99'), 3)} | ${fmt(added('p999'), 3)} | ${fmt(med(rs, 'cpuUsPerReq'))} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ${errorsOf(rs)} |`)
+      }
+      notes.push(`${sc.name}: latency from each request's intended send time at a fixed ${fmt(sc.rate ?? k.RATE)} req/s over ${sc.connections} keep-alive connections; ` +
+        "the `direct` row is the generator's own floor (its timer and event loop), the `added` columns subtract it round by round.")
+    }
+  }
+  if (idle.length) {
+    out.push('', '| scenario | target | idle conns held | RSS before MiB | RSS held MiB | peak RSS MiB | req/s while held | p99 ms | still open after | errors |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const { sc, runs } of idle) {
+      for (const [t, rs] of Object.entries(runs)) {
+        out.push(`| ${sc.name} | ${t} | ${fmt(med(rs, 'open'))} | ${fmt(med(rs, 'rssBefore'), 1)} | ${fmt(med(rs, 'rssHeld'), 1)} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ` +
+          `${fmt(med(rs, 'rps'))} | ${fmt(med(rs, 'p99'), 2)} | ${fmt(med(rs, 'stillOpen'))} | ${errorsOf(rs)} |`)
+      }
+      notes.push(`${sc.name}: ${fmt(k.IDLE_CONNS)} connections each made one request and then stay idle while wrk -c${sc.connections} runs beside them; ` +
+        "'still open after' counts those the target had not closed by the end.")
+    }
+  }
+  for (const { sc } of results) if (sc.note) notes.push(`${sc.name}: ${sc.note}`)
+  if (notes.length) out.push('', ...notes.map((n) => `- ${n}`))
+  return out.join('\n')
+}
+
+/** The paired figures: what the access log + metrics cost, the comparison goals, multi-core scaling. */
+function closedNotes(sc, runs) {
+  const notes = []
+  const ratio = (a, b) => (runs[a] && runs[b] ? paired(runs[a], runs[b], (x, y) => x.rps / y.rps) : NaN)
+  if (runs.switchyard && runs['switchyard-bare']) {
+    notes.push(`${sc.name}: access log + request metrics cost ${fmt((1 - ratio('switchyard', 'switchyard-bare')) * 100, 1)}% (1 - switchyard / switchyard-bare, paired median)`)
+  }
+  const goals = [['node-http-proxy', 2], ['reply-from', 1.5]].filter(([t]) => runs[t] && runs.switchyard)
+  if (goals.length) notes.push(`${sc.name}: ${goals.map(([t, g]) => `switchyard / ${t} = ${fmt(ratio('switchyard', t), 2)} (goal >= ${g})`).join('; ')} (paired)`)
+  for (const [one, many] of sc.scaling ?? []) {
+    if (runs[one] && runs[many]) notes.push(`${sc.name}: ${many} / ${one} = ${fmt(ratio(many, one), 2)} (paired)`)
+  }
+  return notes
+}
