@@ -7,8 +7,9 @@ import { pinned } from '../proc.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 
-function spawnLoad(file, args, cpu) {
-  const argv = pinned([process.execPath, path.join(HERE, file), ...args.map(String)], cpu)
+/** `nice`: the open-loop generator busy-waits, so it yields the load CPU to the backends first. */
+function spawnLoad(file, args, cpu, nice = 0) {
+  const argv = pinned([...(nice ? ['nice', '-n', String(nice)] : []), process.execPath, path.join(HERE, file), ...args.map(String)], cpu)
   return spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
 }
 
@@ -23,9 +24,9 @@ function lines(child, onLine) {
 }
 
 /** Runs a generator to the end and returns its one JSON result; killed after timeoutMs. */
-export function runLoadChild(file, args, { cpu, timeoutMs }) {
+export function runLoadChild(file, args, { cpu, timeoutMs, nice }) {
   return new Promise((resolve, reject) => {
-    const child = spawnLoad(file, args, cpu)
+    const child = spawnLoad(file, args, cpu, nice)
     let result
     lines(child, (r) => { result = r })
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
@@ -38,7 +39,7 @@ export function runLoadChild(file, args, { cpu, timeoutMs }) {
 }
 
 export const openLoop = ({ port, rate, seconds, connections, path: p = '/', cpu }) =>
-  runLoadChild('openloop.mjs', [port, rate, seconds, connections, p], { cpu, timeoutMs: (seconds + 30) * 1000 })
+  runLoadChild('openloop.mjs', [port, rate, seconds, connections, p], { cpu, timeoutMs: (seconds + 30) * 1000, nice: 10 })
 
 export const wsLoad = ({ port, connections, seconds, size, cpu }) =>
   runLoadChild('wsload.mjs', [port, connections, seconds, size], { cpu, timeoutMs: (seconds + 30) * 1000 })
