@@ -70,11 +70,17 @@ ${body}
 `
 }
 
+/**
+ * haproxy's maxconn: what a fragment asks (default 4096), within what the descriptor limit
+ * allows: haproxy reserves two sockets per connection and refuses to start past the limit.
+ */
+export const haproxyMaxconn = (fragments, fdLimit) => Math.min(last(fragments, 'maxconn', 4096), Math.floor((fdLimit - 300) / 2))
+
 /** haproxy: 1 thread unless a fragment says `threads`, http-reuse always (the anchors' haproxy.cfg). */
-export function haproxyCfg({ port, backends, fragments }) {
+export function haproxyCfg({ port, backends, fragments, fdLimit }) {
   return `global
   nbthread ${last(fragments, 'threads', 1)}
-  maxconn ${last(fragments, 'maxconn', 4096)}
+  maxconn ${haproxyMaxconn(fragments, fdLimit)}
   ${join(fragments, 'global')}
 defaults
   mode http

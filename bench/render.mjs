@@ -58,7 +58,7 @@ export function render(results, k) {
           `${fmt(med(rs, 'rps'))} | ${fmt(med(rs, 'p99'), 2)} | ${fmt(med(rs, 'stillOpen'))} | ${errorsOf(rs)} |`)
       }
       notes.push(`${sc.name}: ${fmt(k.IDLE_CONNS)} connections each made one request and then stay idle while wrk -c${sc.connections} runs beside them; ` +
-        "'still open after' counts those the target had not closed by the end.")
+        `'still open after' counts those the target had not closed by the end; haproxy holds fewer when the descriptor limit (${fmt(k.FD_LIMIT)} here) caps its maxconn (two sockets per connection).`)
     }
   }
   for (const { sc } of results) if (sc.note) notes.push(`${sc.name}: ${sc.note}`)

@@ -108,7 +108,10 @@ async function measure(sc, t, seconds, cpu) {
 async function idleRun(sc, t, seconds, cpu) {
   const pid = t.child?.pid
   const rssBefore = pid ? rssMiB(pid) : NaN
-  const held = await holdIdle({ port: t.port, count: IDLE_CONNS, cpu })
+  // A target with a connection cap below IDLE_CONNS (haproxy under a low descriptor limit) holds
+  // what fits beside wrk's connections; the table prints the count actually held.
+  const count = Math.min(IDLE_CONNS, (t.maxClients ?? Infinity) - sc.connections - 50)
+  const held = await holdIdle({ port: t.port, count, cpu })
   let r
   try {
     await sleep(1000) // let the target settle: RSS with the connections held, not mid-accept
@@ -134,7 +137,7 @@ async function runScenario(id) {
   for (const p of BACKEND_PORTS) await waitForPort(p)
   const up = []
   for (const [i, t] of targets.entries()) {
-    const started = startTarget({ ...t, port: FIRST_TARGET_PORT + i, dir, scenario: sc, cpu: pin ? PROXY_CPU : undefined, log })
+    const started = startTarget({ ...t, port: FIRST_TARGET_PORT + i, dir, scenario: sc, cpu: pin ? PROXY_CPU : undefined, log, fdLimit: fdLimit() })
     if (started.child) children.push(started.child)
     try {
       await waitForPort(started.port, 20_000)
@@ -169,7 +172,7 @@ try {
   const results = []
   for (const id of SCENARIOS) results.push(await runScenario(id))
   writeFileSync(`${RUN}/results.json`, JSON.stringify(results, null, 2))
-  const table = render(results, { DURATION, REPS, WARMUP, RATE, IDLE_CONNS, PROXY_CPU, LOAD_CPU })
+  const table = render(results, { DURATION, REPS, WARMUP, RATE, IDLE_CONNS, PROXY_CPU, LOAD_CPU, FD_LIMIT: fdLimit() })
   writeFileSync(`${RUN}/results.md`, table)
   console.log(table)
   console.error(`done in ${Math.round((Date.now() - t0) / 1000)} s; ${RUN}/results.md`)

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { hasCommand, start } from './proc.mjs'
-import { haproxyCfg, nginxBackendConf, nginxProxyConf, switchyardYaml } from './conf.mjs'
+import { haproxyCfg, haproxyMaxconn, nginxBackendConf, nginxProxyConf, switchyardYaml } from './conf.mjs'
 import { compareDepsDir } from './compare.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
@@ -53,10 +53,11 @@ export function startBackends({ kind, dir, cpu, log }) {
 }
 
 /**
- * Starts one target. Returns { port, child } (child undefined for `direct`, which is the first
- * backend itself). `fragments`: the target's own first, then the scenario's.
+ * Starts one target. Returns { port, child, maxClients? } (child undefined for `direct`, which
+ * is the first backend itself; maxClients when the target caps client connections). Fragments:
+ * the target's own first, then the scenario's. `fdLimit`: the descriptor limit it inherits.
  */
-export function startTarget({ name, spec, port, dir, scenario, cpu, log }) {
+export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit }) {
   const fragments = (key) => [spec[key], scenario[key]]
   const file = (ext) => { mkdirSync(`${dir}/${name}`, { recursive: true }); return `${dir}/${name}/${name}.${ext}` }
   const backends = BACKEND_PORTS
@@ -76,8 +77,8 @@ export function startTarget({ name, spec, port, dir, scenario, cpu, log }) {
     }
     case 'haproxy': {
       const f = file('cfg')
-      writeFileSync(f, haproxyCfg({ port, backends, fragments: fragments('haproxy') }))
-      return { port, child: start(['haproxy', '-db', '-f', f], { cpu, log }) }
+      writeFileSync(f, haproxyCfg({ port, backends, fragments: fragments('haproxy'), fdLimit }))
+      return { port, child: start(['haproxy', '-db', '-f', f], { cpu, log }), maxClients: haproxyMaxconn(fragments('haproxy'), fdLimit) }
     }
     case 'node-http-proxy':
     case 'reply-from':
