@@ -63,7 +63,33 @@ export function render(results, k) {
   }
   for (const { sc } of results) if (sc.note) notes.push(`${sc.name}: ${sc.note}`)
   if (notes.length) out.push('', ...notes.map((n) => `- ${n}`))
+  const g = goals(results, k)
+  if (g.length) out.push('', 'Goals of issue #6, switchyard with every feature on:', '', '| goal | measured | met |', '|---|---:|---|', ...g)
   return out.join('\n')
+}
+
+/** The issue's goals, where this run measured them (a scenario left out leaves its goal out). */
+function goals(results, k) {
+  const by = (id) => results.find((x) => x.id === id)?.runs ?? {}
+  const rows = []
+  const row = (goal, value, ok, unit = '') => {
+    if (Number.isFinite(value)) rows.push(`| ${goal} | ${fmt(value, 2)}${unit} | ${ok(value) ? 'yes' : 'no'} |`)
+  }
+  const ol = by('openloop-5k')
+  if (ol.switchyard && ol.direct) {
+    row(`p99 added latency < 1 ms at ${fmt(k.RATE)} req/s (open loop)`, paired(ol.switchyard, ol.direct, (a, b) => a.p99 - b.p99), (v) => v < 1, ' ms')
+  }
+  if (by('small-c256').switchyard) row('peak RSS < 100 MiB at 256 connections (small c256)', maxOf(by('small-c256').switchyard, 'peakMiB'), (v) => v < 100, ' MiB')
+  const idle = by('idle-10k').switchyard
+  if (idle) {
+    row(`${fmt(med(idle, 'open'))} idle keep-alive connections held in < 150 MiB RSS`, med(idle, 'rssHeld'), (v) => v < 150, ' MiB')
+    row('... while still serving normally (req/s beside them, no errors)', med(idle, 'rps'), (v) => v > 0 && errorsOf(idle) === 0, ' req/s')
+  }
+  const c50 = by('small-c50')
+  for (const [t, goal] of [['node-http-proxy', 2], ['reply-from', 1.5]]) {
+    if (c50.switchyard && c50[t]) row(`>= ${goal}x ${t} (small c50, paired)`, paired(c50.switchyard, c50[t], (a, b) => a.rps / b.rps), (v) => v >= goal, 'x')
+  }
+  return rows
 }
 
 /** The paired figures: what the access log + metrics cost, the comparison goals, multi-core scaling. */

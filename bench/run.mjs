@@ -8,7 +8,7 @@
 // Scenario file format, target list and knobs: bench/README.md. Knobs:
 //   DURATION=3 (s per run) REPS=3 WARMUP=1 (s per target) SCENARIOS=<all files, in DEFAULT_ORDER>
 //   TARGETS=direct,switchyard,nginx,haproxy  COMPARE=1 (adds node-http-proxy,reply-from)
-//   RATE=5000 (open-loop req/s) IDLE_CONNS=10000  RUN_DIR=/tmp/switchyard-bench/<time>
+//   RATE=5000 (open-loop req/s) IDLE_CONNS=10000 PORT_BASE=9400  RUN_DIR=/tmp/switchyard-bench/<time>
 // Needs wrk (apt-get install wrk). Optional: apt-get install nginx haproxy.
 import { openSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
@@ -46,6 +46,9 @@ const SCENARIOS = env.SCENARIOS ? env.SCENARIOS.split(',') : [...DEFAULT_ORDER.f
 const RUN = env.RUN_DIR ?? `/tmp/switchyard-bench/${new Date().toISOString().replace(/[:.]/g, '-')}`
 const PROXY_CPU = 1
 const LOAD_CPU = 0
+// The orchestrator (CPU and RSS sampling, spawning) stays off the proxies' CPU.
+if (hasCommand('taskset')) spawnSync('taskset', ['-a', '-p', '-c', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore' })
+
 
 if (!hasCommand('wrk')) {
   console.error('wrk is needed: apt-get install wrk (nginx and haproxy too, for the reference columns: apt-get install nginx haproxy)')
@@ -143,7 +146,9 @@ async function runScenario(id) {
       await waitForPort(started.port, 20_000)
       up.push({ ...t, ...started })
     } catch (err) {
-      console.error(`  ${sc.name}: ${t.name} did not start (${err.message}); see ${RUN}/bench.log`)
+      const c = started.child
+      const state = c?.exitCode != null ? `exited with ${c.exitCode}` : c?.signalCode ? `killed by ${c.signalCode}` : 'still running'
+      console.error(`  ${sc.name}: ${t.name} did not start (${err.message}; ${state}); see ${RUN}/bench.log`)
     }
   }
   const reps = sc.reps ?? REPS
@@ -157,7 +162,8 @@ async function runScenario(id) {
         const t = up[(k + rep) % up.length]
         const r = await measure(sc, t, DURATION, loadCpu)
         runs[t.name].push(r)
-        console.error(`  ${sc.name} ${t.name} round ${rep + 1}: ${Math.round(r.rps)}/s, ${r.errors} errors`)
+        const extra = `${r.closed ? `, ${r.closed} connections closed by the target` : ''}${r.firstError ? ` (first: ${r.firstError})` : ''}`
+        console.error(`  ${sc.name} ${t.name} round ${rep + 1}: ${Math.round(r.rps)}/s, ${r.errors} errors${extra}`)
       }
     }
   } finally {

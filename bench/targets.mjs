@@ -8,8 +8,11 @@ import { haproxyCfg, haproxyMaxconn, nginxBackendConf, nginxProxyConf, switchyar
 import { compareDepsDir } from './compare.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-export const BACKEND_PORTS = [9301, 9302]
-export const FIRST_TARGET_PORT = 9310
+// PORT_BASE (default 9400): backends on +1 and +2, targets from +10. Another harness on this
+// machine (the anchors, an older bench on 9301...) is caught by a check before each scenario.
+const PORT_BASE = Number(process.env.PORT_BASE ?? 9400)
+export const BACKEND_PORTS = [PORT_BASE + 1, PORT_BASE + 2]
+export const FIRST_TARGET_PORT = PORT_BASE + 10
 
 /**
  * The named targets. `kind` says what runs; the other keys are config fragments of that kind

@@ -20,32 +20,47 @@ const GRACE_MS = 5000 // after the last intended send: what is still unanswered 
 
 const latencies = new Float64Array(total)
 let done = 0
-let errors = 0
 let maxQueue = 0
+let failed = 0 // lost with a closed connection, or not a 200
+let closed = 0 // connections the target closed during the run
+let firstError = null
+let finished = false
 const queue = [] // intended send times (ms) of due requests waiting for a connection
 const free = []
 
-/** One keep-alive connection: sends a request, parses one response (content-length or chunked). */
+/**
+ * One keep-alive connection: sends a request, parses one response (content-length or chunked).
+ * A connection the target closes is replaced, as a client's pool would: its in-flight request is lost
+ * (an error), the replacement's connect time falls on whichever request waits for it.
+ */
 function connection() {
   return new Promise((resolve, reject) => {
     const sock = net.connect(port, '127.0.0.1')
     sock.setNoDelay(true)
     let buf = Buffer.alloc(0)
     let intended = 0
+    let connected = false
     const c = {
       send(at) { intended = at; sock.write(request) },
     }
-    sock.on('connect', () => resolve(c))
-    sock.on('error', (err) => { if (!intended) reject(err); else errors++ })
-    sock.on('close', () => { if (intended) { errors++; intended = 0 } })
+    sock.on('connect', () => { connected = true; resolve(c) })
+    sock.on('error', (err) => { firstError ??= err.code ?? err.message; if (!connected) reject(err) })
+    sock.on('close', () => {
+      if (!connected) return
+      closed++
+      if (intended) { failed++; intended = 0 }
+      const i = free.indexOf(c)
+      if (i >= 0) free.splice(i, 1)
+      if (!finished) connection().then(dispatch, () => {})
+    })
     sock.on('data', (d) => {
       buf = buf.length ? Buffer.concat([buf, d]) : d
       const end = responseEnd(buf)
       if (end < 0) return
       const status = buf.toString('latin1', 9, 12)
       buf = buf.subarray(end)
-      if (status !== '200') errors++
-      else latencies[done++] = performance.now() - intended
+      if (status === '200') latencies[done++] = performance.now() - intended
+      else { failed++; firstError ??= `status ${status}` }
       intended = 0
       dispatch(c)
     })
@@ -95,11 +110,12 @@ while (next < total) {
   else await yieldToIo()
 }
 const deadline = performance.now() + GRACE_MS
-while (done + errors < total && performance.now() < deadline) await sleep(5)
+while (done + failed < total && performance.now() < deadline) await sleep(5)
+finished = true
 const elapsed = (performance.now() - t0) / 1000
 const s = sortNum(latencies.subarray(0, done))
 console.log(JSON.stringify({
-  rate, intended: total, completed: done, errors: total - done, maxQueue,
+  rate, intended: total, completed: done, errors: total - done, closed, firstError, maxQueue,
   rps: done / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), p999: percentile(s, 99.9), max: s[s.length - 1] ?? NaN,
 }))
 process.exit(0)
