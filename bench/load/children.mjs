@@ -30,7 +30,7 @@ export function runLoadChild(file, args, { cpu, timeoutMs, nice }) {
     let result
     lines(child, (r) => { result = r })
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearTimeout(timer)
       if (result) resolve(result)
       else reject(new Error(`${file} ${args.join(' ')}: exit ${code}, no result`))
@@ -53,13 +53,14 @@ export function holdIdle({ port, count, cpu, timeoutMs = 120_000 }) {
     const child = spawnLoad('idle.mjs', [port, count], cpu)
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`idle.mjs: ${count} connections not settled in ${timeoutMs} ms`)) }, timeoutMs)
     let final
-    const exited = new Promise((r) => child.on('exit', () => r(final ?? { stillOpen: NaN })))
+    // 'close', not 'exit': the last line may still sit in the pipe when the process has exited.
+    const exited = new Promise((r) => child.on('close', () => r(final ?? { stillOpen: NaN })))
     lines(child, (msg) => {
       if ('open' in msg) {
         clearTimeout(timer)
         resolve({ ...msg, release: () => { child.kill('SIGTERM'); return exited } })
       } else final = msg
     })
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`idle.mjs exited (${code}) before settling`)) })
+    child.on('close', (code) => { clearTimeout(timer); reject(new Error(`idle.mjs exited (${code}) before settling`)) })
   })
 }

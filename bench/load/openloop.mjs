@@ -58,11 +58,14 @@ function connection() {
       const end = responseEnd(buf)
       if (end < 0) return
       const status = buf.toString('latin1', 9, 12)
+      // `Connection: close` from the target: this connection takes no more requests.
+      const closing = /\r\nconnection:\s*close/i.test(buf.toString('latin1', 0, buf.indexOf('\r\n\r\n')))
       buf = buf.subarray(end)
       if (status === '200') latencies[done++] = performance.now() - intended
       else { failed++; firstError ??= `status ${status}` }
       intended = 0
-      dispatch(c)
+      if (closing) sock.end()
+      else dispatch(c)
     })
   })
 }
@@ -116,6 +119,6 @@ const elapsed = (performance.now() - t0) / 1000
 const s = sortNum(latencies.subarray(0, done))
 console.log(JSON.stringify({
   rate, intended: total, completed: done, errors: total - done, closed, firstError, maxQueue,
-  rps: done / elapsed, p50: percentile(s, 50), p99: percentile(s, 99), p999: percentile(s, 99.9), max: s[s.length - 1] ?? NaN,
+  rps: done / elapsed, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), p999: percentile(s, 99.9), max: s[s.length - 1] ?? NaN,
 }))
 process.exit(0)
