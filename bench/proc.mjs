@@ -92,3 +92,16 @@ export function rssMiB(pid) {
   }
   return kb / 1024
 }
+
+/**
+ * Seconds CPU `cpu` has been busy (everything but idle and iowait) since boot, from /proc/stat.
+ * Minus the target's own CPU time over a run, it shows what else ran on the proxy's CPU:
+ * other programs on a shared machine, and the kernel's network work for the loopback traffic.
+ */
+export function cpuBusySeconds(cpu) {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${cpu} `))
+  if (!line) return NaN
+  const f = line.trim().split(/\s+/).slice(1).map(Number)
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0) // user..steal; guest is inside user
+  return (total - f[3] - f[4]) / CLK_TCK
+}

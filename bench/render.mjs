@@ -20,30 +20,31 @@ export function render(results, k) {
     `${k.REPS} interleaved rounds of ${k.DURATION}s per target after ${k.WARMUP}s warm-up, medians. ` +
     `Proxy alone on CPU ${k.PROXY_CPU}; load generator + backends on CPU ${k.LOAD_CPU} (except where a scenario says unpinned). ` +
     'CPU and RSS are the whole process tree of the target (master + workers). ' +
+    '`other on CPU 1 %`: the highest share, over the rounds, of the proxy CPU busy with anything but the target (the kernel\'s loopback network work, and other programs on a shared machine). ' +
     '`switchyard`: access log (to /dev/null), request metrics and health checks on; `switchyard-bare`: access log and request metrics off.',
   ]
   const notes = []
   if (closed.length) {
-    out.push('', '| scenario | target | req/s | vs direct | vs nginx | vs haproxy | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    out.push('', '| scenario | target | req/s | vs direct | vs nginx | vs haproxy | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors | other on CPU 1 % |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const { sc, runs } of closed) {
       const rps = (t) => med(runs[t] ?? [], 'rps')
       for (const [t, rs] of Object.entries(runs)) {
         out.push(`| ${sc.name} | ${t} | ${fmt(rps(t))} | ${fmt(rps(t) / rps('direct'), 2)} | ${fmt(rps(t) / rps('nginx'), 2)} | ${fmt(rps(t) / rps('haproxy'), 2)} | ` +
-          `${fmt(med(rs, 'p50'), 2)} | ${fmt(med(rs, 'p99'), 2)} | ${fmt(med(rs, 'cpuUsPerReq'))} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ${errorsOf(rs)} |`)
+          `${fmt(med(rs, 'p50'), 2)} | ${fmt(med(rs, 'p99'), 2)} | ${fmt(med(rs, 'cpuUsPerReq'))} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ${errorsOf(rs)} | ${fmt(maxOf(rs, 'otherCpuPct'))} |`)
       }
       notes.push(...closedNotes(sc, runs))
     }
   }
   if (open.length) {
-    out.push('', '| scenario | target | achieved req/s | p50 ms | p99 ms | p99.9 ms | added p50 ms | added p99 ms | added p99.9 ms | CPU µs/req | peak RSS MiB | errors |',
-      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    out.push('', '| scenario | target | achieved req/s | p50 ms | p99 ms | p99.9 ms | added p50 ms | added p99 ms | added p99.9 ms | CPU µs/req | peak RSS MiB | errors | other on CPU 1 % |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for (const { sc, runs } of open) {
       for (const [t, rs] of Object.entries(runs)) {
         // Added latency: the target's percentile minus direct's in the same round, then the median.
         const added = (key) => (t === 'direct' || !runs.direct ? NaN : paired(rs, runs.direct, (a, b) => a[key] - b[key]))
         out.push(`| ${sc.name} | ${t} | ${fmt(med(rs, 'rps'))} | ${fmt(med(rs, 'p50'), 3)} | ${fmt(med(rs, 'p99'), 3)} | ${fmt(med(rs, 'p999'), 3)} | ` +
-          `${fmt(added('p50'), 3)} | ${fmt(added('p99'), 3)} | ${fmt(added('p999'), 3)} | ${fmt(med(rs, 'cpuUsPerReq'))} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ${errorsOf(rs)} |`)
+          `${fmt(added('p50'), 3)} | ${fmt(added('p99'), 3)} | ${fmt(added('p999'), 3)} | ${fmt(med(rs, 'cpuUsPerReq'))} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ${errorsOf(rs)} | ${fmt(maxOf(rs, 'otherCpuPct'))} |`)
       }
       notes.push(`${sc.name}: latency from each request's intended send time at a fixed ${fmt(sc.rate ?? k.RATE)} req/s over ${sc.connections} keep-alive connections; ` +
         "the `direct` row is the generator's own floor (its timer and event loop), the `added` columns subtract it round by round.")
@@ -72,18 +73,18 @@ export function render(results, k) {
 function goals(results, k) {
   const by = (id) => results.find((x) => x.id === id)?.runs ?? {}
   const rows = []
-  const row = (goal, value, ok, unit = '') => {
-    if (Number.isFinite(value)) rows.push(`| ${goal} | ${fmt(value, 2)}${unit} | ${ok(value) ? 'yes' : 'no'} |`)
+  const row = (goal, value, ok, unit = '', digits = 2) => {
+    if (Number.isFinite(value)) rows.push(`| ${goal} | ${fmt(value, digits)}${unit} | ${ok(value) ? 'yes' : 'no'} |`)
   }
   const ol = by('openloop-5k')
   if (ol.switchyard && ol.direct) {
     row(`p99 added latency < 1 ms at ${fmt(k.RATE)} req/s (open loop)`, paired(ol.switchyard, ol.direct, (a, b) => a.p99 - b.p99), (v) => v < 1, ' ms')
   }
-  if (by('small-c256').switchyard) row('peak RSS < 100 MiB at 256 connections (small c256)', maxOf(by('small-c256').switchyard, 'peakMiB'), (v) => v < 100, ' MiB')
+  if (by('small-c256').switchyard) row('peak RSS < 100 MiB at 256 connections (small c256)', maxOf(by('small-c256').switchyard, 'peakMiB'), (v) => v < 100, ' MiB', 1)
   const idle = by('idle-10k').switchyard
   if (idle) {
-    row(`${fmt(med(idle, 'open'))} idle keep-alive connections held in < 150 MiB RSS`, med(idle, 'rssHeld'), (v) => v < 150, ' MiB')
-    row('... while still serving normally (req/s beside them, no errors)', med(idle, 'rps'), (v) => v > 0 && errorsOf(idle) === 0, ' req/s')
+    row(`${fmt(med(idle, 'open'))} idle keep-alive connections held in < 150 MiB RSS`, med(idle, 'rssHeld'), (v) => v < 150, ' MiB', 1)
+    row('... while still serving normally (req/s beside them, no errors)', med(idle, 'rps'), (v) => v > 0 && errorsOf(idle) === 0, ' req/s', 0)
   }
   const c50 = by('small-c50')
   for (const [t, goal] of [['node-http-proxy', 2], ['reply-from', 1.5]]) {

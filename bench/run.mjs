@@ -15,7 +15,8 @@ import { spawnSync } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { stop, waitForPort, cpuSeconds, rssMiB, hasCommand, assertFree } from './proc.mjs'
+import { performance } from 'node:perf_hooks'
+import { stop, waitForPort, cpuSeconds, cpuBusySeconds, rssMiB, hasCommand, assertFree } from './proc.mjs'
 import { wrk } from './load/wrk.mjs'
 import { openLoop, wsLoad, holdIdle } from './load/children.mjs'
 import { BACKEND_PORTS, FIRST_TARGET_PORT, TARGETS, DEFAULT_TARGETS, COMPARE_KINDS, missing, startBackends, startTarget } from './targets.mjs'
@@ -91,15 +92,22 @@ async function measureLoad(sc, port, seconds, cpu) {
   }
 }
 
-/** Measures one target: CPU of its process tree over the run, RSS sampled every 100 ms. */
-async function measure(sc, t, seconds, cpu) {
+/**
+ * Measures one target: CPU of its process tree over the run, RSS sampled every 100 ms, and
+ * (pinned scenarios) how busy the proxy CPU was with anything but the target.
+ */
+async function measure(sc, t, seconds, cpu, pin) {
   const pid = t.child?.pid
   const cpu0 = pid ? cpuSeconds(pid) : 0
+  const busy0 = cpuBusySeconds(PROXY_CPU)
+  const wall0 = performance.now()
   let peak = pid ? rssMiB(pid) : NaN
   const sampler = pid ? setInterval(() => { peak = Math.max(peak, rssMiB(pid)) }, 100) : null
   try {
     const r = sc.load === 'idle' ? await idleRun(sc, t, seconds, cpu) : await measureLoad(sc, t.port, seconds, cpu)
-    r.cpuUsPerReq = pid && r.requests ? ((cpuSeconds(pid) - cpu0) * 1e6) / r.requests : NaN
+    const own = pid ? cpuSeconds(pid) - cpu0 : 0
+    r.cpuUsPerReq = pid && r.requests ? (own * 1e6) / r.requests : NaN
+    r.otherCpuPct = pin ? Math.max(0, ((cpuBusySeconds(PROXY_CPU) - busy0 - own) * 1e5) / (performance.now() - wall0)) : NaN
     r.peakMiB = pid ? Math.max(peak, rssMiB(pid)) : NaN
     return r
   } finally {
@@ -160,7 +168,7 @@ async function runScenario(id) {
     for (let rep = 0; rep < reps; rep++) {
       for (let k = 0; k < up.length; k++) {
         const t = up[(k + rep) % up.length]
-        const r = await measure(sc, t, DURATION, loadCpu)
+        const r = await measure(sc, t, DURATION, loadCpu, pin)
         runs[t.name].push(r)
         const extra = `${r.closed ? `, ${r.closed} connections closed by the target` : ''}${r.firstError ? ` (first: ${r.firstError})` : ''}`
         console.error(`  ${sc.name} ${t.name} round ${rep + 1}: ${Math.round(r.rps)}/s, ${r.errors} errors${extra}`)
