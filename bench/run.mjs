@@ -55,6 +55,7 @@ if (!hasCommand('wrk')) {
   console.error('wrk is needed: apt-get install wrk (nginx and haproxy too, for the reference columns: apt-get install nginx haproxy)')
   process.exit(1)
 }
+for (const sc of SCENARIOS) if (!files.includes(sc)) { console.error(`unknown scenario ${sc}; in bench/scenarios: ${files.join(', ')}`); process.exit(1) }
 const selected = env.TARGETS ? env.TARGETS.split(',') : [...DEFAULT_TARGETS, ...(env.COMPARE === '1' ? COMPARE_KINDS : [])]
 for (const t of selected) if (!TARGETS[t]) { console.error(`unknown target ${t}; known: ${Object.keys(TARGETS).join(', ')}`); process.exit(1) }
 for (const k of new Set(selected.map((t) => missing(TARGETS[t].kind)).filter(Boolean))) console.error(`${k}: that column is left out`)
