@@ -12,6 +12,7 @@
 // Needs wrk (apt-get install wrk). Optional: apt-get install nginx haproxy.
 import { openSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -47,6 +48,8 @@ const SCENARIOS = env.SCENARIOS ? env.SCENARIOS.split(',') : [...DEFAULT_ORDER.f
 const RUN = env.RUN_DIR ?? `/tmp/switchyard-bench/${new Date().toISOString().replace(/[:.]/g, '-')}`
 const PROXY_CPU = 1
 const LOAD_CPU = 0
+// Unpinned scenarios still go through taskset: children inherit the orchestrator's CPU 0 pin.
+const ALL_CPUS = `0-${os.cpus().length - 1}`
 // The orchestrator (CPU and RSS sampling, spawning) stays off the proxies' CPU.
 if (hasCommand('taskset')) spawnSync('taskset', ['-a', '-p', '-c', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore' })
 
@@ -141,7 +144,7 @@ async function runScenario(id) {
   const sc = (await import(`./scenarios/${id}.mjs`)).default
   const dir = `${RUN}/${id}`
   const pin = sc.pin !== false
-  const loadCpu = pin ? LOAD_CPU : undefined
+  const loadCpu = pin ? LOAD_CPU : ALL_CPUS
   const targets = targetsOf(sc)
   await assertFree([...BACKEND_PORTS, ...targets.map((_, i) => FIRST_TARGET_PORT + i)])
   const backends = startBackends({ kind: sc.backends ?? 'http', dir, cpu: loadCpu, log })
@@ -149,7 +152,7 @@ async function runScenario(id) {
   for (const p of BACKEND_PORTS) await waitForPort(p)
   const up = []
   for (const [i, t] of targets.entries()) {
-    const started = startTarget({ ...t, port: FIRST_TARGET_PORT + i, dir, scenario: sc, cpu: pin ? PROXY_CPU : undefined, log, fdLimit: fdLimit() })
+    const started = startTarget({ ...t, port: FIRST_TARGET_PORT + i, dir, scenario: sc, cpu: pin ? PROXY_CPU : ALL_CPUS, log, fdLimit: fdLimit() })
     if (started.child) children.push(started.child)
     try {
       await waitForPort(started.port, 20_000)
