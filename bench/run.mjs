@@ -1,115 +1,199 @@
-// `npm run bench`: the same wrk load against the backend directly, switchyard, and nginx
-// (when installed), interleaved round by round; medians, ratios, CPU per request, peak RSS.
-// Proxies run alone on CPU 1; backends and wrk share CPU 0 (see README "Performance").
+// `npm run bench`: every scenario in bench/scenarios against the backend directly, switchyard
+// (with and without access log + request metrics), nginx and haproxy (when installed), and on
+// request node-http-proxy and @fastify/reply-from; interleaved round by round; medians, ratios,
+// CPU per request, peak RSS of each target's whole process tree. Markdown tables on stdout,
+// progress on stderr, everything in RUN_DIR. Proxies run alone on CPU 1; backends and the load
+// generators share CPU 0 (a scenario with `pin: false` unpins everything).
 //
-// Knobs: DURATION=5 (s per run) REPS=3 WARMUP=1 (s) SCENARIOS=small-c50,small-c256,64k-c50
-//        (also: newconn-c50, upload-1m-c16; one file each in bench/scenarios)
-//        TARGETS=direct,switchyard,switchyard-bare,nginx  RUN_DIR=/tmp/switchyard-bench/<time>
-// Needs wrk (apt-get install wrk); nginx is optional (apt-get install nginx).
-import { openSync, mkdirSync, writeFileSync } from 'node:fs'
-import { spawn } from 'node:child_process'
-import { start, stop, waitForPort, cpuSeconds, rssMiB, hasCommand } from './proc.mjs'
-import { wrk } from './wrk.mjs'
-import { PORTS, BACKEND_PORTS, backendArgv, nginxProxyArgv, switchyardArgv } from './targets.mjs'
+// Scenario file format, target list and knobs: bench/README.md. Knobs:
+//   DURATION=3 (s per run) REPS=3 WARMUP=1 (s per target) SCENARIOS=<all files, in DEFAULT_ORDER>
+//   TARGETS=direct,switchyard,nginx,haproxy  COMPARE=1 (adds node-http-proxy,reply-from)
+//   RATE=5000 (open-loop req/s) IDLE_CONNS=10000 PORT_BASE=9400  RUN_DIR=/tmp/switchyard-bench/<time>
+// Needs wrk (apt-get install wrk). Optional: apt-get install nginx haproxy.
+import { openSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { performance } from 'node:perf_hooks'
+import { stop, waitForPort, cpuSeconds, cpuBusySeconds, rssMiB, hasCommand, assertFree } from './proc.mjs'
+import { wrk } from './load/wrk.mjs'
+import { openLoop, wsLoad, holdIdle } from './load/children.mjs'
+import { BACKEND_PORTS, FIRST_TARGET_PORT, TARGETS, DEFAULT_TARGETS, COMPARE_KINDS, missing, startBackends, startTarget } from './targets.mjs'
+import { ensureCompareDeps } from './compare.mjs'
+import { render } from './render.mjs'
 
+const HERE = path.dirname(fileURLToPath(import.meta.url))
 const env = process.env
-const DURATION = Number(env.DURATION ?? 5)
+const WANT_FDS = 65536
+
+// 10,000 idle connections need that many descriptors in the holder and in each proxy: raise the
+// soft limit (the hard one too when root) by re-running under `ulimit -n`, once.
+const fdLimit = () => Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 1024)
+if (fdLimit() < WANT_FDS && !env.BENCH_ULIMIT_TRIED) {
+  const r = spawnSync('sh', ['-c', `ulimit -n ${WANT_FDS} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`, process.execPath, ...process.argv.slice(1)],
+    { stdio: 'inherit', env: { ...env, BENCH_ULIMIT_TRIED: '1' } })
+  process.exit(r.status ?? 1)
+}
+
+const DURATION = Number(env.DURATION ?? 3)
 const REPS = Number(env.REPS ?? 3)
 const WARMUP = Number(env.WARMUP ?? 1)
-const SCENARIOS = (env.SCENARIOS ?? 'small-c50,small-c256,64k-c50').split(',')
+const RATE = Number(env.RATE ?? 5000)
+const IDLE_CONNS = Math.min(Number(env.IDLE_CONNS ?? 10_000), fdLimit() - 2000)
+const DEFAULT_ORDER = ['small-c50', 'small-c256', '64k-c50', 'upload-1m-c16', 'newconn-c50', 'access-log-c50', 'ws-echo-c50', 'openloop-5k', 'idle-10k', 'multicore']
+const files = readdirSync(path.join(HERE, 'scenarios')).map((f) => f.replace(/\.mjs$/, ''))
+const SCENARIOS = env.SCENARIOS ? env.SCENARIOS.split(',') : [...DEFAULT_ORDER.filter((s) => files.includes(s)), ...files.filter((f) => !DEFAULT_ORDER.includes(f))]
 const RUN = env.RUN_DIR ?? `/tmp/switchyard-bench/${new Date().toISOString().replace(/[:.]/g, '-')}`
 const PROXY_CPU = 1
 const LOAD_CPU = 0
+// Unpinned scenarios still go through taskset: children inherit the orchestrator's CPU 0 pin.
+const ALL_CPUS = `0-${os.cpus().length - 1}`
+// The orchestrator (CPU and RSS sampling, spawning) stays off the proxies' CPU.
+if (hasCommand('taskset')) spawnSync('taskset', ['-a', '-p', '-c', String(LOAD_CPU), String(process.pid)], { stdio: 'ignore' })
+
 
 if (!hasCommand('wrk')) {
-  console.error('wrk is needed: apt-get install wrk (nginx too, for the reference column: apt-get install nginx)')
+  console.error('wrk is needed: apt-get install wrk (nginx and haproxy too, for the reference columns: apt-get install nginx haproxy)')
   process.exit(1)
 }
+for (const sc of SCENARIOS) if (!files.includes(sc)) { console.error(`unknown scenario ${sc}; in bench/scenarios: ${files.join(', ')}`); process.exit(1) }
+const selected = env.TARGETS ? env.TARGETS.split(',') : [...DEFAULT_TARGETS, ...(env.COMPARE === '1' ? COMPARE_KINDS : [])]
+for (const t of selected) if (!TARGETS[t]) { console.error(`unknown target ${t}; known: ${Object.keys(TARGETS).join(', ')}`); process.exit(1) }
+for (const k of new Set(selected.map((t) => missing(TARGETS[t].kind)).filter(Boolean))) console.error(`${k}: that column is left out`)
+if (selected.some((t) => COMPARE_KINDS.includes(TARGETS[t].kind))) ensureCompareDeps()
+
 mkdirSync(RUN, { recursive: true })
 const log = { fd: openSync(`${RUN}/bench.log`, 'a'), write(d) { writeFileSync(this.fd, d) } }
-const quiet = openSync('/dev/null', 'w')
-
-const wanted = (env.TARGETS ?? 'direct,switchyard,switchyard-bare,nginx').split(',')
-const targets = wanted.filter((t) => t !== 'nginx' || hasCommand('nginx'))
-if (wanted.includes('nginx') && !targets.includes('nginx')) console.error('nginx is not installed: no nginx column (apt-get install nginx)')
-
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)] : NaN }
 const children = []
-async function cleanup() { for (const c of children.reverse()) await stop(c) }
+async function cleanup() { while (children.length) await stop(children.pop()) }
 process.on('SIGINT', () => { void cleanup().then(() => process.exit(130)) })
 
-try {
-  const backends = backendArgv(RUN)
-  for (const argv of backends.argvs) children.push(start(argv, { cpu: LOAD_CPU, log }))
-  for (const p of BACKEND_PORTS) await waitForPort(p)
-  const procs = {}
-  for (const name of ['switchyard', 'switchyard-bare']) {
-    if (!targets.includes(name)) continue
-    // The access log goes to /dev/null: pino's cost is measured, not a log consumer's.
-    const [cmd, ...args] = switchyardArgv(RUN, { bare: name === 'switchyard-bare' })
-    procs[name] = spawn('taskset', ['-c', String(PROXY_CPU), cmd, ...args], { stdio: ['ignore', quiet, 'inherit'] })
-    children.push(procs[name])
-    await waitForPort(PORTS[name])
-  }
-  if (targets.includes('nginx')) {
-    procs.nginx = start(nginxProxyArgv(RUN), { cpu: PROXY_CPU, log })
-    children.push(procs.nginx)
-    await waitForPort(PORTS.nginx)
-  }
-  console.error(`backends: ${backends.kind}; targets: ${targets.join(', ')}; ${REPS} x ${DURATION}s per target per scenario; run dir ${RUN}`)
-
-  const tables = []
-  for (const name of SCENARIOS) {
-    const sc = (await import(`./scenarios/${name}.mjs`)).default
-    const runs = Object.fromEntries(targets.map((t) => [t, []]))
-    const load = { path: sc.path, connections: sc.connections, script: sc.script, headers: sc.headers, cpu: LOAD_CPU }
-    for (const t of targets) await wrk({ ...load, port: PORTS[t], seconds: WARMUP })
-    for (let rep = 0; rep < REPS; rep++) {
-      const order = targets.map((_, i) => targets[(i + rep) % targets.length])
-      for (const t of order) {
-        const pid = procs[t]?.pid
-        const cpu0 = pid ? cpuSeconds(pid) : 0
-        let peak = pid ? rssMiB(pid) : 0
-        const sampler = pid ? setInterval(() => { peak = Math.max(peak, rssMiB(pid)) }, 250) : null
-        const r = await wrk({ ...load, port: PORTS[t], seconds: DURATION })
-        if (sampler) clearInterval(sampler)
-        r.cpuUsPerReq = pid && r.requests ? ((cpuSeconds(pid) - cpu0) * 1e6) / r.requests : NaN
-        r.peakMiB = pid ? peak : NaN
-        runs[t].push(r)
-        console.error(`  ${sc.name} ${t} round ${rep + 1}: ${Math.round(r.rps)} req/s, ${r.errors} errors`)
-      }
-    }
-    tables.push({ sc, runs })
-  }
-  console.log(render(tables))
-  writeFileSync(`${RUN}/results.json`, JSON.stringify(tables, null, 2))
-} finally {
-  await cleanup()
+/** The scenario's targets: its own list (or the selection), minus what is not selected or installed. */
+function targetsOf(sc) {
+  const specOf = (name) => sc.variants?.[name] ?? TARGETS[name]
+  return (sc.targets ?? selected)
+    .map((name) => ({ name, spec: specOf(name) }))
+    // A scenario's own entry (a variant, switchyard-bare) runs when its kind is selected.
+    .filter(({ name, spec }) => selected.includes(name) || selected.includes(spec.kind))
+    .filter(({ spec }) => !missing(spec.kind) && !(sc.excludeKinds ?? []).includes(spec.kind))
 }
 
-function render(tables) {
-  const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-')
-  const lines = [
-    `Backends: ${hasCommand('nginx') ? 'nginx (return 200)' : 'node:http'}; wrk -t1, ${REPS} interleaved runs of ${DURATION}s, medians; proxy alone on CPU ${PROXY_CPU}, wrk + backends on CPU ${LOAD_CPU}.`,
-    '',
-    '`switchyard`: access log, request metrics and health checks on. `switchyard-bare`: access log and request metrics off.',
-    '',
-    '| scenario | target | req/s | vs direct | vs nginx | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ]
-  const costs = []
-  for (const { sc, runs } of tables) {
-    const rps = (t) => median((runs[t] ?? []).map((r) => r.rps))
-    if (runs.switchyard && runs['switchyard-bare']) {
-      // Paired: each round's ratio, so drift between rounds cancels; then the median.
-      const paired = median(runs.switchyard.map((r, i) => r.rps / runs['switchyard-bare'][i].rps))
-      costs.push(`${sc.name}: ${fmt((1 - paired) * 100, 1)}%`)
+/** One measured run of the scenario's load against `port`; returns at least rps, requests, errors. */
+async function measureLoad(sc, port, seconds, cpu) {
+  switch (sc.load ?? 'wrk') {
+    case 'wrk':
+      return wrk({ port, path: sc.path, connections: sc.connections, script: sc.script, headers: sc.headers, threads: sc.threads, seconds, cpu })
+    case 'openloop': {
+      const r = await openLoop({ port, rate: sc.rate ?? RATE, seconds, connections: sc.connections, path: sc.path, cpu })
+      return { ...r, requests: r.completed }
     }
-    for (const t of Object.keys(runs)) {
-      const rs = runs[t]
-      lines.push(`| ${sc.name} | ${t} | ${fmt(rps(t))} | ${fmt(rps(t) / rps('direct'), 2)} | ${runs.nginx ? fmt(rps(t) / rps('nginx'), 2) : '-'} | ${fmt(median(rs.map((r) => r.p50)), 2)} | ${fmt(median(rs.map((r) => r.p99)), 2)} | ${fmt(median(rs.map((r) => r.cpuUsPerReq)))} | ${fmt(Math.max(...rs.map((r) => r.peakMiB)), 1)} | ${rs.reduce((a, r) => a + r.errors, 0)} |`)
+    case 'ws':
+      return wsLoad({ port, connections: sc.connections, seconds, size: sc.size ?? 64, cpu })
+    default:
+      throw new Error(`unknown load ${sc.load}`)
+  }
+}
+
+/**
+ * Measures one target: CPU of its process tree over the run, RSS sampled every 100 ms, and
+ * (pinned scenarios) how busy the proxy CPU was with anything but the target.
+ */
+async function measure(sc, t, seconds, cpu, pin) {
+  const pid = t.child?.pid
+  const cpu0 = pid ? cpuSeconds(pid) : 0
+  const busy0 = cpuBusySeconds(PROXY_CPU)
+  const wall0 = performance.now()
+  let peak = pid ? rssMiB(pid) : NaN
+  const sampler = pid ? setInterval(() => { peak = Math.max(peak, rssMiB(pid)) }, 100) : null
+  try {
+    const r = sc.load === 'idle' ? await idleRun(sc, t, seconds, cpu) : await measureLoad(sc, t.port, seconds, cpu)
+    const own = pid ? cpuSeconds(pid) - cpu0 : 0
+    r.cpuUsPerReq = pid && r.requests ? (own * 1e6) / r.requests : NaN
+    r.otherCpuPct = pin ? Math.max(0, ((cpuBusySeconds(PROXY_CPU) - busy0 - own) * 1e5) / (performance.now() - wall0)) : NaN
+    r.peakMiB = pid ? Math.max(peak, rssMiB(pid)) : NaN
+    return r
+  } finally {
+    if (sampler) clearInterval(sampler)
+  }
+}
+
+/** Idle scenario: hold IDLE_CONNS idle keep-alive connections, then run normal wrk traffic beside them. */
+async function idleRun(sc, t, seconds, cpu) {
+  const pid = t.child?.pid
+  const rssBefore = pid ? rssMiB(pid) : NaN
+  // A target with a connection cap below IDLE_CONNS (haproxy under a low descriptor limit) holds
+  // what fits beside wrk's connections; the table prints the count actually held.
+  const count = Math.min(IDLE_CONNS, (t.maxClients ?? Infinity) - sc.connections - 50)
+  const held = await holdIdle({ port: t.port, count, cpu })
+  let r
+  try {
+    await sleep(1000) // let the target settle: RSS with the connections held, not mid-accept
+    const rssHeld = pid ? rssMiB(pid) : NaN
+    const w = await wrk({ port: t.port, path: sc.path, connections: sc.connections, seconds, cpu })
+    r = { ...w, open: held.open, failed: held.failed, rssBefore, rssHeld }
+  } finally {
+    const { stillOpen } = await held.release()
+    if (r) r.stillOpen = stillOpen
+  }
+  return r
+}
+
+async function runScenario(id) {
+  const sc = (await import(`./scenarios/${id}.mjs`)).default
+  const dir = `${RUN}/${id}`
+  const pin = sc.pin !== false
+  const loadCpu = pin ? LOAD_CPU : ALL_CPUS
+  const targets = targetsOf(sc)
+  await assertFree([...BACKEND_PORTS, ...targets.map((_, i) => FIRST_TARGET_PORT + i)])
+  const backends = startBackends({ kind: sc.backends ?? 'http', dir, cpu: loadCpu, log })
+  children.push(...backends.children)
+  for (const p of BACKEND_PORTS) await waitForPort(p)
+  const up = []
+  for (const [i, t] of targets.entries()) {
+    const started = startTarget({ ...t, port: FIRST_TARGET_PORT + i, dir, scenario: sc, cpu: pin ? PROXY_CPU : ALL_CPUS, log, fdLimit: fdLimit() })
+    if (started.child) children.push(started.child)
+    try {
+      await waitForPort(started.port, 20_000)
+      up.push({ ...t, ...started })
+    } catch (err) {
+      const c = started.child
+      const state = c?.exitCode != null ? `exited with ${c.exitCode}` : c?.signalCode ? `killed by ${c.signalCode}` : 'still running'
+      console.error(`  ${sc.name}: ${t.name} did not start (${err.message}; ${state}); see ${RUN}/bench.log`)
     }
   }
-  if (costs.length) lines.push('', `Access log + request metrics cost (1 - switchyard / switchyard-bare, paired median): ${costs.join('; ')}`)
-  return lines.join('\n')
+  const reps = sc.reps ?? REPS
+  console.error(`${sc.name}: backends ${backends.label}; ${up.map((t) => t.name).join(', ')}; ${reps} x ${DURATION}s`)
+  const runs = Object.fromEntries(up.map((t) => [t.name, []]))
+  try {
+    if (sc.load !== 'idle') for (const t of up) await measureLoad(sc, t.port, WARMUP, loadCpu)
+    else for (const t of up) await wrk({ port: t.port, connections: sc.connections, seconds: WARMUP, cpu: loadCpu })
+    for (let rep = 0; rep < reps; rep++) {
+      for (let k = 0; k < up.length; k++) {
+        const t = up[(k + rep) % up.length]
+        const r = await measure(sc, t, DURATION, loadCpu, pin)
+        runs[t.name].push(r)
+        const extra = `${r.closed ? `, ${r.closed} connections closed by the target` : ''}${r.firstError ? ` (first: ${r.firstError})` : ''}`
+        console.error(`  ${sc.name} ${t.name} round ${rep + 1}: ${Math.round(r.rps)}/s, ${r.errors} errors${extra}`)
+      }
+    }
+  } finally {
+    await cleanup()
+  }
+  return { id, sc, backends: backends.label, runs, pin }
+}
+
+const t0 = Date.now()
+try {
+  console.error(`scenarios: ${SCENARIOS.join(', ')}; run dir ${RUN}`)
+  const results = []
+  for (const id of SCENARIOS) results.push(await runScenario(id))
+  writeFileSync(`${RUN}/results.json`, JSON.stringify(results, null, 2))
+  const table = render(results, { DURATION, REPS, WARMUP, RATE, IDLE_CONNS, PROXY_CPU, LOAD_CPU, FD_LIMIT: fdLimit() })
+  writeFileSync(`${RUN}/results.md`, table)
+  console.log(table)
+  console.error(`done in ${Math.round((Date.now() - t0) / 1000)} s; ${RUN}/results.md`)
+} finally {
+  await cleanup()
 }

@@ -1,61 +1,98 @@
-// What the benchmark starts: two backends (nginx when installed: nearly free, so the proxy
-// is the bottleneck; else node:http), and the proxies under test, each on its own port.
+// What a scenario starts: its two backends, and the targets (proxies) under test, each on its
+// own port, built from the config in conf.mjs plus the target's and the scenario's fragments.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { hasCommand } from './proc.mjs'
+import { hasCommand, start } from './proc.mjs'
+import { haproxyCfg, haproxyMaxconn, nginxBackendConf, nginxProxyConf, switchyardYaml } from './conf.mjs'
+import { compareDepsDir } from './compare.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
-export const BACKEND_PORTS = [9301, 9302]
-export const PORTS = { direct: BACKEND_PORTS[0], switchyard: 9310, nginx: 9311, 'switchyard-bare': 9312 }
+// PORT_BASE (default 9400): backends on +1 and +2, targets from +10. Another harness on this
+// machine (the anchors, an older bench on 9301...) is caught by a check before each scenario.
+const PORT_BASE = Number(process.env.PORT_BASE ?? 9400)
+export const BACKEND_PORTS = [PORT_BASE + 1, PORT_BASE + 2]
+export const FIRST_TARGET_PORT = PORT_BASE + 10
 
-export function backendArgv(run) {
-  if (!hasCommand('nginx')) return { kind: 'node', argvs: BACKEND_PORTS.map((p) => [process.execPath, path.join(HERE, 'backend.mjs'), String(p)]) }
-  mkdirSync(`${run}/nginx-backend/html`, { recursive: true })
-  writeFileSync(`${run}/nginx-backend/html/64k`, Buffer.alloc(65536, 120))
-  const servers = BACKEND_PORTS.map((p) => `  server { listen 127.0.0.1:${p}; add_header x-backend ${p};
-    location = /64k { default_type application/octet-stream; alias html/64k; }
-    location / { return 200 "hello world\\n"; } }`).join('\n')
-  writeFileSync(`${run}/nginx-backend/nginx.conf`, nginxConf('nginx-backend', servers))
-  return { kind: 'nginx', argvs: [['nginx', '-p', `${run}/nginx-backend/`, '-c', `${run}/nginx-backend/nginx.conf`, '-e', `${run}/nginx-backend/error.log`]] }
+/**
+ * The named targets. `kind` says what runs; the other keys are config fragments of that kind
+ * (bench/README.md). A scenario may add variants of its own (`variants`) in the same shape.
+ */
+export const TARGETS = {
+  direct: { kind: 'direct' },
+  switchyard: { kind: 'switchyard' },
+  // Access log and per-request metrics off: the difference to `switchyard` is what they cost.
+  'switchyard-bare': { kind: 'switchyard', switchyard: 'admin: { request_metrics: false }\nlog: { access_log: false }' },
+  nginx: { kind: 'nginx' },
+  haproxy: { kind: 'haproxy' },
+  'node-http-proxy': { kind: 'node-http-proxy' },
+  'reply-from': { kind: 'reply-from' },
+}
+// switchyard-bare runs in the scenarios that list it (access-log-c50), or when named in TARGETS.
+export const DEFAULT_TARGETS = ['direct', 'switchyard', 'nginx', 'haproxy']
+/** Installed on demand into a cache folder (compare.mjs), never into package.json. */
+export const COMPARE_KINDS = ['node-http-proxy', 'reply-from']
+
+/** Why a kind cannot run here, or null. */
+export function missing(kind) {
+  if (kind === 'nginx' && !hasCommand('nginx')) return 'nginx is not installed (apt-get install nginx)'
+  if (kind === 'haproxy' && !hasCommand('haproxy')) return 'haproxy is not installed (apt-get install haproxy)'
+  return null
 }
 
-/** nginx as the reference proxy: 1 worker, upstream keepalive, no access log (anchors' settings). */
-export function nginxProxyArgv(run) {
-  mkdirSync(`${run}/nginx-proxy`, { recursive: true })
-  const body = `  upstream backends { ${BACKEND_PORTS.map((p) => `server 127.0.0.1:${p};`).join(' ')} keepalive 64; keepalive_requests 1000000; keepalive_timeout 120s; }
-  server { listen 127.0.0.1:${PORTS.nginx};
-    client_max_body_size 8m;
-    location / { proxy_pass http://backends; proxy_http_version 1.1; proxy_set_header Connection ""; } }`
-  writeFileSync(`${run}/nginx-proxy/nginx.conf`, nginxConf('nginx-proxy', body))
-  return ['nginx', '-p', `${run}/nginx-proxy/`, '-c', `${run}/nginx-proxy/nginx.conf`, '-e', `${run}/nginx-proxy/error.log`]
-}
-
-function nginxConf(name, body) {
-  return `worker_processes 1; daemon off; pid ${name}.pid; error_log error.log warn;
-events { worker_connections 8192; }
-http { access_log off; keepalive_requests 1000000; keepalive_timeout 120s; default_type text/plain;
-  client_body_temp_path tmp_body; proxy_temp_path tmp_proxy; fastcgi_temp_path tmp_fcgi; uwsgi_temp_path tmp_uwsgi; scgi_temp_path tmp_scgi;
-${body}
-}
-`
+/** Starts the scenario's two backends: nginx (nearly free) for `http` when installed, else node. */
+export function startBackends({ kind, dir, cpu, log }) {
+  if (kind === 'ws') {
+    return { label: 'node ws echo', children: BACKEND_PORTS.map((p) => start([process.execPath, path.join(HERE, 'backends/ws-echo.mjs'), String(p)], { cpu, log })) }
+  }
+  if (!hasCommand('nginx')) {
+    return { label: 'node:http', children: BACKEND_PORTS.map((p) => start([process.execPath, path.join(HERE, 'backends/http.mjs'), String(p)], { cpu, log })) }
+  }
+  const d = `${dir}/nginx-backend`
+  mkdirSync(`${d}/html`, { recursive: true })
+  writeFileSync(`${d}/html/64k`, Buffer.alloc(65536, 120))
+  writeFileSync(`${d}/nginx.conf`, nginxBackendConf({ backends: BACKEND_PORTS, dir: d }))
+  return { label: 'nginx (return 200)', children: [start(['nginx', '-p', `${d}/`, '-c', `${d}/nginx.conf`, '-e', `${d}/error.log`], { cpu, log })] }
 }
 
 /**
- * switchyard with every feature on (access log, request metrics, active health checks), or
- * `bare`: access log and per-request metrics off, to show what those cost.
+ * Starts one target. Returns { port, child, maxClients? } (child undefined for `direct`, which
+ * is the first backend itself; maxClients when the target caps client connections). Fragments:
+ * the target's own first, then the scenario's. `fdLimit`: the descriptor limit it inherits.
  */
-export function switchyardArgv(run, { bare = false } = {}) {
-  const name = bare ? 'switchyard-bare' : 'switchyard'
-  mkdirSync(run, { recursive: true })
-  const file = `${run}/${name}.yaml`
-  writeFileSync(file, `listeners: [{ address: 127.0.0.1, port: ${PORTS[name]} }]
-admin: { port: 0, request_metrics: ${!bare} }
-log: { level: info, access_log: ${!bare} }
-upstreams:
-  app:
-    servers: [${BACKEND_PORTS.map((p) => `{ url: "http://127.0.0.1:${p}" }`).join(', ')}]
-    health_check: { path: /, interval: 2s }
-`)
-  return [process.execPath, path.resolve(HERE, '../dist/cli.js'), '--config', file]
+export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit }) {
+  const fragments = (key) => [spec[key], scenario[key]]
+  const file = (ext) => { mkdirSync(`${dir}/${name}`, { recursive: true }); return `${dir}/${name}/${name}.${ext}` }
+  const backends = BACKEND_PORTS
+  switch (spec.kind) {
+    case 'direct':
+      return { port: backends[0] }
+    case 'switchyard': {
+      const f = file('yaml')
+      writeFileSync(f, switchyardYaml({ port, backends, fragments: fragments('switchyard') }))
+      // The access log goes to /dev/null: pino's cost is measured, not a log reader's.
+      return { port, child: start([process.execPath, path.resolve(HERE, '../dist/cli.js'), '--config', f], { cpu, log, stdout: 'ignore' }) }
+    }
+    case 'nginx': {
+      const f = file('conf')
+      writeFileSync(f, nginxProxyConf({ port, backends, fragments: fragments('nginx') }))
+      return { port, child: start(['nginx', '-p', `${dir}/${name}/`, '-c', f, '-e', `${dir}/${name}/error.log`], { cpu, log }) }
+    }
+    case 'haproxy': {
+      const f = file('cfg')
+      writeFileSync(f, haproxyCfg({ port, backends, fragments: fragments('haproxy'), fdLimit }))
+      return { port, child: start(['haproxy', '-db', '-f', f], { cpu, log }), maxClients: haproxyMaxconn(fragments('haproxy'), fdLimit) }
+    }
+    case 'node-http-proxy':
+    case 'reply-from':
+      return {
+        port,
+        child: start([process.execPath, path.join(HERE, `proxies/${spec.kind}.mjs`)], {
+          cpu, log,
+          env: { PORT: String(port), BACKENDS: backends.map((p) => `http://127.0.0.1:${p}`).join(','), BENCH_DEPS: compareDepsDir() },
+        }),
+      }
+    default:
+      throw new Error(`unknown target kind ${spec.kind}`)
+  }
 }

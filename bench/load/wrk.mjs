@@ -3,14 +3,17 @@ import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-const SCRIPTS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'scripts')
+const SCRIPTS = path.join(path.dirname(fileURLToPath(import.meta.url)), '../scripts')
 
 const UNIT = { us: 1e-3, ms: 1, s: 1e3 }
 const ms = (v, u) => Number(v) * UNIT[u]
 
-/** `script`: a Lua file in bench/scripts; `headers`: extra request headers ("Name: value"). */
-export function wrk({ port, path: target = '/', connections, seconds, cpu, script, headers = [] }) {
-  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency',
+/**
+ * `script`: a Lua file in bench/scripts; `headers`: extra request headers ("Name: value");
+ * `cpu` undefined: not pinned.
+ */
+export function wrk({ port, path: target = '/', connections, seconds, cpu, script, headers = [], threads = 1 }) {
+  const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency',
     ...(script ? ['-s', path.join(SCRIPTS, script)] : []), ...headers.flatMap((h) => ['-H', h]),
     `http://127.0.0.1:${port}${target}`]
   const argv = cpu !== undefined ? ['taskset', '-c', String(cpu), 'wrk', ...args] : ['wrk', ...args]

@@ -1,0 +1,109 @@
+// The markdown report: one table per kind of load (closed loop, open loop, idle connections),
+// medians over the rounds, ratios of medians, and the paired figures the issue's goals name.
+import os from 'node:os'
+import { median } from './load/stats.mjs'
+
+const fmt = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-')
+const med = (rs, key) => median(rs.map((r) => r[key]))
+const maxOf = (rs, key) => { const xs = rs.map((r) => r[key]).filter(Number.isFinite); return xs.length ? Math.max(...xs) : NaN }
+const errorsOf = (rs) => rs.reduce((a, r) => a + (r.errors ?? 0) + (r.failed ?? 0), 0)
+/** Median over rounds of a / b within the same round: drift between rounds cancels. */
+const paired = (as, bs, f) => median(as.map((a, i) => (bs[i] ? f(a, bs[i]) : NaN)))
+
+export function render(results, k) {
+  const closed = results.filter((x) => !['openloop', 'idle'].includes(x.sc.load ?? 'wrk'))
+  const open = results.filter((x) => x.sc.load === 'openloop')
+  const idle = results.filter((x) => x.sc.load === 'idle')
+  const backends = [...new Set(results.map((x) => x.backends))].join(', ')
+  const out = [
+    `${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}. Backends: ${backends}. ` +
+    `${k.REPS} interleaved rounds of ${k.DURATION}s per target after ${k.WARMUP}s warm-up, medians. ` +
+    `Proxy alone on CPU ${k.PROXY_CPU}; load generator + backends on CPU ${k.LOAD_CPU} (except where a scenario says unpinned). ` +
+    'CPU and RSS are the whole process tree of the target (master + workers). ' +
+    '`other on CPU 1 %`: the highest share, over the rounds, of the proxy CPU busy with anything but the target (the kernel\'s loopback network work, and other programs on a shared machine). ' +
+    '`switchyard`: access log (to /dev/null), request metrics and health checks on; `switchyard-bare`: access log and request metrics off.',
+  ]
+  const notes = []
+  if (closed.length) {
+    out.push('', '| scenario | target | req/s | vs direct | vs nginx | vs haproxy | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors | other on CPU 1 % |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const { sc, runs } of closed) {
+      const rps = (t) => med(runs[t] ?? [], 'rps')
+      for (const [t, rs] of Object.entries(runs)) {
+        out.push(`| ${sc.name} | ${t} | ${fmt(rps(t))} | ${fmt(rps(t) / rps('direct'), 2)} | ${fmt(rps(t) / rps('nginx'), 2)} | ${fmt(rps(t) / rps('haproxy'), 2)} | ` +
+          `${fmt(med(rs, 'p50'), 2)} | ${fmt(med(rs, 'p99'), 2)} | ${fmt(med(rs, 'cpuUsPerReq'))} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ${errorsOf(rs)} | ${fmt(maxOf(rs, 'otherCpuPct'))} |`)
+      }
+      notes.push(...closedNotes(sc, runs))
+    }
+  }
+  if (open.length) {
+    out.push('', '| scenario | target | achieved req/s | p50 ms | p99 ms | p99.9 ms | added p50 ms | added p99 ms | added p99.9 ms | CPU µs/req | peak RSS MiB | errors | other on CPU 1 % |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const { sc, runs } of open) {
+      for (const [t, rs] of Object.entries(runs)) {
+        // Added latency: the target's percentile minus direct's in the same round, then the median.
+        const added = (key) => (t === 'direct' || !runs.direct ? NaN : paired(rs, runs.direct, (a, b) => a[key] - b[key]))
+        out.push(`| ${sc.name} | ${t} | ${fmt(med(rs, 'rps'))} | ${fmt(med(rs, 'p50'), 3)} | ${fmt(med(rs, 'p99'), 3)} | ${fmt(med(rs, 'p999'), 3)} | ` +
+          `${fmt(added('p50'), 3)} | ${fmt(added('p99'), 3)} | ${fmt(added('p999'), 3)} | ${fmt(med(rs, 'cpuUsPerReq'))} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ${errorsOf(rs)} | ${fmt(maxOf(rs, 'otherCpuPct'))} |`)
+      }
+      notes.push(`${sc.name}: latency from each request's intended send time at a fixed ${fmt(sc.rate ?? k.RATE)} req/s over ${sc.connections} keep-alive connections; ` +
+        "the `direct` row is the generator's own floor (its timer and event loop), the `added` columns subtract it round by round.")
+    }
+  }
+  if (idle.length) {
+    out.push('', '| scenario | target | idle conns held | RSS before MiB | RSS held MiB | peak RSS MiB | req/s while held | p99 ms | still open after | errors |',
+      '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const { sc, runs } of idle) {
+      for (const [t, rs] of Object.entries(runs)) {
+        out.push(`| ${sc.name} | ${t} | ${fmt(med(rs, 'open'))} | ${fmt(med(rs, 'rssBefore'), 1)} | ${fmt(med(rs, 'rssHeld'), 1)} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ` +
+          `${fmt(med(rs, 'rps'))} | ${fmt(med(rs, 'p99'), 2)} | ${fmt(med(rs, 'stillOpen'))} | ${errorsOf(rs)} |`)
+      }
+      notes.push(`${sc.name}: ${fmt(k.IDLE_CONNS)} connections each made one request and then stay idle while wrk -c${sc.connections} runs beside them; ` +
+        `'still open after' counts those the target had not closed by the end; haproxy holds fewer when the descriptor limit (${fmt(k.FD_LIMIT)} here) caps its maxconn (two sockets per connection).`)
+    }
+  }
+  for (const { sc } of results) if (sc.note) notes.push(`${sc.name}: ${sc.note}`)
+  if (notes.length) out.push('', ...notes.map((n) => `- ${n}`))
+  const g = goals(results, k)
+  if (g.length) out.push('', 'Goals of issue #6, switchyard with every feature on:', '', '| goal | measured | met |', '|---|---:|---|', ...g)
+  return out.join('\n')
+}
+
+/** The issue's goals, where this run measured them (a scenario left out leaves its goal out). */
+function goals(results, k) {
+  const by = (id) => results.find((x) => x.id === id)?.runs ?? {}
+  const rows = []
+  const row = (goal, value, ok, unit = '', digits = 2) => {
+    if (Number.isFinite(value)) rows.push(`| ${goal} | ${fmt(value, digits)}${unit} | ${ok(value) ? 'yes' : 'no'} |`)
+  }
+  const ol = by('openloop-5k')
+  if (ol.switchyard && ol.direct) {
+    row(`p99 added latency < 1 ms at ${fmt(k.RATE)} req/s (open loop)`, paired(ol.switchyard, ol.direct, (a, b) => a.p99 - b.p99), (v) => v < 1, ' ms')
+  }
+  if (by('small-c256').switchyard) row('peak RSS < 100 MiB at 256 connections (small c256)', maxOf(by('small-c256').switchyard, 'peakMiB'), (v) => v < 100, ' MiB', 1)
+  const idle = by('idle-10k').switchyard
+  if (idle) {
+    row(`${fmt(med(idle, 'open'))} idle keep-alive connections held in < 150 MiB RSS`, med(idle, 'rssHeld'), (v) => v < 150, ' MiB', 1)
+    row('... while still serving normally (req/s beside them, no errors)', med(idle, 'rps'), (v) => v > 0 && errorsOf(idle) === 0, ' req/s', 0)
+  }
+  const c50 = by('small-c50')
+  for (const [t, goal] of [['node-http-proxy', 2], ['reply-from', 1.5]]) {
+    if (c50.switchyard && c50[t]) row(`>= ${goal}x ${t} (small c50, paired)`, paired(c50.switchyard, c50[t], (a, b) => a.rps / b.rps), (v) => v >= goal, 'x')
+  }
+  return rows
+}
+
+/** The paired figures: what the access log + metrics cost, the comparison goals, multi-core scaling. */
+function closedNotes(sc, runs) {
+  const notes = []
+  const ratio = (a, b) => (runs[a] && runs[b] ? paired(runs[a], runs[b], (x, y) => x.rps / y.rps) : NaN)
+  if (runs.switchyard && runs['switchyard-bare']) {
+    notes.push(`${sc.name}: access log + request metrics cost ${fmt((1 - ratio('switchyard', 'switchyard-bare')) * 100, 1)}% (1 - switchyard / switchyard-bare, paired median)`)
+  }
+  const goals = [['node-http-proxy', 2], ['reply-from', 1.5]].filter(([t]) => runs[t] && runs.switchyard)
+  if (goals.length) notes.push(`${sc.name}: ${goals.map(([t, g]) => `switchyard / ${t} = ${fmt(ratio('switchyard', t), 2)} (goal >= ${g})`).join('; ')} (paired)`)
+  for (const [one, many] of sc.scaling ?? []) {
+    if (runs[one] && runs[many]) notes.push(`${sc.name}: ${many} / ${one} = ${fmt(ratio(many, one), 2)} (paired)`)
+  }
+  return notes
+}
