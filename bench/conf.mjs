@@ -52,10 +52,11 @@ export function nginxProxyConf({ port, backends, fragments }) {
       ${join(fragments, 'location')} } }` })
 }
 
-/** nginx as a nearly free backend pair: `return 200` and a static 64 KiB file. */
+/** nginx as a nearly free backend pair: `return 200`, a static 64 KiB file, and `/cacheable` (12 bytes a shared cache may keep for an hour). */
 export function nginxBackendConf({ backends, dir }) {
   return nginxConf({ name: 'nginx-backend', workers: 1, main: '', body: backends.map((p) => `  server { listen 127.0.0.1:${p}; add_header x-backend ${p};
     location = /64k { default_type application/octet-stream; alias ${dir}/html/64k; }
+    location = /cacheable { add_header x-backend ${p}; add_header Cache-Control "public, max-age=3600"; return 200 "hello world\\n"; }
     location / { return 200 "hello world\\n"; } }`).join('\n') })
 }
 

@@ -1,10 +1,11 @@
-// A node:http backend for machines without nginx: "/" 12 bytes, "/64k" 65536 bytes.
+// A node:http backend for machines without nginx: "/" 12 bytes, "/64k" 65536 bytes,
+// "/cacheable" 12 bytes with Cache-Control: public, max-age=3600.
 import http from 'node:http'
 const port = Number(process.argv[2])
 const big = Buffer.alloc(65536, 120)
 const server = http.createServer((req, res) => {
   const body = req.url === '/64k' ? big : 'hello world\n'
-  res.writeHead(200, { 'content-length': body.length, 'x-backend': String(port) })
+  res.writeHead(200, { 'content-length': body.length, 'x-backend': String(port), ...(req.url === '/cacheable' ? { 'cache-control': 'public, max-age=3600' } : {}) })
   res.end(body)
 })
 server.keepAliveTimeout = 120_000

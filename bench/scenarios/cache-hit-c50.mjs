@@ -1,0 +1,16 @@
+// Cached hits: 50 connections asking for one URL the backend marks `public, max-age=3600`
+// (`/cacheable`), so after the first request every answer comes from the proxy's cache:
+// switchyard's memory store (undici's cache interceptor) against nginx's proxy_cache (keys
+// in shared memory, bodies in files the page cache holds). direct is the backend itself.
+// haproxy's small-object cache and the comparison proxies are left out.
+export default {
+  name: 'cache hit c50',
+  path: '/cacheable',
+  connections: 50,
+  excludeKinds: ['haproxy', 'node-http-proxy', 'reply-from'],
+  switchyard: 'caches: { pages: { store: memory } }\nroutes: [{ upstream: app, cache: pages }]',
+  nginx: {
+    http: 'proxy_cache_path cache keys_zone=pages:10m;', // relative to the nginx target's prefix directory
+    location: 'proxy_cache pages;',
+  },
+}
