@@ -32,9 +32,10 @@ let started = 0
 await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
   while (started < count) { started++; await open() }
 }))
-console.log(JSON.stringify({ open: socks.length, failed }))
+// The handler goes in before the "open" line: the parent may send SIGTERM as soon as it reads it.
 process.on('SIGTERM', () => {
   console.log(JSON.stringify({ stillOpen: socks.filter((s) => !s.destroyed && s.readyState === 'open').length }))
   process.exit(0)
 })
+console.log(JSON.stringify({ open: socks.length, failed }))
 setInterval(() => {}, 60_000)
