@@ -26,8 +26,11 @@ export class AccessLog {
     return `"upstream":${JSON.stringify(upstream)},"server":${JSON.stringify(server)}`
   }
 
-  /** `requestId` is sane (headers.ts) or a UUID, `method` an HTTP token: both JSON-safe. */
-  write(requestId: string, method: string, path: string, status: number, target: string, seconds: number, bytesIn: number, bodyBytesOut: number, retries: number, error: string): void {
-    writeLines(`${this.#head}${Date.now()},"request_id":"${requestId}","method":"${method}","path":${json(path)},"status":${status},${target},"duration_ms":${Math.round(seconds * 1e6) / 1000},"bytes_in":${bytesIn},"bytes_out":${bodyBytesOut},"retries":${retries}${error === '' ? '' : `,"error":${json(error)}`},"msg":"request"}\n`)
+  /**
+   * `requestId` is sane (headers.ts) or a UUID, `method` an HTTP token: both JSON-safe.
+   * `cache`: the X-Cache result on a route with a cache (HIT, MISS, STALE, BYPASS), else ''.
+   */
+  write(requestId: string, method: string, path: string, status: number, target: string, seconds: number, bytesIn: number, bodyBytesOut: number, retries: number, error: string, cache = ''): void {
+    writeLines(`${this.#head}${Date.now()},"request_id":"${requestId}","method":"${method}","path":${json(path)},"status":${status},${target},"duration_ms":${Math.round(seconds * 1e6) / 1000},"bytes_in":${bytesIn},"bytes_out":${bodyBytesOut},"retries":${retries}${error === '' ? '' : `,"error":${json(error)}`}${cache === '' ? '' : `,"cache":"${cache}"`},"msg":"request"}\n`)
   }
 }

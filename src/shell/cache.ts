@@ -123,12 +123,16 @@ export class CachedRoute {
     this.dispatch = d
   }
 
+  /** The X-Cache value of a response on this route (see cacheResult). */
+  result(step: CacheStep, controller: Dispatcher.DispatchController, headers: Record<string, string | string[] | undefined>): CacheResult {
+    return cacheResult(step, Object.hasOwn(controller, 'target'), headers.warning)
+  }
+
   /**
    * The response head for the client: the server's (or the stored) headers as for any
    * response, plus X-Cache when on; counts the result.
    */
-  responseHeaders(step: CacheStep, controller: Dispatcher.DispatchController, headers: Record<string, string | string[] | undefined>, requestId: string): string[] {
-    const result = cacheResult(step, Object.hasOwn(controller, 'target'), headers.warning)
+  responseHeaders(result: CacheResult, controller: Dispatcher.DispatchController, headers: Record<string, string | string[] | undefined>, requestId: string): string[] {
     this.#results[result].inc()
     // A merged request's controller has no rawHeaders: rebuild them from the parsed headers.
     const raw = (controller.rawHeaders as Buffer[] | undefined) ?? flatten(headers)

@@ -16,7 +16,7 @@ import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import { BodyLimit } from './body-limit.js'
 import { serveStatic, StaticSite } from './static.js'
-import { CachedRoute, CacheStep, cacheOrigin, kCacheClient, type CacheClient } from './cache.js'
+import { CachedRoute, CacheStep, cacheOrigin, kCacheClient, type CacheClient, type CacheResult } from './cache.js'
 import { classifyError } from '../core/errors.js'
 
 export interface ForwardContext {
@@ -136,6 +136,8 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler, CacheClie
   /** Set for a route with a cache (null on every other route). */
   readonly #route: CachedRoute | null
   cacheStep: CacheStep = CacheStep.None
+  /** The X-Cache value on a cached route, for the access log ('' elsewhere or before a response). */
+  #cacheResult: CacheResult | '' = ''
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null, route: CachedRoute | null) {
     super(upstream)
@@ -233,8 +235,13 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler, CacheClie
     const route = this.#route
     // rawHeaders keeps the server's case, order and duplicates (Set-Cookie): forward those, not the parsed object.
     if (route === null) this.#res.writeHead(statusCode, clientResponseHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
-    else if (this.cacheStep === CacheStep.Bypass && !route.cache.usable) this.#res.writeHead(statusCode, route.bypassHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
-    else this.#res.writeHead(statusCode, route.responseHeaders(this.cacheStep, controller, headers, this.#headers.requestId))
+    else if (this.cacheStep === CacheStep.Bypass && !route.cache.usable) {
+      this.#cacheResult = 'BYPASS'
+      this.#res.writeHead(statusCode, route.bypassHeaders(controller.rawHeaders as Buffer[], this.#headers.requestId))
+    } else {
+      this.#cacheResult = route.result(this.cacheStep, controller, headers)
+      this.#res.writeHead(statusCode, route.responseHeaders(this.#cacheResult, controller, headers, this.#headers.requestId))
+    }
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -339,7 +346,7 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler, CacheClie
     const log = this.#ctx.accessLog
     if (log === null) return
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
-    log.write(this.#headers.requestId, this.#req.method as string, this.#req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.#bytesOut, this.retries, this.errorCode)
+    log.write(this.#headers.requestId, this.#req.method as string, this.#req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.#bytesOut, this.retries, this.errorCode, this.#cacheResult)
   }
 }
 

@@ -88,6 +88,10 @@ routes:
     expect(second.body).toBe(first.body)
     expect(second.headers['x-request-id']).not.toBe(first.headers['x-request-id'])
     expect(count('/max-age')).toBe(1)
+    // The access log says it too (like nginx's $upstream_cache_status); a hit has no server.
+    const line = (id: unknown) => daemon.waitForLog((l) => l.kind === 'access' && l.request_id === id)
+    expect(await line(first.headers['x-request-id'])).toMatchObject({ cache: 'MISS', status: 200, server: '127.0.0.1:' + backend.port })
+    expect(await line(second.headers['x-request-id'])).toMatchObject({ cache: 'HIT', status: 200, server: '' })
   })
 
   it.each([
