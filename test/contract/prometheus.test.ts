@@ -3,6 +3,9 @@
 // labels. Needs Debian's `prometheus` package (promtool + prometheus): skipped with the
 // reason on a machine without it, a failure in CI (.ci/run installs it).
 import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { RunningDaemon } from '../helpers/daemon.js'
 import { closeAfterEach } from '../helpers/scope.js'
 import { oneUpstream } from '../helpers/config.js'
@@ -80,6 +83,34 @@ describe('GET /metrics', () => {
     expect(sumSamples(samples, 'switchyard_request_duration_seconds_count', { upstream: 'app', server })).toBe(4)
     expect(sumSamples(samples, 'switchyard_server_up', { upstream: 'app', server })).toBe(1)
   }, 30_000)
+})
+
+describe('GET /metrics with a cache and a static route', () => {
+  it('passes `promtool check metrics` with the cache series and the static route\'s requests', async (ctx) => {
+    needTool(ctx, 'promtool', 'prometheus')
+    const root = mkdtempSync(join(tmpdir(), 'switchyard-prom-static-'))
+    defer({ close: async () => rmSync(root, { recursive: true, force: true }) })
+    writeFileSync(join(root, 'a.txt'), 'static\n')
+    const a = await backend('a', (_req, res) => {
+      res.writeHead(200, { 'cache-control': 'public, max-age=60', 'content-type': 'text/plain' })
+      res.end('cached\n')
+    })
+    const d = await daemon(oneUpstream([a.url], '', `caches:\n  pages: {}\nroutes:\n  - { match: { path_prefix: /static }, static: { root: ${root} } }\n  - { upstream: app, cache: pages }`))
+    expect((await request(d.url('/page'))).headers['x-cache']).toBe('MISS')
+    expect((await request(d.url('/page'))).headers['x-cache']).toBe('HIT')
+    expect((await request(d.url('/static/a.txt'))).body).toBe('static\n')
+
+    const { text, samples } = await scrapeUntil(d, (s) => sumSamples(s, 'switchyard_cache_requests_total') >= 2 && sumSamples(s, 'switchyard_requests_total', { upstream: 'static' }) >= 1)
+    const check = await promtoolCheckMetrics(text)
+    expect({ code: check.code, complaints: (check.stdout + check.stderr).trim() }).toEqual({ code: 0, complaints: '' })
+    for (const [name, type] of [['switchyard_cache_requests_total', 'counter'], ['switchyard_cache_size_bytes', 'gauge'], ['switchyard_cache_entries', 'gauge']]) {
+      expect(text, `# TYPE ${name} ${type}`).toContain(`# TYPE ${name} ${type}\n`)
+    }
+    expect(sumSamples(samples, 'switchyard_cache_requests_total', { upstream: 'app', result: 'hit' })).toBe(1)
+    expect(sumSamples(samples, 'switchyard_cache_requests_total', { upstream: 'app', result: 'miss' })).toBe(1)
+    expect(sumSamples(samples, 'switchyard_cache_entries', { cache: 'pages' })).toBe(1)
+    expect(sumSamples(samples, 'switchyard_requests_total', { upstream: 'static', server: root, code: '200' })).toBe(1)
+  })
 })
 
 describe('a real Prometheus server scraping the admin port', () => {
