@@ -65,6 +65,29 @@ describe('workers', () => {
     expect(seriesValue(text, 'switchyard_health_checks_total', { upstream: 'app', server: `127.0.0.1:${a.port}`, result: 'failure' })).toBeGreaterThanOrEqual(1)
   })
 
+  it('an admin purge reaches every worker\'s memory cache', async () => {
+    let hits = 0
+    const a = await backend('a', (_req, res) => {
+      hits++
+      res.writeHead(200, { 'cache-control': 'public, max-age=60' })
+      res.end('page')
+    })
+    const d = await daemon(oneUpstream([a.url], '', 'workers: 2\ncaches: { pages: {} }\nroutes: [{ upstream: app, cache: pages }]'))
+    // New connections go to the workers in turn; each worker's memory store misses once.
+    const results = async (): Promise<string[]> => {
+      const out: string[] = []
+      for (let i = 0; i < 8; i++) out.push(String((await request(d.url('/page'))).headers['x-cache']))
+      return out
+    }
+    expect((await results()).filter((r) => r === 'MISS')).toHaveLength(2)
+    expect(hits).toBe(2)
+    const url = encodeURIComponent(`http://127.0.0.1:${d.port()}/page`)
+    expect((await request(d.adminUrl(`/cache/purge?url=${url}`), { method: 'POST' })).status).toBe(200)
+    // Had one worker kept its copy, only one of them would miss now.
+    expect((await results()).filter((r) => r === 'MISS')).toHaveLength(2)
+    expect(hits).toBe(4)
+  })
+
   it('passes SIGHUP on to every worker', async () => {
     const [a, b] = [await backend('a'), await backend('b')]
     const d = await daemon(oneUpstream([a.url], '', 'workers: 2'))
