@@ -19,7 +19,7 @@ export interface StaticTarget {
   readonly directory: boolean
 }
 
-/** 400: the path is malformed or tries to leave the root. 404: a dotfile (never served). */
+/** 400: the path is malformed or tries to leave the root. 404: a dotfile (never served, but for /.well-known/). */
 export type StaticRefusal = { readonly status: 400 | 404 }
 
 const SLASH = 0x2f
@@ -49,7 +49,8 @@ export function staticTarget(url: string, prefix: string): StaticTarget | Static
     }
     if (name === '.' || name === '..' || UNSAFE.test(name)) return BAD
     // Dotfiles (.git, .env, .htpasswd) are never served: hidden files are not meant for the web.
-    if (name.charCodeAt(0) === 0x2e) return NOT_FOUND
+    // Except /.well-known/ at the top of the root (RFC 8615: ACME challenges, security.txt).
+    if (name.charCodeAt(0) === 0x2e && !(segments.length === 0 && name === WELL_KNOWN)) return NOT_FOUND
     segments.push(name)
   }
   return { segments, directory: rest.charCodeAt(rest.length - 1) === SLASH }
@@ -57,6 +58,7 @@ export function staticTarget(url: string, prefix: string): StaticTarget | Static
 
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const UNSAFE = /[/\\\u0000-\u001f\u007f]/
+const WELL_KNOWN = '.well-known'
 const BAD: StaticRefusal = Object.freeze({ status: 400 })
 const NOT_FOUND: StaticRefusal = Object.freeze({ status: 404 })
 

@@ -34,6 +34,9 @@ function makeTree(dir: string): { root: string; site: string } {
   writeFileSync(join(root, 'page.html'), '<p>hi</p>\n')
   writeFileSync(join(root, 'data.unknownext'), 'x')
   writeFileSync(join(root, '.env'), SECRET)
+  mkdirSync(join(root, '.well-known', 'acme-challenge'), { recursive: true })
+  writeFileSync(join(root, '.well-known', 'acme-challenge', 'token1'), 'token1.key\n')
+  writeFileSync(join(root, '.well-known', '.env'), SECRET)
   writeFileSync(join(root, 'dir', 'index.html'), 'dir index\n')
   // app.js has both siblings, style.css only .gz; the sibling bodies say which one was served.
   writeFileSync(join(root, 'app.js'), 'console.log("identity")\n')
@@ -266,8 +269,14 @@ routes:
     })
   })
 
+  it('serves /.well-known/ (an ACME challenge) though it starts with a dot', async () => {
+    const r = await get(daemon.url('/static/.well-known/acme-challenge/token1'))
+    expect(r.status).toBe(200)
+    expect(r.body).toBe('token1.key\n')
+  })
+
   it('answers 404 for a missing file, a dotfile, a path through a file and a FIFO', async () => {
-    for (const path of ['/static/nope.txt', '/static/.env', '/static/%2eenv', '/static/a.txt/x', '/static/pipe.txt']) {
+    for (const path of ['/static/nope.txt', '/static/.env', '/static/%2eenv', '/static/.well-known/.env', '/static/a.txt/x', '/static/pipe.txt']) {
       const r = await get(daemon.url(path))
       expect(r.status, path).toBe(404)
       expect(r.body, path).not.toContain(SECRET)

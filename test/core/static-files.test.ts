@@ -46,6 +46,11 @@ const TARGETS: TargetRow[] = [
   ['/static/a/.hidden/', '/static', HIDDEN, 'a dot directory deeper'],
   ['/static/a.b.c', '/static', ok(['a.b.c']), 'dots inside a name are fine'],
   ['/static/...', '/static', HIDDEN, '"..." is a dotfile, not a parent'],
+  ['/static/.well-known/acme-challenge/tok', '/static', ok(['.well-known', 'acme-challenge', 'tok']), '/.well-known/ at the top of the root is served (RFC 8615)'],
+  ['/static/%2ewell-known/security.txt', '/static', ok(['.well-known', 'security.txt']), 'also encoded'],
+  ['/static/a/.well-known/x', '/static', HIDDEN, 'a .well-known deeper is a dot directory like any'],
+  ['/static/.well-known/.secret', '/static', HIDDEN, 'dotfiles inside /.well-known/ are still refused'],
+  ['/static/.well-known.bak', '/static', HIDDEN, 'a name that only starts like it'],
 ]
 
 describe('staticTarget', () => {
