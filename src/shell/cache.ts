@@ -35,6 +35,8 @@ export const CacheStep = {
   Revalidate: 2,
   /** The cache did not take part (method, request no-store, store down). */
   Bypass: 3,
+  /** The revalidation failed and the stored response is served stale (`stale-if-error`). */
+  StaleAfterError: 4,
 } as const
 export type CacheStep = (typeof CacheStep)[keyof typeof CacheStep]
 
@@ -43,6 +45,11 @@ export interface CacheClient {
   cacheStep: CacheStep
   /** Picks a server and dispatches to its Pool (below the cache and the deduplication). */
   toServer(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean
+  /**
+   * The revalidation towards a server failed. undici may answer with the stored response
+   * (`stale-if-error`) and never pass the error on: the failure is counted here.
+   */
+  revalidationFailed(err: Error): void
 }
 
 export const kCacheClient = Symbol('switchyard.cacheClient')
@@ -160,6 +167,7 @@ export function cacheResult(step: CacheStep, fromServer: boolean, warning: strin
     case CacheStep.Miss: return 'MISS'
     // A 304 refreshed the stored response: served from the cache, confirmed by the server.
     case CacheStep.Revalidate: return fromServer ? 'MISS' : 'HIT'
+    case CacheStep.StaleAfterError: return 'STALE'
     default: return warning === STALE_WARNING ? 'STALE' : 'HIT'
   }
 }
@@ -189,8 +197,46 @@ function markStep(dispatch: DispatchFn): DispatchFn {
     const client = (opts as ChainOptions)[kCacheClient]
     if (handler === client || (opts.method !== 'GET' && opts.method !== 'HEAD')) client.cacheStep = CacheStep.Bypass
     // The class name is the only mark undici leaves: its revalidation handler is not exported.
-    else if (handler.constructor.name === 'CacheRevalidationHandler') client.cacheStep = CacheStep.Revalidate
-    else client.cacheStep = CacheStep.Miss
+    else if (handler.constructor.name === 'CacheRevalidationHandler') {
+      client.cacheStep = CacheStep.Revalidate
+      return dispatch(opts, new RevalidationWatch(client, handler))
+    } else client.cacheStep = CacheStep.Miss
     return dispatch(opts, handler)
+  }
+}
+
+/** Passes everything on to undici's revalidation handler, telling the request of a failure first. */
+class RevalidationWatch implements Dispatcher.DispatchHandler {
+  readonly #client: CacheClient
+  readonly #handler: Dispatcher.DispatchHandler
+
+  constructor(client: CacheClient, handler: Dispatcher.DispatchHandler) {
+    this.#client = client
+    this.#handler = handler
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.#handler.onRequestStart?.(controller, context)
+  }
+
+  onRequestUpgrade(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[]>, socket: import('node:stream').Duplex): void {
+    this.#handler.onRequestUpgrade?.(controller, statusCode, headers, socket)
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>, statusMessage?: string): void {
+    this.#handler.onResponseStart?.(controller, statusCode, headers, statusMessage)
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#handler.onResponseData?.(controller, chunk)
+  }
+
+  onResponseEnd(controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    this.#handler.onResponseEnd?.(controller, trailers)
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, err: Error): void {
+    this.#client.revalidationFailed(err)
+    this.#handler.onResponseError?.(controller, err)
   }
 }

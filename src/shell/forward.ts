@@ -136,6 +136,8 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler, CacheClie
   /** Set for a route with a cache (null on every other route). */
   readonly #route: CachedRoute | null
   cacheStep: CacheStep = CacheStep.None
+  /** A failure already counted by revalidationFailed(). */
+  #revalidationError: Error | null = null
   /** The X-Cache value on a cached route, for the access log ('' elsewhere or before a response). */
   #cacheResult: CacheResult | '' = ''
 
@@ -199,6 +201,19 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler, CacheClie
     }
   }
 
+  /**
+   * A cached route's revalidation failed. Counted now (passive health, the error metric), as
+   * undici may serve the stored response (`stale-if-error`) and never pass the error on; if it
+   * does pass it on, #onError knows it was counted. A request merged into another's
+   * revalidation picked no server: the one that did counts it.
+   */
+  revalidationFailed(err: Error): void {
+    if (this.server === null || this.#clientGone) return
+    this.#revalidationError = err
+    this.failed(err)
+    this.cacheStep = CacheStep.StaleAfterError
+  }
+
   /** Below the cache and the deduplication: this request's miss goes to a server. */
   toServer(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const server = this.pick()
@@ -230,7 +245,9 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler, CacheClie
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return // 1xx (103 Early Hints...) are not passed on
     this.#status = statusCode
-    this.server?.noteSuccess() // null: a cached route's answer from the cache or from another request's miss
+    // null: a cached route's answer from the cache or from another request's miss; a stale
+    // answer after a failed revalidation is no success of the server's.
+    if (this.cacheStep !== CacheStep.StaleAfterError) this.server?.noteSuccess()
     if (this.#ctx.lifecycle.draining) this.#res.shouldKeepAlive = false // the drain began while we waited
     const route = this.#route
     // rawHeaders keeps the server's case, order and duplicates (Set-Cookie): forward those, not the parsed object.
@@ -290,7 +307,7 @@ class Exchange extends Attempts implements Dispatcher.DispatchHandler, CacheClie
       return
     }
     if (this.#route !== null && this.#onCacheError(err)) return
-    const cls = this.failed(err)
+    const cls = err === this.#revalidationError && this.lastError !== null ? this.lastError : this.failed(err)
     if (this.#res.headersSent) {
       // The head is out: a truncated body must never look complete, so cut the connection.
       this.#res.destroy(err)

@@ -28,6 +28,7 @@ const HEADERS: Record<string, Record<string, string>> = {
   '/purge-me': { 'cache-control': 'max-age=60' },
   '/purge-all': { 'cache-control': 'max-age=60' },
   '/no-header': { 'cache-control': 'max-age=60' },
+  '/stale-if-error': { 'cache-control': 'max-age=1, stale-if-error=60', 'last-modified': TEN_DAYS_AGO },
 }
 
 describe('response cache (memory store)', () => {
@@ -35,6 +36,8 @@ describe('response cache (memory store)', () => {
   let daemon: RunningDaemon
   const hits = new Map<string, http.IncomingHttpHeaders[]>()
   const count = (path: string): number => hits.get(path)?.length ?? 0
+  /** Paths whose requests the backend answers by resetting the connection. */
+  const failing = new Set<string>()
 
   beforeAll(async () => {
     backend = await startBackend('cache', (req, res) => {
@@ -43,6 +46,10 @@ describe('response cache (memory store)', () => {
       seen.push(req.headers)
       hits.set(url, seen)
       const path = url.split('?', 1)[0] as string
+      if (failing.has(path)) {
+        req.socket.destroy()
+        return
+      }
       const headers = HEADERS[path] ?? {}
       // A client's conditional request with the current ETag: not modified.
       if (path === '/etag' && req.headers['if-none-match'] === '"v1"') {
@@ -141,6 +148,25 @@ routes:
     expect(seen[1]?.['if-none-match']).toBe('"v1"')
   })
 
+  it('stale-if-error: a failed revalidation answers the stored response as STALE, and the failure counts', async () => {
+    const first = await get('/stale-if-error')
+    expect(first.headers['x-cache']).toBe('MISS')
+    await new Promise((r) => setTimeout(r, 1100)) // max-age=1: stale now
+    const server = `127.0.0.1:${backend.port}`
+    const errors = async (): Promise<number> => seriesValue(await scrape(daemon.adminUrl()), 'switchyard_upstream_errors_total', { upstream: 'app', server, reason: 'reset' }) ?? 0
+    const before = await errors()
+    failing.add('/stale-if-error')
+    const stale = await get('/stale-if-error')
+    failing.delete('/stale-if-error')
+    expect(stale.status).toBe(200)
+    expect(stale.body).toBe(first.body)
+    expect(stale.headers['x-cache']).toBe('STALE')
+    expect(count('/stale-if-error')).toBe(2) // the revalidation reached the server, which failed it
+    expect(await errors()).toBe(before + 1)
+    const line = await daemon.waitForLog((l) => l.kind === 'access' && l.request_id === stale.headers['x-request-id'])
+    expect(line).toMatchObject({ status: 200, cache: 'STALE', server })
+  })
+
   it('100 concurrent requests for a cold key reach the server once', async () => {
     const replies = await Promise.all(Array.from({ length: 100 }, () => get('/slow')))
     expect(replies.every((r) => r.status === 200 && r.body === '/slow #1 ')).toBe(true)
@@ -192,7 +218,7 @@ routes:
   it('metrics: results per upstream, bytes and entries of the store; hits are recorded with server=""', async () => {
     const text = await scrape(daemon.adminUrl())
     for (const result of ['hit', 'miss', 'bypass']) expect(seriesValue(text, 'switchyard_cache_requests_total', { upstream: 'app', result })).toBeGreaterThan(0)
-    expect(seriesValue(text, 'switchyard_cache_requests_total', { upstream: 'app', result: 'stale' })).toBe(0)
+    expect(seriesValue(text, 'switchyard_cache_requests_total', { upstream: 'app', result: 'stale' })).toBe(1) // the stale-if-error test's
     expect(seriesValue(text, 'switchyard_cache_entries', { cache: 'pages' })).toBeGreaterThan(0)
     expect(seriesValue(text, 'switchyard_cache_size_bytes', { cache: 'pages' })).toBeGreaterThan(0)
     expect(seriesValue(text, 'switchyard_cache_store_up', { cache: 'pages' })).toBe(1)
