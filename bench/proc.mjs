@@ -16,8 +16,10 @@ export const pinned = (argv, cpu) => (cpu !== undefined && hasCommand('taskset')
 /** Spawns argv pinned to `cpu`, output to the bench log (`stdout: 'ignore'` drops stdout). */
 export function start(argv, { cpu, env = {}, log, stdout = 'pipe' } = {}) {
   const p = pinned(argv, cpu)
-  const child = spawn(p[0], p.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', stdout, 'pipe'] })
-  child.stdout?.on('data', (d) => log?.write(d))
+  // 'drain': a pipe that is read and discarded, as a log reader (journald, Docker) takes stdout.
+  const child = spawn(p[0], p.slice(1), { env: { ...process.env, ...env }, stdio: ['ignore', stdout === 'drain' ? 'pipe' : stdout, 'pipe'] })
+  if (stdout === 'drain') child.stdout.resume()
+  else child.stdout?.on('data', (d) => log?.write(d))
   child.stderr.on('data', (d) => log?.write(d))
   return child
 }

@@ -48,6 +48,10 @@ export function render(results, k) {
       }
       notes.push(`${sc.name}: latency from each request's intended send time at a fixed ${fmt(sc.rate ?? k.RATE)} req/s over ${sc.connections} keep-alive connections; ` +
         "the `direct` row is the generator's own floor (its timer and event loop), the `added` columns subtract it round by round.")
+      // At a fixed rate both targets do the same work: the cost shows as CPU per request, not as req/s.
+      for (const [on, off] of sc.cpuCost ?? []) {
+        if (runs[on] && runs[off]) notes.push(`${sc.name}: ${on} costs ${fmt((paired(runs[on], runs[off], (a, b) => a.cpuUsPerReq / b.cpuUsPerReq) - 1) * 100, 1)}% more CPU per request than ${off} (paired median)`)
+      }
     }
   }
   if (idle.length) {
@@ -87,7 +91,7 @@ function goals(results, k) {
     row('... while still serving normally (req/s beside them, no errors)', med(idle, 'rps'), (v) => v > 0 && errorsOf(idle) === 0, ' req/s', 0)
   }
   const c50 = by('small-c50')
-  for (const [t, goal] of [['node-http-proxy', 2], ['reply-from', 1.5]]) {
+  for (const [t, goal] of [['pool-dispatch', 1], ['node-http-proxy', 2], ['reply-from', 1.5]]) {
     if (c50.switchyard && c50[t]) row(`>= ${goal}x ${t} (small c50, paired)`, paired(c50.switchyard, c50[t], (a, b) => a.rps / b.rps), (v) => v >= goal, 'x')
   }
   return rows
@@ -100,7 +104,7 @@ function closedNotes(sc, runs) {
   if (runs.switchyard && runs['switchyard-bare']) {
     notes.push(`${sc.name}: access log + request metrics cost ${fmt((1 - ratio('switchyard', 'switchyard-bare')) * 100, 1)}% (1 - switchyard / switchyard-bare, paired median)`)
   }
-  const goals = [['node-http-proxy', 2], ['reply-from', 1.5]].filter(([t]) => runs[t] && runs.switchyard)
+  const goals = [['pool-dispatch', 1], ['node-http-proxy', 2], ['reply-from', 1.5]].filter(([t]) => runs[t] && runs.switchyard)
   if (goals.length) notes.push(`${sc.name}: ${goals.map(([t, g]) => `switchyard / ${t} = ${fmt(ratio('switchyard', t), 2)} (goal >= ${g})`).join('; ')} (paired)`)
   for (const [one, many] of sc.scaling ?? []) {
     if (runs[one] && runs[many]) notes.push(`${sc.name}: ${many} / ${one} = ${fmt(ratio(many, one), 2)} (paired)`)

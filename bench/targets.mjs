@@ -27,8 +27,10 @@ export const TARGETS = {
   haproxy: { kind: 'haproxy' },
   'node-http-proxy': { kind: 'node-http-proxy' },
   'reply-from': { kind: 'reply-from' },
+  // The bare Pool.dispatch reference of issue #6 (proxies/pool-dispatch.mjs): only when named in TARGETS.
+  'pool-dispatch': { kind: 'pool-dispatch' },
 }
-// switchyard-bare runs in the scenarios that list it (access-log-c50), or when named in TARGETS.
+// switchyard-bare runs in the scenarios that list it (log-cost-8k), or when named in TARGETS.
 export const DEFAULT_TARGETS = ['direct', 'switchyard', 'nginx', 'haproxy']
 /** Installed on demand into a cache folder (compare.mjs), never into package.json. */
 export const COMPARE_KINDS = ['node-http-proxy', 'reply-from']
@@ -70,8 +72,10 @@ export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit
     case 'switchyard': {
       const f = file('yaml')
       writeFileSync(f, switchyardYaml({ port, backends, fragments: fragments('switchyard') }))
-      // The access log goes to /dev/null: pino's cost is measured, not a log reader's.
-      return { port, child: start([process.execPath, path.resolve(HERE, '../dist/cli.js'), '--config', f], { cpu, log, stdout: 'ignore' }) }
+      // The access log goes to /dev/null unless the target says `stdout: 'drain'` (a pipe the
+      // bench reads and discards, as journald or Docker would read it).
+      // `node`: flags for node itself (V8's heap sizing, say).
+      return { port, child: start([process.execPath, ...(spec.node ?? []), path.resolve(HERE, '../dist/cli.js'), '--config', f], { cpu, log, stdout: spec.stdout ?? 'ignore' }) }
     }
     case 'nginx': {
       const f = file('conf')
@@ -83,6 +87,8 @@ export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit
       writeFileSync(f, haproxyCfg({ port, backends, fragments: fragments('haproxy'), fdLimit }))
       return { port, child: start(['haproxy', '-db', '-f', f], { cpu, log }), maxClients: haproxyMaxconn(fragments('haproxy'), fdLimit) }
     }
+    case 'pool-dispatch':
+      return { port, child: start([process.execPath, path.join(HERE, 'proxies/pool-dispatch.mjs')], { cpu, log, env: { PORT: String(port), BACKENDS: backends.map((p) => `http://127.0.0.1:${p}`).join(',') } }) }
     case 'node-http-proxy':
     case 'reply-from':
       return {
