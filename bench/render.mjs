@@ -49,9 +49,7 @@ export function render(results, k) {
       notes.push(`${sc.name}: latency from each request's intended send time at a fixed ${fmt(sc.rate ?? k.RATE)} req/s over ${sc.connections} keep-alive connections; ` +
         "the `direct` row is the generator's own floor (its timer and event loop), the `added` columns subtract it round by round.")
       // At a fixed rate both targets do the same work: the cost shows as CPU per request, not as req/s.
-      for (const [on, off] of sc.cpuCost ?? []) {
-        if (runs[on] && runs[off]) notes.push(`${sc.name}: ${on} costs ${fmt((paired(runs[on], runs[off], (a, b) => a.cpuUsPerReq / b.cpuUsPerReq) - 1) * 100, 1)}% more CPU per request than ${off} (paired median)`)
-      }
+      notes.push(...costNotes(sc, runs, false))
     }
   }
   if (idle.length) {
@@ -69,7 +67,7 @@ export function render(results, k) {
   for (const { sc } of results) if (sc.note) notes.push(`${sc.name}: ${sc.note}`)
   if (notes.length) out.push('', ...notes.map((n) => `- ${n}`))
   const g = goals(results, k)
-  if (g.length) out.push('', 'Goals of issue #6, switchyard with every feature on:', '', '| goal | measured | met |', '|---|---:|---|', ...g)
+  if (g.length) out.push('', 'Goals of issues #3 and #6, switchyard with every feature on:', '', '| goal | measured | met |', '|---|---:|---|', ...g)
   return out.join('\n')
 }
 
@@ -90,6 +88,9 @@ function goals(results, k) {
     row(`${fmt(med(idle, 'open'))} idle keep-alive connections held in < 150 MiB RSS`, med(idle, 'rssHeld'), (v) => v < 150, ' MiB', 1)
     row('... while still serving normally (req/s beside them, no errors)', med(idle, 'rps'), (v) => v > 0 && errorsOf(idle) === 0, ' req/s', 0)
   }
+  const lc = by('log-cost-c50')
+  row('access log + request metrics cost < 5% (extra CPU per request, log-cost-c50, paired)', median(costs(lc, 'switchyard', 'switchyard-bare')), (v) => v < 5, '%', 1)
+  row('... with stdout a pipe the bench reads', median(costs(lc, 'switchyard-piped', 'switchyard-piped-bare')), (v) => v < 5, '%', 1)
   const c50 = by('small-c50')
   for (const [t, goal] of [['pool-dispatch', 1], ['node-http-proxy', 2], ['reply-from', 1.5]]) {
     if (c50.switchyard && c50[t]) row(`>= ${goal}x ${t} (small c50, paired)`, paired(c50.switchyard, c50[t], (a, b) => a.rps / b.rps), (v) => v >= goal, 'x')
@@ -97,13 +98,28 @@ function goals(results, k) {
   return rows
 }
 
+/** Extra CPU per request of `on` over `off` in each round (percent). */
+export function costs(runs, on, off) {
+  return runs[on] && runs[off] ? runs[on].map((a, i) => (runs[off][i] ? (a.cpuUsPerReq / runs[off][i].cpuUsPerReq - 1) * 100 : NaN)).filter(Number.isFinite) : []
+}
+
+/** The scenario's `cpuCost` pairs: the paired median, every round's figure, and (closed loop) the throughput ratio. */
+function costNotes(sc, runs, closedLoop) {
+  const notes = []
+  for (const [on, off] of sc.cpuCost ?? []) {
+    const c = costs(runs, on, off)
+    if (!c.length) continue
+    const tput = closedLoop ? `; throughput ${on} / ${off} = ${fmt(paired(runs[on], runs[off], (x, y) => x.rps / y.rps), 3)}` : ''
+    notes.push(`${sc.name}: ${on} costs ${fmt(median(c), 1)}% more CPU per request than ${off} (paired median of ${c.length} rounds: ${c.map((x) => fmt(x, 1)).join(', ')})${tput}`)
+  }
+  return notes
+}
+
 /** The paired figures: what the access log + metrics cost, the comparison goals, multi-core scaling. */
 function closedNotes(sc, runs) {
   const notes = []
   const ratio = (a, b) => (runs[a] && runs[b] ? paired(runs[a], runs[b], (x, y) => x.rps / y.rps) : NaN)
-  if (runs.switchyard && runs['switchyard-bare']) {
-    notes.push(`${sc.name}: access log + request metrics cost ${fmt((1 - ratio('switchyard', 'switchyard-bare')) * 100, 1)}% (1 - switchyard / switchyard-bare, paired median)`)
-  }
+  notes.push(...costNotes(sc, runs, true))
   const goals = [['pool-dispatch', 1], ['node-http-proxy', 2], ['reply-from', 1.5]].filter(([t]) => runs[t] && runs.switchyard)
   if (goals.length) notes.push(`${sc.name}: ${goals.map(([t, g]) => `switchyard / ${t} = ${fmt(ratio('switchyard', t), 2)} (goal >= ${g})`).join('; ')} (paired)`)
   for (const [one, many] of sc.scaling ?? []) {

@@ -42,7 +42,7 @@ const REPS = Number(env.REPS ?? 3)
 const WARMUP = Number(env.WARMUP ?? 1)
 const RATE = Number(env.RATE ?? 5000)
 const IDLE_CONNS = Math.min(Number(env.IDLE_CONNS ?? 10_000), fdLimit() - 2000)
-const DEFAULT_ORDER = ['small-c50', 'small-c256', '64k-c50', 'upload-1m-c16', 'newconn-c50', 'log-cost-8k', 'ws-echo-c50', 'openloop-5k', 'idle-10k', 'multicore']
+const DEFAULT_ORDER = ['small-c50', 'small-c256', '64k-c50', 'upload-1m-c16', 'newconn-c50', 'log-cost-c50', 'ws-echo-c50', 'openloop-5k', 'idle-10k', 'multicore']
 const files = readdirSync(path.join(HERE, 'scenarios')).map((f) => f.replace(/\.mjs$/, ''))
 // Run only when named in SCENARIOS: the default run must stay under 10 minutes.
 const OPT_IN = ['semispace-c256']
@@ -142,19 +142,60 @@ async function idleRun(sc, t, seconds, cpu) {
   return r
 }
 
+/**
+ * A `toggle` scenario measures each (switchyard) target twice per round in the same process:
+ * as configured, and reloaded (SIGHUP) with the toggle's fragment merged in, recorded as
+ * `<target>-<toggle.name>`; which goes first alternates by round. One process for both sides
+ * takes out what differs between two processes (measured: ~1.5% between two identical ones).
+ */
+async function toggledRound(sc, up, rep, runs, loadCpu, pin) {
+  for (let k = 0; k < up.length; k++) {
+    const t = up[(k + rep) % up.length]
+    const sides = rep % 2 === 0 ? [null, sc.toggle] : [sc.toggle, null]
+    for (const side of sides) {
+      const name = side === null ? t.name : `${t.name}-${side.name}`
+      t.rewrite(side?.switchyard ?? '')
+      await reload(t)
+      await measureLoad(sc, t.port, 1, loadCpu) // the reloaded config's first second is not measured
+      const r = await measure(sc, t, DURATION, loadCpu, pin)
+      ;(runs[name] ??= []).push(r)
+      console.error(`  ${sc.name} ${name} round ${rep + 1}: ${Math.round(r.rps)}/s, ${r.cpuUsPerReq.toFixed(1)} µs/req, ${r.errors} errors`)
+    }
+  }
+}
+
+/** Admin port of a toggled target: its own port + this (a reload can not move the admin port, so it is set from the start). */
+const ADMIN_OFFSET = 50
+
+/** SIGHUP, then waits until the daemon's reload counter says it took the new file. */
+async function reload(t) {
+  const url = `http://127.0.0.1:${t.port + ADMIN_OFFSET}/metrics`
+  const successes = async () => Number(/switchyard_config_reloads_total\{result="success"\} (\d+)/.exec(await (await fetch(url)).text())?.[1] ?? NaN)
+  const before = await successes()
+  process.kill(t.child.pid, 'SIGHUP')
+  for (let i = 0; i < 100; i++) {
+    await sleep(50)
+    if ((await successes()) > before) return
+  }
+  throw new Error(`${t.name}: the reload did not take (see ${RUN}/bench.log)`)
+}
+
 async function runScenario(id) {
   const sc = (await import(`./scenarios/${id}.mjs`)).default
   const dir = `${RUN}/${id}`
   const pin = sc.pin !== false
   const loadCpu = pin ? LOAD_CPU : ALL_CPUS
   const targets = targetsOf(sc)
-  await assertFree([...BACKEND_PORTS, ...targets.map((_, i) => FIRST_TARGET_PORT + i)])
+  await assertFree([...BACKEND_PORTS, ...targets.flatMap((_, i) => [FIRST_TARGET_PORT + i, ...(sc.toggle ? [FIRST_TARGET_PORT + i + ADMIN_OFFSET] : [])])])
   const backends = startBackends({ kind: sc.backends ?? 'http', dir, cpu: loadCpu, log })
   children.push(...backends.children)
   for (const p of BACKEND_PORTS) await waitForPort(p)
   const up = []
   for (const [i, t] of targets.entries()) {
-    const started = startTarget({ ...t, port: FIRST_TARGET_PORT + i, dir, scenario: sc, cpu: pin ? PROXY_CPU : ALL_CPUS, log, fdLimit: fdLimit() })
+    const port = FIRST_TARGET_PORT + i
+    // A toggled target's admin port is known from the start: reload() reads its counter there.
+    const extra = sc.toggle ? `admin: { port: ${port + ADMIN_OFFSET} }` : ''
+    const started = startTarget({ ...t, port, dir, scenario: sc, cpu: pin ? PROXY_CPU : ALL_CPUS, log, fdLimit: fdLimit(), extra })
     if (started.child) children.push(started.child)
     try {
       await waitForPort(started.port, 20_000)
@@ -169,9 +210,23 @@ async function runScenario(id) {
   console.error(`${sc.name}: backends ${backends.label}; ${up.map((t) => t.name).join(', ')}; ${reps} x ${DURATION}s`)
   const runs = Object.fromEntries(up.map((t) => [t.name, []]))
   try {
-    if (sc.load !== 'idle') for (const t of up) await measureLoad(sc, t.port, WARMUP, loadCpu)
-    else for (const t of up) await wrk({ port: t.port, connections: sc.connections, seconds: WARMUP, cpu: loadCpu })
+    const warmup = sc.warmup ?? WARMUP
+    if (sc.together) await Promise.all(up.map((t) => measureLoad(sc, t.port, warmup, loadCpu)))
+    else if (sc.load !== 'idle') for (const t of up) await measureLoad(sc, t.port, warmup, loadCpu)
+    else for (const t of up) await wrk({ port: t.port, connections: sc.connections, seconds: warmup, cpu: loadCpu })
     for (let rep = 0; rep < reps; rep++) {
+      if (sc.together) {
+        // Every target loaded at once, sharing the proxy CPU: what the machine does meanwhile
+        // (a VM's neighbours, the kernel) falls on all of them alike, so their ratios hold.
+        const rs = await Promise.all(up.map((t) => measure(sc, t, DURATION, loadCpu, false)))
+        up.forEach((t, i) => runs[t.name].push(rs[i]))
+        console.error(`  ${sc.name} round ${rep + 1}: ${up.map((t, i) => `${t.name} ${Math.round(rs[i].rps)}/s ${rs[i].cpuUsPerReq.toFixed(1)} µs/req, ${rs[i].errors} errors`).join('; ')}`)
+        continue
+      }
+      if (sc.toggle) {
+        await toggledRound(sc, up, rep, runs, loadCpu, pin)
+        continue
+      }
       for (let k = 0; k < up.length; k++) {
         const t = up[(k + rep) % up.length]
         const r = await measure(sc, t, DURATION, loadCpu, pin)

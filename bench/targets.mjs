@@ -30,7 +30,7 @@ export const TARGETS = {
   // The bare Pool.dispatch reference of issue #6 (proxies/pool-dispatch.mjs): only when named in TARGETS.
   'pool-dispatch': { kind: 'pool-dispatch' },
 }
-// switchyard-bare runs in the scenarios that list it (log-cost-8k), or when named in TARGETS.
+// switchyard-bare runs in the scenarios that list it (log-cost-c50), or when named in TARGETS.
 export const DEFAULT_TARGETS = ['direct', 'switchyard', 'nginx', 'haproxy']
 /** Installed on demand into a cache folder (compare.mjs), never into package.json. */
 export const COMPARE_KINDS = ['node-http-proxy', 'reply-from']
@@ -60,10 +60,11 @@ export function startBackends({ kind, dir, cpu, log }) {
 /**
  * Starts one target. Returns { port, child, maxClients? } (child undefined for `direct`, which
  * is the first backend itself; maxClients when the target caps client connections). Fragments:
- * the target's own first, then the scenario's. `fdLimit`: the descriptor limit it inherits.
+ * the target's own first, then the scenario's, then `extra` (switchyard YAML). `fdLimit`: the
+ * descriptor limit it inherits. A switchyard target also returns `rewrite(extra)`.
  */
-export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit }) {
-  const fragments = (key) => [spec[key], scenario[key]]
+export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit, extra = '' }) {
+  const fragments = (key) => [spec[key], scenario[key], ...(key === 'switchyard' ? [extra] : [])]
   const file = (ext) => { mkdirSync(`${dir}/${name}`, { recursive: true }); return `${dir}/${name}/${name}.${ext}` }
   const backends = BACKEND_PORTS
   switch (spec.kind) {
@@ -75,7 +76,9 @@ export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit
       // The access log goes to /dev/null unless the target says `stdout: 'drain'` (a pipe the
       // bench reads and discards, as journald or Docker would read it).
       // `node`: flags for node itself (V8's heap sizing, say).
-      return { port, child: start([process.execPath, ...(spec.node ?? []), path.resolve(HERE, '../dist/cli.js'), '--config', f], { cpu, log, stdout: spec.stdout ?? 'ignore' }) }
+      const child = start([process.execPath, ...(spec.node ?? []), path.resolve(HERE, '../dist/cli.js'), '--config', f], { cpu, log, stdout: spec.stdout ?? 'ignore' })
+      // `rewrite(extra)`: the same config plus one more YAML fragment, written over the file (then SIGHUP reloads it).
+      return { port, child, rewrite: (extra) => writeFileSync(f, switchyardYaml({ port, backends, fragments: [...fragments('switchyard'), extra] })) }
     }
     case 'nginx': {
       const f = file('conf')

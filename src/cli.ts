@@ -5,7 +5,7 @@ import cluster from 'node:cluster'
 import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { loadConfigFile, formatProblem } from './config/load.js'
 import type { ConfigProblem } from './config/types.js'
-import { createLogger, flushLog, type Logger } from './shell/log.js'
+import { createLogger, drainLog, flushLog, type Logger } from './shell/log.js'
 import { startDaemon } from './shell/daemon.js'
 import { runPrimary, workerCount } from './shell/primary.js'
 import { runWorker } from './shell/worker.js'
@@ -161,7 +161,8 @@ function signalReload(pidFile: string | undefined): number {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => {
+  async (code) => {
+    await drainLog()
     flushLog()
     process.exit(code)
   },

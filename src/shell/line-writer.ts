@@ -1,5 +1,5 @@
-// Where access log lines go: copied at once into a reusable byte buffer, written to stdout
-// a buffer at a time. Measured (node --trace-gc, 64 KiB responses): lines kept as strings
+// Where log lines go: encoded (access-log.ts) or copied at once into a reusable byte
+// buffer, written to stdout a buffer at a time. Measured (node --trace-gc, 64 KiB responses): lines kept as strings
 // until a batch was written lived long enough to be promoted to V8's old space, doubling
 // the major GCs (39 Mark-Compacts against 19 in 5 s) and costing ~15% of throughput. A
 // line copied into a buffer dies young, where collecting it is nearly free.
@@ -7,16 +7,19 @@
 // `maxQueuedBytes` (a stalled stdout must not grow memory without end): past it, lines are
 // dropped and counted, and the count is reported once the queue drains. A full
 // non-blocking pipe (EAGAIN) is retried; other write errors (EPIPE: stdout gone) drop the chunk.
-import { write, writeSync } from 'node:fs'
+import { openLogOutput, type LogOutput } from './log-output.js'
+import type { ByteSink } from '../core/json-bytes.js'
 
 const EAGAIN_RETRY_MS = 10
 
 export class LineWriter {
-  readonly #fd: number
+  readonly #out: LogOutput
   readonly #size: number
   readonly #maxQueuedBytes: number
-  #buf: Buffer
-  #used = 0
+  /** The buffer being filled, and how far. */
+  readonly #sink: ByteSink
+  /** A line longer than a buffer gets a buffer of its own, written alone at end(). */
+  #oversize: ByteSink | null = null
   #spares: Buffer[] = []
   readonly #queue: Buffer[] = []
   #queuedBytes = 0
@@ -29,44 +32,67 @@ export class LineWriter {
    * same pipe: a pipe keeps writes of up to PIPE_BUF (4096) bytes whole.
    */
   constructor(fd: number, size: number, flushEveryMs = 250, maxQueuedBytes = 16 * 1024 * 1024) {
-    this.#fd = fd
+    this.#out = openLogOutput(fd)
     this.#size = size
     this.#maxQueuedBytes = maxQueuedBytes
-    this.#buf = Buffer.allocUnsafeSlow(size)
+    this.#sink = { buf: Buffer.allocUnsafeSlow(size), pos: 0 }
     this.#timer = setInterval(() => this.flush(), flushEveryMs)
     this.#timer.unref()
   }
 
   /** One or more whole lines, each ending in "\n". */
   write(lines: string): void {
-    // A JS character takes at most 3 UTF-8 bytes: flush first when the line may not fit.
-    if (this.#size - this.#used < lines.length * 3) this.flush()
-    if (lines.length * 3 > this.#size) {
-      this.#enqueue(Buffer.from(lines)) // a line longer than a buffer goes on its own
-      return
-    }
-    this.#used += this.#buf.write(lines, this.#used)
+    // A JS character takes at most 3 UTF-8 bytes.
+    const sink = this.begin(lines.length * 3)
+    sink.pos += sink.buf.write(lines, sink.pos)
+    this.end()
+  }
+
+  /**
+   * Room for `max` more bytes, to encode whole lines into; call end() once they are in.
+   * The current buffer (handed to the queue first when short of room), or, for more than
+   * a buffer holds, a buffer of its own.
+   */
+  begin(max: number): ByteSink {
+    if (this.#size - this.#sink.pos < max) this.flush() // (also keeps an oversize line in order)
+    if (max > this.#size) return (this.#oversize = { buf: Buffer.allocUnsafe(max), pos: 0 })
+    return this.#sink
+  }
+
+  end(): void {
+    const big = this.#oversize
+    if (big === null) return
+    this.#oversize = null
+    this.#enqueue(big.buf.subarray(0, big.pos))
   }
 
   /** Hands the filled part of the buffer to the writer queue. */
   flush(): void {
-    if (this.#used === 0) return
-    const filled = this.#buf.subarray(0, this.#used)
-    this.#buf = this.#spares.pop() ?? Buffer.allocUnsafeSlow(this.#size)
-    this.#used = 0
+    const sink = this.#sink
+    if (sink.pos === 0) return
+    const filled = sink.buf.subarray(0, sink.pos)
+    sink.buf = this.#spares.pop() ?? Buffer.allocUnsafeSlow(this.#size)
+    sink.pos = 0
     this.#enqueue(filled)
   }
 
-  /** Before exit: everything still held, written synchronously. */
-  flushSync(): void {
+  /**
+   * Before exit: everything still held, written synchronously; a full pipe is waited for
+   * until `deadline` (Date.now() ms). A chunk already handed to a pipe's stream is not
+   * here: drain() waits for it.
+   */
+  flushSync(deadline = Date.now() + 1000): void {
     this.flush()
     for (const chunk of this.#queue.splice(0)) {
-      try {
-        writeSync(this.#fd, chunk)
-      } catch {
-        return // stdout gone: nothing left to say it to
-      }
+      if (!this.#out.writeNow(chunk, deadline)) return // stdout gone or stuck: nothing more to do
     }
+  }
+
+  /** Resolves once every line so far is written (or dropped), or after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    this.flush()
+    const deadline = Date.now() + timeoutMs
+    while ((this.#writing || this.#queue.length > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5))
   }
 
   #enqueue(chunk: Buffer): void {
@@ -92,19 +118,18 @@ export class LineWriter {
       return
     }
     this.#writing = true
-    write(this.#fd, chunk, 0, chunk.length, null, (err, written) => {
+    this.#out.write(chunk, (err, written) => {
       this.#writing = false
-      if (err?.code === 'EAGAIN') {
-        // A non-blocking pipe is full: the reader is slow. Try the same chunk again shortly.
-        this.#queue.unshift(chunk)
-        setTimeout(() => this.#next(), EAGAIN_RETRY_MS).unref()
-        return
-      }
-      if (err === null && written < chunk.length) {
-        this.#queue.unshift(chunk.subarray(written)) // a partial write: the rest goes first
+      if (err?.code === 'EAGAIN' || (err === null && written < chunk.length)) {
+        // A partial write, or a full non-blocking pipe (the reader is slow): the rest goes first.
+        this.#queue.unshift(chunk.subarray(written))
         this.#queuedBytes -= written
+        if (err !== null) {
+          setTimeout(() => this.#next(), EAGAIN_RETRY_MS).unref()
+          return
+        }
       } else {
-        this.#queuedBytes -= chunk.length
+        this.#queuedBytes -= chunk.length // written, or failed for good (EPIPE: stdout gone): dropped
         this.#recycle(chunk)
       }
       this.#next()

@@ -39,7 +39,7 @@ export class StaticSite {
   /** The real root with a trailing separator: a served file's real path must start with it. */
   readonly #inside: string
   readonly stats: RequestStats
-  readonly accessTarget: string
+  readonly accessTarget: Buffer
   readonly log: Logger
 
   constructor(config: StaticConfig, prefix: string, log: Logger, metrics: Metrics) {

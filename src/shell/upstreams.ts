@@ -41,7 +41,7 @@ export class Server {
   readonly log: Logger
   readonly metrics: ServerMetrics
   /** This server's part of an access log line, made once. */
-  readonly accessTarget: string
+  readonly accessTarget: Buffer
   inFlight = 0
   health: Health = initialHealth
   /** The upstream of the running config that holds this server (changes on reload). */
@@ -160,7 +160,7 @@ export class Upstream {
   readonly log: Logger
   readonly metrics: UpstreamMetrics
   /** The access log's part for requests answered without a server. */
-  readonly accessTarget: string
+  readonly accessTarget: Buffer
   /** `Retry-After` on a 503: when a server may be back (next health check or end of an ejection). */
   readonly retryAfter: string
   /** Members whose server takes traffic now, in index order. */

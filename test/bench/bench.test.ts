@@ -30,14 +30,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 const fdLimit = Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? 1024)
 
 type Spec = { kind: string, switchyard?: string, nginx?: object, haproxy?: object }
-type Scenario = { name: string, targets?: string[], variants?: Record<string, Spec>, switchyard?: string, nginx?: object, haproxy?: object }
+type Scenario = { name: string, targets?: string[], variants?: Record<string, Spec>, switchyard?: string, nginx?: object, haproxy?: object, toggle?: { name: string, switchyard: string } }
 const scenarios: [string, Scenario][] = await Promise.all(readdirSync(join(BENCH, 'scenarios')).map(async (f) => [f, (await bench(`scenarios/${f}`)).default]))
 
 /** Every (scenario, target) pair of a kind, with the fragments the harness would apply. */
 function pairs(kind: string): { label: string, fragments: unknown[] }[] {
   return scenarios.flatMap(([file, sc]) => (sc.targets ?? Object.keys(targets.TARGETS)).flatMap((name) => {
     const spec: Spec = sc.variants?.[name] ?? targets.TARGETS[name]
-    return spec.kind === kind ? [{ label: `${file} ${name}`, fragments: [spec[kind as 'switchyard'], sc[kind as 'switchyard']] }] : []
+    if (spec.kind !== kind) return []
+    const fragments = [spec[kind as 'switchyard'], sc[kind as 'switchyard']]
+    // A toggled scenario also reloads its switchyard targets with the toggle's fragment.
+    const toggled = sc.toggle && kind === 'switchyard' ? [{ label: `${file} ${name}-${sc.toggle.name}`, fragments: [...fragments, sc.toggle.switchyard] }] : []
+    return [{ label: `${file} ${name}`, fragments }, ...toggled]
   }))
 }
 
