@@ -151,12 +151,15 @@ async function idleRun(sc, t, seconds, cpu) {
 async function toggledRound(sc, up, rep, runs, loadCpu, pin) {
   for (let k = 0; k < up.length; k++) {
     const t = up[(k + rep) % up.length]
-    const sides = rep % 2 === 0 ? [null, sc.toggle] : [sc.toggle, null]
+    // Targets of other kinds (no config to reload) are measured once per round, as usual.
+    const sides = !t.rewrite ? [null] : rep % 2 === 0 ? [null, sc.toggle] : [sc.toggle, null]
     for (const side of sides) {
       const name = side === null ? t.name : `${t.name}-${side.name}`
-      t.rewrite(side?.switchyard ?? '')
-      await reload(t)
-      await measureLoad(sc, t.port, 1, loadCpu) // the reloaded config's first second is not measured
+      if (t.rewrite) {
+        t.rewrite(side?.switchyard ?? '')
+        await reload(t)
+        await measureLoad(sc, t.port, 1, loadCpu) // the reloaded config's first second is not measured
+      }
       const r = await measure(sc, t, DURATION, loadCpu, pin)
       ;(runs[name] ??= []).push(r)
       console.error(`  ${sc.name} ${name} round ${rep + 1}: ${Math.round(r.rps)}/s, ${r.cpuUsPerReq.toFixed(1)} µs/req, ${r.errors} errors`)
@@ -211,18 +214,9 @@ async function runScenario(id) {
   const runs = Object.fromEntries(up.map((t) => [t.name, []]))
   try {
     const warmup = sc.warmup ?? WARMUP
-    if (sc.together) await Promise.all(up.map((t) => measureLoad(sc, t.port, warmup, loadCpu)))
-    else if (sc.load !== 'idle') for (const t of up) await measureLoad(sc, t.port, warmup, loadCpu)
+    if (sc.load !== 'idle') for (const t of up) await measureLoad(sc, t.port, warmup, loadCpu)
     else for (const t of up) await wrk({ port: t.port, connections: sc.connections, seconds: warmup, cpu: loadCpu })
     for (let rep = 0; rep < reps; rep++) {
-      if (sc.together) {
-        // Every target loaded at once, sharing the proxy CPU: what the machine does meanwhile
-        // (a VM's neighbours, the kernel) falls on all of them alike, so their ratios hold.
-        const rs = await Promise.all(up.map((t) => measure(sc, t, DURATION, loadCpu, false)))
-        up.forEach((t, i) => runs[t.name].push(rs[i]))
-        console.error(`  ${sc.name} round ${rep + 1}: ${up.map((t, i) => `${t.name} ${Math.round(rs[i].rps)}/s ${rs[i].cpuUsPerReq.toFixed(1)} µs/req, ${rs[i].errors} errors`).join('; ')}`)
-        continue
-      }
       if (sc.toggle) {
         await toggledRound(sc, up, rep, runs, loadCpu, pin)
         continue

@@ -30,7 +30,7 @@ export const TARGETS = {
   // The bare Pool.dispatch reference of issue #6 (proxies/pool-dispatch.mjs): only when named in TARGETS.
   'pool-dispatch': { kind: 'pool-dispatch' },
 }
-// switchyard-bare runs in the scenarios that list it (log-cost-c50), or when named in TARGETS.
+// switchyard-bare runs when named in TARGETS (log-cost-c50 toggles the same settings by reload in one daemon).
 export const DEFAULT_TARGETS = ['direct', 'switchyard', 'nginx', 'haproxy']
 /** Installed on demand into a cache folder (compare.mjs), never into package.json. */
 export const COMPARE_KINDS = ['node-http-proxy', 'reply-from']

@@ -7,8 +7,8 @@ export default {
   name: 'log+metrics cost c50',
   path: '/',
   connections: 50,
-  warmup: 5, // past V8's tiers: a fresh daemon's first seconds run slower
-  reps: 8,
+  warmup: 10, // past V8's tiers: a fresh daemon's first seconds run slower (5 s left the first round high)
+  reps: 9, // odd: the median is one round's figure
   targets: ['switchyard', 'switchyard-piped'],
   variants: { 'switchyard-piped': { kind: 'switchyard', stdout: 'drain' } },
   toggle: { name: 'bare', switchyard: 'admin: { request_metrics: false }\nlog: { access_log: false }' },

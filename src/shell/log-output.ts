@@ -30,35 +30,39 @@ export function openLogOutput(fd: number): LogOutput {
   return stat.isFIFO() || stat.isSocket() ? new StreamOutput(fd) : new DirectOutput(fd)
 }
 
-class DirectOutput implements LogOutput {
-  readonly #fd: number
+/** What both outputs share: the fd, and the synchronous write before exit. */
+abstract class FdOutput implements LogOutput {
+  protected readonly fd: number
 
   constructor(fd: number) {
-    this.#fd = fd
+    this.fd = fd
   }
 
+  abstract write(chunk: Buffer, done: (err: NodeJS.ErrnoException | null, written: number) => void): void
+
+  writeNow(chunk: Buffer, deadline: number): boolean {
+    return writeAll(this.fd, chunk, deadline)
+  }
+}
+
+class DirectOutput extends FdOutput {
   write(chunk: Buffer, done: (err: NodeJS.ErrnoException | null, written: number) => void): void {
     let written = 0
     try {
-      while (written < chunk.length) written += writeSync(this.#fd, chunk, written, chunk.length - written)
+      while (written < chunk.length) written += writeSync(this.fd, chunk, written, chunk.length - written)
     } catch (err) {
       done(err as NodeJS.ErrnoException, written)
       return
     }
     done(null, written)
   }
-
-  writeNow(chunk: Buffer, deadline: number): boolean {
-    return writeAll(this.#fd, chunk, deadline)
-  }
 }
 
-class StreamOutput implements LogOutput {
-  readonly #fd: number
+class StreamOutput extends FdOutput {
   readonly #socket: Socket
 
   constructor(fd: number) {
-    this.#fd = fd
+    super(fd)
     this.#socket = new Socket({ fd, readable: false, writable: true })
     this.#socket.on('error', () => {}) // each write's callback gets the error too
     this.#socket.unref() // the log never keeps the daemon alive
@@ -67,10 +71,6 @@ class StreamOutput implements LogOutput {
   write(chunk: Buffer, done: (err: NodeJS.ErrnoException | null, written: number) => void): void {
     // libuv writes what it can at once and the rest when the pipe has room; the callback comes after all of it.
     this.#socket.write(chunk, (err) => (err ? done(err, 0) : done(null, chunk.length)))
-  }
-
-  writeNow(chunk: Buffer, deadline: number): boolean {
-    return writeAll(this.#fd, chunk, deadline)
   }
 }
 
