@@ -46,8 +46,9 @@ export function putString(s: ByteSink, str: string): void {
   s.pos = pos
 }
 
-/** Digits of a non-negative integer up to 2^53 (no more than 16 bytes). */
+/** Digits of a non-negative integer up to 2^53 (no more than 16 bytes); anything else (NaN, negative, fractional, huge) writes 0. */
 export function putUint(s: ByteSink, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) n = 0 // a bug upstream must not put a NUL byte in a log line
   if (n <= INT32_MAX) {
     putInt32(s, n | 0)
     return
@@ -92,7 +93,8 @@ function putInt32(s: ByteSink, n: number): void {
  * `Math.round(seconds * 1e6) / 1000` prints in JavaScript (0.137, 2.5, 12).
  */
 export function putMillis(s: ByteSink, seconds: number): void {
-  const us = Math.max(0, Math.round(seconds * 1e6))
+  let us = Math.round(seconds * 1e6)
+  if (!Number.isSafeInteger(us) || us < 0) us = 0 // a clock step back, or a bug: never a stray byte or an endless loop
   const whole = Math.floor(us / 1000)
   let frac = us - whole * 1000
   putUint(s, whole)

@@ -47,6 +47,12 @@ describe('putUint', () => {
   })
 })
 
+describe('putUint: what is not a count', () => {
+  it.each([NaN, -1, 1.5, Infinity, -Infinity, 2 ** 53])('%s writes 0, never a stray byte', (n) => {
+    expect(encode(16, (s) => putUint(s, n))).toBe('0')
+  })
+})
+
 describe('putMillis', () => {
   it.each([0, 0.000001, 0.0000004, 0.0000005, 0.000137, 0.00013, 0.0001, 0.001, 0.0025, 0.0125, 0.999999, 1, 2.5, 12.3456789, 30, 3600.0004, 86400 * 365])('%s s', (seconds) => {
     expect(encode(20, (s) => putMillis(s, seconds))).toBe(String(Math.round(seconds * 1e6) / 1000))
@@ -60,7 +66,7 @@ describe('putMillis', () => {
     }
   })
 
-  it('never writes a negative duration (a clock step back): 0', () => {
-    expect(encode(20, (s) => putMillis(s, -0.5))).toBe('0')
+  it.each([-0.5, NaN, Infinity])('writes 0 for a duration that is not one (%s)', (seconds) => {
+    expect(encode(20, (s) => putMillis(s, seconds))).toBe('0')
   })
 })
