@@ -1,8 +1,8 @@
 // Where log lines go: encoded (access-log.ts) or copied at once into a reusable byte
-// buffer, written to stdout a buffer at a time. Measured (node --trace-gc, 64 KiB responses): lines kept as strings
-// until a batch was written lived long enough to be promoted to V8's old space, doubling
-// the major GCs (39 Mark-Compacts against 19 in 5 s) and costing ~15% of throughput. A
-// line copied into a buffer dies young, where collecting it is nearly free.
+// buffer, written to stdout (log-output.ts) a buffer at a time. Measured (node --trace-gc,
+// 64 KiB responses): lines kept as strings until a batch was written lived long enough to
+// be promoted to V8's old space, doubling the major GCs (39 Mark-Compacts against 19 in
+// 5 s) and costing ~15% of throughput; in a buffer they leave nothing to collect.
 // Writes are in order, one in flight at a time; filled buffers wait in a queue bounded by
 // `maxQueuedBytes` (a stalled stdout must not grow memory without end): past it, lines are
 // dropped and counted, and the count is reported once the queue drains. A full
