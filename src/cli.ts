@@ -5,10 +5,10 @@ import cluster from 'node:cluster'
 import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { loadConfigFile, formatProblem } from './config/load.js'
 import type { ConfigProblem } from './config/types.js'
-import { createLogger, drainLog, flushLog, type Logger } from './shell/log.js'
-import { startDaemon } from './shell/daemon.js'
-import { runPrimary, workerCount } from './shell/primary.js'
-import { runWorker } from './shell/worker.js'
+import { createLogger, drainLog, flushLog, type Logger } from './shell/observe/log.js'
+import { startDaemon } from './shell/process/data-plane.js'
+import { runPrimary, workerCount } from './shell/process/primary.js'
+import { runWorker } from './shell/process/worker.js'
 
 const USAGE = `Usage:
   switchyard [run] [--config FILE] [--pid-file FILE]      run the daemon

@@ -12,7 +12,9 @@ import { randomUUID } from 'node:crypto'
 import { setImmediate } from 'node:timers'
 
 const dist = path.resolve(process.argv[2] ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '../../dist'))
-const load = (file) => import(pathToFileURL(path.join(dist, file)).href)
+// Builds before the shell was split by concern (issue #14) have shell/log.js; later ones shell/observe/log.js.
+const { existsSync } = await import('node:fs')
+const load = (file) => import(pathToFileURL(path.join(dist, existsSync(path.join(dist, 'shell/observe')) ? file.replace('shell/', 'shell/observe/') : file)).href)
 const { createLogger } = await load('shell/log.js')
 createLogger('info', false)
 const { AccessLog } = await load('shell/access-log.js')

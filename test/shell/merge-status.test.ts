@@ -1,7 +1,7 @@
 // The primary's /status: the workers' views merged (worst state, summed in-flight counts).
 import { describe, expect, it } from 'vitest'
-import { mergeStatus } from '../../src/shell/primary.js'
-import type { StatusDoc } from '../../src/shell/runtime.js'
+import { mergeStatus } from '../../src/shell/process/primary.js'
+import type { StatusDoc } from '../../src/shell/runtime/runtime.js'
 
 const doc = (servers: [string, string, number][]): StatusDoc => ({
   upstreams: { app: { balance: 'round_robin', servers: servers.map(([url, state, n]) => ({ url, weight: 1, state, active_requests: n })) } },

@@ -8,7 +8,7 @@
 // dropped and counted, and the count is reported once the queue drains. A full
 // non-blocking pipe (EAGAIN) is retried; other write errors (EPIPE: stdout gone) drop the chunk.
 import { openLogOutput, type LogOutput } from './log-output.js'
-import type { ByteSink } from '../core/json-bytes.js'
+import type { ByteSink } from './json-bytes.js'
 
 const EAGAIN_RETRY_MS = 10
 

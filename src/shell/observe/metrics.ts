@@ -9,8 +9,8 @@
 //   once per server.
 // - Gauges that mirror state are filled in collect(), at scrape time, not per request.
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
-import type { ErrorReason } from '../core/errors.js'
-import { DURATION_BUCKETS, RequestStats } from '../core/request-stats.js'
+import type { ErrorReason } from '../../core/errors.js'
+import { DURATION_BUCKETS, RequestStats } from './request-stats.js'
 
 /** prom-client defaults that are gauges named `..._total`: `promtool check metrics` refuses them. */
 const REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']

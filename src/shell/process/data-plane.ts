@@ -7,17 +7,17 @@
 // - cluster worker: the primary (primary.ts) does all of that and drives this through
 //   messages (ipc.ts); signals sent to a worker directly are ignored.
 import http from 'node:http'
-import type { Config, ListenerConfig } from '../config/types.js'
-import { loadConfigFile, formatProblem } from '../config/load.js'
-import { restartNeeded } from '../config/restart.js'
-import { Runtime } from './runtime.js'
+import type { Config, ListenerConfig } from '../../config/types.js'
+import { loadConfigFile, formatProblem } from '../../config/load.js'
+import { restartNeeded } from '../../config/restart.js'
+import { Runtime } from '../runtime/runtime.js'
 import { adminListenerConfig, listen, type Listener, type UpgradeListener } from './listeners.js'
-import { proxyUpgrade } from './websocket.js'
+import { proxyUpgrade } from '../request/websocket.js'
 import type { Duplex } from 'node:stream'
-import { forward, type Lifecycle } from './forward.js'
+import { forward, type Lifecycle } from '../request/forward.js'
 import { adminHandler, registryMetrics } from './admin.js'
-import { Metrics } from './metrics.js'
-import type { Logger } from './log.js'
+import { Metrics } from '../observe/metrics.js'
+import type { Logger } from '../observe/log.js'
 
 export interface Daemon {
   /** Resolves with the process exit code once the daemon has stopped. */

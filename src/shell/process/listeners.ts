@@ -2,10 +2,10 @@
 import http from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
-import type { AdminConfig, ListenerConfig } from '../config/types.js'
-import { DEFAULTS } from '../config/defaults.js'
-import { declaredLength } from './forward.js'
-import { isWebSocketUpgrade } from './websocket.js'
+import type { AdminConfig, ListenerConfig } from '../../config/types.js'
+import { DEFAULTS } from '../../config/defaults.js'
+import { declaredLength } from '../request/forward.js'
+import { isWebSocketUpgrade } from '../request/websocket.js'
 
 const SILENT_GRACE_MS = 1_000
 

@@ -4,7 +4,7 @@
 // It never shares a port with the data listeners, which proxy every path, /metrics included.
 import http from 'node:http'
 import type { Registry } from 'prom-client'
-import type { Lifecycle } from './forward.js'
+import type { Lifecycle } from '../request/forward.js'
 
 export interface AdminDeps {
   readonly lifecycle: Lifecycle

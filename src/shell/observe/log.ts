@@ -9,7 +9,7 @@
 // flushes at least every 250 ms so a quiet daemon's lines are not held back; drainLog()
 // and flushLog() empty it before exit.
 import { pino, type Logger } from 'pino'
-import type { LogLevel } from '../config/types.js'
+import type { LogLevel } from '../../config/types.js'
 import { LineWriter } from './line-writer.js'
 
 export type { Logger }

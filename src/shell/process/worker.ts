@@ -8,10 +8,10 @@
 // one worker, which the primary then replaces.
 import process from 'node:process'
 import { AggregatorRegistry } from 'prom-client'
-import type { Config } from '../config/types.js'
-import { DataPlane } from './daemon.js'
-import { Metrics } from './metrics.js'
-import type { Logger } from './log.js'
+import type { Config } from '../../config/types.js'
+import { DataPlane } from './data-plane.js'
+import { Metrics } from '../observe/metrics.js'
+import type { Logger } from '../observe/log.js'
 import { isToWorker, type FromWorker, type ToWorker } from './ipc.js'
 
 function send(m: FromWorker): void {

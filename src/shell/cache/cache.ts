@@ -17,13 +17,13 @@
 //   a hit; a revalidation; a miss; the request itself when the cache did not take part)
 //   and notes it on the request, which turns it into X-Cache and the metric.
 import { interceptors, type Dispatcher } from 'undici'
-import type { CacheConfig } from '../config/types.js'
-import { clientResponseHeaders } from '../core/headers.js'
-import type { Logger } from './log.js'
+import type { CacheConfig } from '../../config/types.js'
+import { clientResponseHeaders } from '../../core/headers.js'
+import type { Logger } from '../observe/log.js'
 import { MemoryStore } from './memory-store.js'
-import type { Metrics } from './metrics.js'
+import type { Metrics } from '../observe/metrics.js'
 import { RedisStore } from './redis-store.js'
-import type { Upstream } from './upstreams.js'
+import type { Upstream } from '../runtime/upstreams.js'
 
 export type CacheResult = 'HIT' | 'MISS' | 'STALE' | 'BYPASS'
 

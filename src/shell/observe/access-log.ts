@@ -4,7 +4,7 @@
 // line cost ~20% of the throughput on small responses. The line is encoded straight into
 // the log's byte buffer (core/json-bytes.ts): the constant parts are bytes made at config
 // load (per process, per server), the rest a few strings and numbers; nothing is allocated.
-import { maxStringBytes, putBytes, putMillis, putString, putUint, type ByteSink } from '../core/json-bytes.js'
+import { maxStringBytes, putBytes, putMillis, putString, putUint, type ByteSink } from './json-bytes.js'
 import type { LineWriter } from './line-writer.js'
 import { logLines } from './log.js'
 

@@ -5,8 +5,8 @@
 // error metric, and whether to try again. A base class rather than a member object, so a
 // request stays one allocation.
 import type { Dispatcher } from 'undici'
-import { classifyError, errorCode, mayRetry, type ErrorClass } from '../core/errors.js'
-import type { Member, Server, Upstream } from './upstreams.js'
+import { classifyError, errorCode, mayRetry, type ErrorClass } from '../../core/errors.js'
+import type { Member, Server, Upstream } from '../runtime/upstreams.js'
 
 export abstract class Attempts {
   protected readonly upstream: Upstream

@@ -16,9 +16,9 @@
 //   invalidation messages) is off: its invalidations are not re-subscribed after Redis
 //   restarts, so a purge by another instance could go unseen.
 import { RedisCacheStore } from 'undici-cache-redis'
-import type { RedisStoreConfig } from '../config/types.js'
+import type { RedisStoreConfig } from '../../config/types.js'
 import type { CacheKey, CacheStore, CacheValue, GetResult } from './memory-store.js'
-import type { Logger } from './log.js'
+import type { Logger } from '../observe/log.js'
 
 const PROBE_EVERY_MS = 1000
 /** A key no response is stored under: a lookup of it only tells whether Redis answers. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { DURATION_BUCKETS, METHOD_LABELS, RequestStats, methodIndex } from '../../src/core/request-stats.js'
+import { DURATION_BUCKETS, METHOD_LABELS, RequestStats, methodIndex } from '../../src/shell/observe/request-stats.js'
 
 describe('methodIndex', () => {
   it.each([

@@ -5,8 +5,8 @@
 // starts at a random point of the first interval and every wait is jittered by +-10%, so
 // many servers are not probed at the same instant.
 import { Client } from 'undici'
-import type { HealthCheckConfig, StatusRanges } from '../config/types.js'
-import { classifyError } from '../core/errors.js'
+import type { HealthCheckConfig, StatusRanges } from '../../config/types.js'
+import { classifyError } from '../../core/errors.js'
 
 export interface ProbeTarget {
   readonly id: string // host:port

@@ -16,16 +16,16 @@ import { realpath, stat } from 'node:fs/promises'
 import { extname, join, sep } from 'node:path'
 import send from 'send'
 import { contentType } from 'mime-types'
-import type { StaticConfig } from '../config/types.js'
+import type { StaticConfig } from '../../config/types.js'
 import {
   acceptedEncodings, directoryLocation, SIBLING_EXTENSION, STATIC_ALLOW, staticMethodAllowed, staticTarget, type Encoding,
-} from '../core/static-files.js'
-import type { RequestStats } from '../core/request-stats.js'
-import { AccessLog } from './access-log.js'
+} from '../../core/static-files.js'
+import type { RequestStats } from '../observe/request-stats.js'
+import { AccessLog } from '../observe/access-log.js'
 import { takeBytesRead } from './bytes.js'
 import type { ForwardContext } from './forward.js'
-import type { Logger } from './log.js'
-import type { Metrics } from './metrics.js'
+import type { Logger } from '../observe/log.js'
+import type { Metrics } from '../observe/metrics.js'
 import { statusAfterClientGone } from './replies.js'
 
 /** The `upstream` label and access log field of every static request; `server` is the root. */

@@ -1,7 +1,7 @@
 // Answers switchyard gives itself: a short text body, the request id, never a stack trace.
 import { STATUS_CODES, type ServerResponse } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { clientResponseHeaders } from '../core/headers.js'
+import { clientResponseHeaders } from '../../core/headers.js'
 
 /** Logged (never sent) when the client went away first; nginx's convention. */
 export const statusAfterClientGone = 499

@@ -1,7 +1,7 @@
 // The access log's byte encoder against JavaScript's own: every value must come out as the
 // bytes of JSON.stringify / String(), within the bound the caller reserved.
 import { describe, expect, it } from 'vitest'
-import { maxStringBytes, putBytes, putMillis, putString, putUint, type ByteSink } from '../../src/core/json-bytes.js'
+import { maxStringBytes, putBytes, putMillis, putString, putUint, type ByteSink } from '../../src/shell/observe/json-bytes.js'
 import { Rng } from '../helpers/prng.js'
 
 /** A sink with a sentinel after `room` bytes, so writing past the reserved room shows. */

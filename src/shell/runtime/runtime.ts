@@ -3,17 +3,17 @@
 // Built once per config load, never per request. A reload builds a new Runtime from the
 // previous one: servers that stay are the same Server objects (pool, in-flight count and
 // health carry over); the others are retired: they drain, then their pools close.
-import type { Config, StaticConfig } from '../config/types.js'
-import { buildRouter } from '../core/routes.js'
+import type { Config, StaticConfig } from '../../config/types.js'
+import { buildRouter } from '../../core/routes.js'
 import { Upstream, type Server, type ServerReuse } from './upstreams.js'
 import { HealthChecker, type ProbeListener } from './health-checker.js'
-import { StaticSite } from './static.js'
-import { AccessLog } from './access-log.js'
-import type { ForwardContext, Lifecycle } from './forward.js'
-import type { Logger } from './log.js'
-import type { GaugeSource, Metrics } from './metrics.js'
-import { Cache, CachedRoute } from './cache.js'
-import { MemoryStore } from './memory-store.js'
+import { StaticSite } from '../request/static.js'
+import { AccessLog } from '../observe/access-log.js'
+import type { ForwardContext, Lifecycle } from '../request/forward.js'
+import type { Logger } from '../observe/log.js'
+import type { GaugeSource, Metrics } from '../observe/metrics.js'
+import { Cache, CachedRoute } from '../cache/cache.js'
+import { MemoryStore } from '../cache/memory-store.js'
 
 interface ServerView { upstream: string; server: Server; weight: number }
 

@@ -7,17 +7,17 @@
 // - Upstream: a named group of members with its balancer and the list of members that take
 //   traffic now, rebuilt only when a server's health says so, never per request.
 import { Pool } from 'undici'
-import type { ServerConfig, UpstreamConfig } from '../config/types.js'
-import { MAX_TIMER_MS } from '../config/duration.js'
-import { createBalancer, type Balancer, type Pickable } from '../core/balancers.js'
-import type { ErrorReason } from '../core/errors.js'
+import type { ServerConfig, UpstreamConfig } from '../../config/types.js'
+import { MAX_TIMER_MS } from '../../config/duration.js'
+import { createBalancer, type Balancer, type Pickable } from '../../core/balancers.js'
+import type { ErrorReason } from '../../core/errors.js'
 import {
   initialHealth, activeResult, passiveFailure, passiveSuccess, ejectionOver, probeStarted, probeAbandoned, setDraining,
   stateOf, takesTraffic, type Health, type ServerState, type Step,
-} from '../core/health.js'
-import type { Logger } from './log.js'
-import type { Metrics, ServerMetrics, UpstreamMetrics } from './metrics.js'
-import { AccessLog } from './access-log.js'
+} from '../../core/health.js'
+import type { Logger } from '../observe/log.js'
+import type { Metrics, ServerMetrics, UpstreamMetrics } from '../observe/metrics.js'
+import { AccessLog } from '../observe/access-log.js'
 
 /** How passive failures read in the state-change log line ("connect refused x3"). */
 const REASON_TEXT: Record<ErrorReason, string> = {
