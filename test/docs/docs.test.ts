@@ -24,8 +24,8 @@ const all = (re: RegExp, text: string): string[] => [...text.matchAll(re)].map((
 /** Markdown without its fenced code blocks (their contents are examples, not names or links). */
 const prose = (md: string): string => md.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '')
 
-/** The contents of every `code span` of a markdown text, fenced blocks included. */
-const codeSpans = (md: string): string[] => [...all(/`([^`\n]+)`/g, md), ...all(/^```[^\n]*\n([\s\S]*?)^```/gm, md)]
+/** The contents of every inline `code span` of a markdown text (not of fenced examples). */
+const codeSpans = (md: string): string[] => all(/`([^`\n]+)`/g, prose(md))
 
 /** Word-like tokens inside code spans: `upstreams.<name>.timeouts.connect` gives upstreams, name, timeouts, connect. */
 const codeTokens = (md: string): Set<string> => new Set(codeSpans(md).flatMap((s) => s.split(/[^A-Za-z0-9_]+/)).filter((t) => t !== ''))
@@ -84,7 +84,7 @@ function exampleKeys(): Set<string> {
 const DOC_FILES = ['README.md', 'CONTRIBUTING.md', 'CHANGELOG.md', 'bench/README.md', 'bench/RESULTS.md',
   ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)].sort()
 
-/** Every `code span` of a page, exactly. */
+/** Every inline `code span` of a page, exactly. */
 const spansOf = (path: string): Set<string> => new Set(codeSpans(read(path)))
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
