@@ -1,14 +1,22 @@
-#!/usr/bin/env node
-// argv -> check | run. The only place that exits the process.
+// argv -> check | run | reload (cli.ts, the entry point, loads this once the Node version
+// is known to be good and the signals are taken, and does the exiting). `run` builds the
+// process's Control (shell/process/control.ts) and starts one of the two modes: a single
+// process, or a primary with workers; a cluster worker runs what its primary sends.
 import { parseArgs } from 'node:util'
 import cluster from 'node:cluster'
 import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { loadConfigFile, formatProblem } from './config/load.js'
-import type { ConfigProblem } from './config/types.js'
-import { createLogger, drainLog, flushLog, type Logger } from './shell/observe/log.js'
-import { startDaemon } from './shell/process/data-plane.js'
+import { LOG_LEVELS, type ConfigProblem } from './config/types.js'
+import { createLogger, flushLog, type Logger } from './shell/observe/log.js'
+import { Metrics } from './shell/observe/metrics.js'
+import { Control } from './shell/process/control.js'
+import type { SignalInbox } from './shell/process/signals.js'
+import { runSingle } from './shell/process/single.js'
 import { runPrimary, workerCount } from './shell/process/primary.js'
 import { runWorker } from './shell/process/worker.js'
+import { packageJson } from './node-version.js'
+
+export { drainLog, flushLog } from './shell/observe/log.js'
 
 const USAGE = `Usage:
   switchyard [run] [--config FILE] [--pid-file FILE]      run the daemon
@@ -28,11 +36,10 @@ Environment:
   SWITCHYARD_PID_FILE default pid file
   LOG_LEVEL           overrides log.level (fatal, error, warn, info, debug, trace, silent)
 `
-const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+const LEVELS: ReadonlySet<string> = new Set(LOG_LEVELS)
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
-  return pkg.version
+  return packageJson().version
 }
 
 function printProblems(file: string, problems: readonly ConfigProblem[]): void {
@@ -40,7 +47,7 @@ function printProblems(file: string, problems: readonly ConfigProblem[]): void {
   for (const p of problems) process.stderr.write(`  ${formatProblem(p)}\n`)
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], inbox: SignalInbox): Promise<number> {
   let args
   try {
     args = parseArgs({
@@ -80,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
     // Forked by the primary: the config comes over IPC, already validated.
     const log = createLogger('info', true).child({ worker: Number(process.env.SWITCHYARD_WORKER_INDEX) })
     onCrash(log)
-    return runWorker(log)
+    return runWorker(log, inbox)
   }
 
   const file = args.values.config ?? process.env.SWITCHYARD_CONFIG ?? 'config/switchyard.yaml'
@@ -109,9 +116,10 @@ async function main(argv: string[]): Promise<number> {
     process.on('exit', () => removePidFile(pidFile))
   }
   log.info({ version: version(), config: file, node: process.version, workers }, 'starting')
-  if (workers > 1) return runPrimary(loaded.config, file, log)
-  const daemon = await startDaemon(loaded.config, file, log)
-  return daemon.stopped
+  const metrics = new Metrics(workers > 1 ? 'primary' : 'single')
+  const control = new Control(inbox, file, log, metrics)
+  await (workers > 1 ? runPrimary(loaded.config, log, metrics, control) : runSingle(loaded.config, log, metrics, control))
+  return control.stopped
 }
 
 /** A bug must not take the last 250 ms of (batched) log lines with it. */
@@ -159,16 +167,3 @@ function signalReload(pidFile: string | undefined): number {
   process.stdout.write(`config ok; sent SIGHUP to ${pid}\n`)
   return 0
 }
-
-main(process.argv.slice(2)).then(
-  async (code) => {
-    await drainLog()
-    flushLog()
-    process.exit(code)
-  },
-  (err: unknown) => {
-    flushLog()
-    process.stderr.write(`switchyard: fatal: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
-    process.exit(1)
-  },
-)

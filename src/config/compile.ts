@@ -7,14 +7,13 @@ import { readAdmin, readListeners } from './listeners.js'
 import { describe } from './problems.js'
 import { readCaches } from './caches.js'
 import { readRoutes } from './routes.js'
-import type { Config, LogConfig, LogLevel } from './types.js'
+import { LOG_LEVELS, type Config, type LogConfig } from './types.js'
 import { readUpstreams } from './upstreams.js'
 
 /** More worker processes than this is a typo, not a plan (each one is a Node.js process). */
 const MAX_WORKERS = 256
 const TOP_KEYS = ['listeners', 'admin', 'workers', 'shutdown_timeout', 'log', 'upstreams', 'caches', 'routes']
 const LOG_KEYS = ['level', 'access_log']
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
 
 /**
  * Reads a config document (a map) into a Config. Problems go to the cursor's collector;

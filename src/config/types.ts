@@ -108,7 +108,9 @@ export interface CacheConfig {
   readonly redis: RedisStoreConfig | null // set exactly when store is "redis"
 }
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+/** The one list of log levels (pino's), for the config, LOG_LEVEL and the docs. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export interface LogConfig {
   readonly level: LogLevel // default "info"

@@ -9,6 +9,10 @@
 //   passive  counts toward passive ejection (connect errors, resets, timeouts)
 //
 // Every ErrorClass is a frozen constant: classifying allocates nothing.
+//
+// The daemon's own failures (no server to ask, a request refused before dispatch, a body
+// over max_body_size) are LocalFailure errors with a stable `code` of their own (SY_...),
+// listed in LOCAL_FAILURES with the status the client gets.
 
 export type ErrorReason = 'connect_refused' | 'connect_timeout' | 'response_timeout' | 'reset' | 'other'
 
@@ -122,22 +126,26 @@ export function mayRetry(cls: ErrorClass, method: string, hasBody: boolean): boo
   return !cls.connected || (!hasBody && isIdempotent(method))
 }
 
-/**
- * The `method` metric label: one of the standard methods, else "OTHER", so a client can
- * not create label values at will ("PURGE", "get" -> "OTHER"). Returns the constant, not
- * the input, so the label string is always an interned literal.
- */
-export function metricMethod(method: string): string {
-  switch (method) {
-    case 'GET': return 'GET'
-    case 'HEAD': return 'HEAD'
-    case 'POST': return 'POST'
-    case 'PUT': return 'PUT'
-    case 'DELETE': return 'DELETE'
-    case 'PATCH': return 'PATCH'
-    case 'OPTIONS': return 'OPTIONS'
-    case 'CONNECT': return 'CONNECT'
-    case 'TRACE': return 'TRACE'
-    default: return 'OTHER'
+/** The daemon's own failures: stable code -> the status the client gets, and what it means. */
+export const LOCAL_FAILURES = {
+  /** No server of the upstream takes traffic (all unhealthy, ejected or draining). */
+  SY_NO_SERVER: { status: 503, message: 'no server takes traffic' },
+  /** undici refused the request before sending it (a header it does not accept). */
+  SY_REFUSED: { status: 400, message: 'request refused before dispatch' },
+  /** The request body went past the listener's max_body_size. */
+  SY_BODY_TOO_LARGE: { status: 413, message: 'request body over max_body_size' },
+} as const
+export type LocalCode = keyof typeof LOCAL_FAILURES
+
+/** A failure of switchyard's own, not of a server: never counts against a server's health, never retried. */
+export class LocalFailure extends Error {
+  readonly code: LocalCode
+  readonly status: number
+
+  constructor(code: LocalCode, detail?: string, cause?: unknown) {
+    super(detail === undefined ? LOCAL_FAILURES[code].message : `${LOCAL_FAILURES[code].message}: ${detail}`, cause === undefined ? undefined : { cause })
+    this.name = 'LocalFailure'
+    this.code = code
+    this.status = LOCAL_FAILURES[code].status
   }
 }

@@ -12,17 +12,17 @@
 //
 // Every transition returns a Step: the new value, whether the derived state changed
 // (only those are logged, once, with `reason`) and the reason. `reason` is also set
-// for transitions that keep the derived state (an ejection ending into probing, a
-// failed probe request re-ejecting with a longer duration) so the shell may log them at
+// for transitions that keep the derived state (an ejection ending in a trial, a
+// failed trial request re-ejecting with a longer duration) so the shell may log them at
 // a lower level; it is '' when only a counter moved.
 //
 // Speed: passiveSuccess runs on every response, so its common case (no failures, not
-// probing) returns a Step whose `health` is the very same object, and allocates
+// trialOpen) returns a Step whose `health` is the very same object, and allocates
 // nothing: each Health value made here memoises its own "unchanged" Step on first use.
 // Counters saturate at their threshold, so a steady stream of equal probe results also
 // returns the same object. Nothing is frozen (cost), and no input is ever mutated.
 
-import type { HealthCheckConfig, PassiveHealthConfig } from '../config/types.js'
+import type { HealthCheckConfig, PassiveHealthConfig, StatusRanges } from '../config/types.js'
 
 export type ServerState = 'healthy' | 'unhealthy' | 'ejected' | 'draining'
 
@@ -40,14 +40,14 @@ export interface PassiveHealth {
   readonly reason: string
   /** All `failures` had that same reason. */
   readonly sameReason: boolean
-  /** ms timestamp; 0 = not ejected. Stays set while probing. */
+  /** ms timestamp; 0 = not ejected. Stays set during the trial. */
   readonly ejectedUntil: number
-  /** Ejections in a row without a successful probe (drives the backoff). */
+  /** Ejections in a row without a successful trial (drives the backoff). */
   readonly ejections: number
-  /** The ejection is over: one probe request may go. */
-  readonly probing: boolean
-  /** That probe request is on its way. */
-  readonly probeInFlight: boolean
+  /** The ejection is over: one trial request may go. */
+  readonly trialOpen: boolean
+  /** That trial request is on its way. */
+  readonly trialInFlight: boolean
 }
 
 export interface Health {
@@ -104,8 +104,8 @@ const PASSIVE_CLEAR: PassiveHealth = {
   sameReason: true,
   ejectedUntil: 0,
   ejections: 0,
-  probing: false,
-  probeInFlight: false,
+  trialOpen: false,
+  trialInFlight: false,
 }
 
 /** Healthy: a server is not taken out before there is any evidence against it. */
@@ -169,26 +169,26 @@ function formatMs(ms: number): string {
  *
  * - not ejected: one more in the run; at `consecutiveFailures` the server is ejected
  *   until now + ejectDurationMs(ejections).
- * - probing: the probe request failed (or a request that was still on its way did:
+ * - trialOpen: the trial request failed (or a request that was still on its way did:
  *   the verdict is the same): ejected again at once, for the next, longer duration.
- * - ejected and not probing: ignored. Requests already on their way when the server
+ * - ejected and not trialOpen: ignored. Requests already on their way when the server
  *   was ejected may still fail; they are old news.
  */
 export function passiveFailure(h: Health, reason: string, now: number, cfg: PassiveHealthConfig): Step {
   const p = h.passive
-  if (p.ejectedUntil !== 0 && !p.probing) return unchanged(h)
+  if (p.ejectedUntil !== 0 && !p.trialOpen) return unchanged(h)
 
   const failures = p.failures + 1
   const sameReason = p.failures === 0 || (p.sameReason && p.reason === reason)
 
-  if (p.probing) {
+  if (p.trialOpen) {
     const duration = ejectDurationMs(p.ejections, cfg)
     return step(
       h,
       h.active,
-      { failures, reason, sameReason, ejectedUntil: now + duration, ejections: p.ejections + 1, probing: false, probeInFlight: false },
+      { failures, reason, sameReason, ejectedUntil: now + duration, ejections: p.ejections + 1, trialOpen: false, trialInFlight: false },
       h.draining,
-      `probe request failed: ${reason}; ejected for ${formatMs(duration)}`,
+      `trial request failed: ${reason}; ejected for ${formatMs(duration)}`,
     )
   }
 
@@ -206,8 +206,8 @@ export function passiveFailure(h: Health, reason: string, now: number, cfg: Pass
       sameReason,
       ejectedUntil: now + ejectDurationMs(p.ejections, cfg),
       ejections: p.ejections + 1,
-      probing: false,
-      probeInFlight: false,
+      trialOpen: false,
+      trialInFlight: false,
     },
     h.draining,
     why,
@@ -215,45 +215,45 @@ export function passiveFailure(h: Health, reason: string, now: number, cfg: Pass
 }
 
 /**
- * A response head arrived: the server answers. Resets the failure run; while probing
+ * A response head arrived: the server answers. Resets the failure run; during a trial
  * it ends the ejection for good (and the backoff with it). While ejected and not yet
- * probing it is ignored, like a failure would be: it belongs to a request that was on
+ * in a trial it is ignored, like a failure would be: it belongs to a request that was on
  * its way before the ejection.
  *
  * Runs on every response: the common case returns the same `h`, allocation-free.
  */
 export function passiveSuccess(h: Health): Step {
   const p = h.passive
-  if (!p.probing) {
+  if (!p.trialOpen) {
     if (p.failures === 0 || p.ejectedUntil !== 0) return unchanged(h)
     return step(h, h.active, { ...p, failures: 0, reason: '', sameReason: true }, h.draining, '')
   }
-  return step(h, h.active, PASSIVE_CLEAR, h.draining, 'probe request succeeded')
+  return step(h, h.active, PASSIVE_CLEAR, h.draining, 'trial request succeeded')
 }
 
 /**
- * The shell's timer for the end of an ejection fired: from now on one probe request
+ * The shell's timer for the end of an ejection fired: from now on one trial request
  * may go (the state stays 'ejected' until it succeeds). Too early, or not ejected, or
- * already probing: nothing happens.
+ * already trialOpen: nothing happens.
  */
 export function ejectionOver(h: Health, now: number): Step {
   const p = h.passive
-  if (p.ejectedUntil === 0 || p.probing || now < p.ejectedUntil) return unchanged(h)
-  return step(h, h.active, { ...p, probing: true, probeInFlight: false }, h.draining, 'ejection over; one probe request may go')
+  if (p.ejectedUntil === 0 || p.trialOpen || now < p.ejectedUntil) return unchanged(h)
+  return step(h, h.active, { ...p, trialOpen: true, trialInFlight: false }, h.draining, 'ejection over; one trial request may go')
 }
 
-/** The probe request was sent: no other request until it has a verdict. */
-export function probeStarted(h: Health): Health {
+/** The trial request was sent: no other request until it has a verdict. */
+export function trialStarted(h: Health): Health {
   const p = h.passive
-  if (!p.probing || p.probeInFlight) return h
-  return new HealthValue(h.active, { ...p, probeInFlight: true }, h.draining)
+  if (!p.trialOpen || p.trialInFlight) return h
+  return new HealthValue(h.active, { ...p, trialInFlight: true }, h.draining)
 }
 
-/** The probe request ended without a verdict (the client went away): another may go. */
-export function probeAbandoned(h: Health): Health {
+/** The trial request ended without a verdict (the client went away): another may go. */
+export function trialAbandoned(h: Health): Health {
   const p = h.passive
-  if (!p.probeInFlight) return h
-  return new HealthValue(h.active, { ...p, probeInFlight: false }, h.draining)
+  if (!p.trialInFlight) return h
+  return new HealthValue(h.active, { ...p, trialInFlight: false }, h.draining)
 }
 
 // ---------------------------------------------------------------------------------
@@ -265,7 +265,7 @@ export function setDraining(h: Health, draining: boolean): Step {
   return step(h, h.active, h.passive, draining, draining ? 'draining' : 'no longer draining')
 }
 
-/** What operators see: draining > unhealthy (active) > ejected (passive, probing included) > healthy. */
+/** What operators see: draining > unhealthy (active) > ejected (passive, the trial included) > healthy. */
 export function stateOf(h: Health): ServerState {
   if (h.draining) return 'draining'
   if (!h.active.healthy) return 'unhealthy'
@@ -273,8 +273,14 @@ export function stateOf(h: Health): ServerState {
   return 'healthy'
 }
 
-/** May a new request go to this server? While probing, exactly one may. */
+/** May a new request go to this server? While the trial is open, exactly one may. */
 export function takesTraffic(h: Health): boolean {
   const p = h.passive
-  return !h.draining && h.active.healthy && (p.ejectedUntil === 0 || (p.probing && !p.probeInFlight))
+  return !h.draining && h.active.healthy && (p.ejectedUntil === 0 || (p.trialOpen && !p.trialInFlight))
+}
+
+/** Whether a probe's status is one of `health_check.expected_status` (inclusive ranges). */
+export function statusExpected(ranges: StatusRanges, status: number): boolean {
+  for (const [lo, hi] of ranges) if (status >= lo && status <= hi) return true
+  return false
 }

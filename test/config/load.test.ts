@@ -50,7 +50,7 @@ upstreams:                       # map name -> upstream; name matches [A-Za-z0-9
       expected_status: 200-399   # a code, a range, or a list of them
     passive_health:              # always on, these are the defaults
       consecutive_failures: 3    # connect errors / resets / timeouts in a row
-      eject_duration: 10s        # then the server gets traffic again (one probe request)
+      eject_duration: 10s        # then the server gets traffic again (one trial request)
 routes:                          # optional when there is exactly one upstream
   - match:
       host: api.example.com      # optional: exact, or a leading wildcard *.example.com

@@ -163,14 +163,14 @@ describe('passive health', () => {
     expect(stateChanges(d, A).map((l) => l.reason)).toEqual(['connect refused x2'])
     expect(seriesValue(await scrape(d.adminUrl()), 'switchyard_upstream_errors_total', { upstream: 'app', server: A, reason: 'connect_refused' })).toBe(2)
 
-    // Still dead when the ejection ends: the one probe request fails, the ejection doubles.
+    // Still dead when the ejection ends: the one trial request fails, the ejection doubles.
     await d.waitForLog((l) => l.msg === 'server health' && l.server === A && /ejection over/.test(String(l.reason)), 3000)
     expect((await request(d.url('/'))).body).toBe('b')
     await request(d.url('/'))
-    const again = await d.waitForLog((l) => l.msg === 'server health' && l.server === A && /probe request failed/.test(String(l.reason)), 3000)
-    expect(again.reason).toBe('probe request failed: connect refused; ejected for 1.2s')
+    const again = await d.waitForLog((l) => l.msg === 'server health' && l.server === A && /trial request failed/.test(String(l.reason)), 3000)
+    expect(again.reason).toBe('trial request failed: connect refused; ejected for 1.2s')
 
-    // Back on its port: after the (doubled) ejection one probe request succeeds and it rejoins.
+    // Back on its port: after the (doubled) ejection one trial request succeeds and it rejoins.
     const revived = http.createServer((_req, res) => res.end('a'))
     await new Promise<void>((r) => revived.listen(port, '127.0.0.1', r))
     defer({ close: () => new Promise((r) => { revived.closeAllConnections(); revived.close(r) }) })

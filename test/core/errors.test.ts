@@ -1,6 +1,6 @@
 import { errors } from 'undici'
 import { describe, expect, it } from 'vitest'
-import { classifyError, isIdempotent, mayRetry, metricMethod, type ErrorClass } from '../../src/core/errors.js'
+import { classifyError, isIdempotent, mayRetry, type ErrorClass } from '../../src/core/errors.js'
 
 // The typings omit HTTPParserError's (message, code) constructor; llhttp errors are built so.
 const ParserError = errors.HTTPParserError as unknown as new (message: string, code: string) => Error
@@ -91,15 +91,5 @@ describe('mayRetry', () => {
     ['unknown error OPTIONS', new Error('?'), 'OPTIONS', false, true],
   ])('%s', (_name, err, method, hasBody, expected) => {
     expect(mayRetry(c(err), method, hasBody)).toBe(expected)
-  })
-})
-
-describe('metricMethod', () => {
-  it.each([
-    ['GET', 'GET'], ['HEAD', 'HEAD'], ['POST', 'POST'], ['PUT', 'PUT'], ['DELETE', 'DELETE'],
-    ['PATCH', 'PATCH'], ['OPTIONS', 'OPTIONS'], ['CONNECT', 'CONNECT'], ['TRACE', 'TRACE'],
-    ['PURGE', 'OTHER'], ['PROPFIND', 'OTHER'], ['get', 'OTHER'], ['', 'OTHER'], ['GET ', 'OTHER'],
-  ])('%s -> %s', (method, label) => {
-    expect(metricMethod(method)).toBe(label)
   })
 })

@@ -7,8 +7,8 @@ import {
   initialHealth,
   passiveFailure,
   passiveSuccess,
-  probeAbandoned,
-  probeStarted,
+  trialAbandoned,
+  trialStarted,
   setDraining,
   stateOf,
   takesTraffic,
@@ -26,8 +26,8 @@ type Event =
   | readonly ['fail', string, number] // passive failure: reason, now
   | readonly ['ok'] // passive success (a response head arrived)
   | readonly ['over', number] // the ejection timer fired at now
-  | readonly ['start'] // probe request sent
-  | readonly ['abandon'] // probe request ended without a verdict
+  | readonly ['start'] // trial request sent
+  | readonly ['abandon'] // trial request ended without a verdict
   | readonly ['drain', boolean]
 
 // After each event: derived state, takesTraffic, Step.changed, Step.reason.
@@ -49,9 +49,9 @@ function apply(h: Health, e: Event, cfg: Cfg): Step {
     case 'over':
       return ejectionOver(h, e[1])
     case 'start':
-      return { health: probeStarted(h), changed: false, reason: '' }
+      return { health: trialStarted(h), changed: false, reason: '' }
     case 'abandon':
-      return { health: probeAbandoned(h), changed: false, reason: '' }
+      return { health: trialAbandoned(h), changed: false, reason: '' }
     case 'drain':
       return setDraining(h, e[1])
   }
@@ -157,7 +157,7 @@ describe('active checks', () => {
 describe('passive ejection', () => {
   it('N failures with the same reason eject: "<reason> xN", until now + eject_duration', () => {
     const hs = run(ejectRows(1000))
-    expect(last(hs).passive).toMatchObject({ ejectedUntil: 11_002, ejections: 1, probing: false, failures: 3, sameReason: true })
+    expect(last(hs).passive).toMatchObject({ ejectedUntil: 11_002, ejections: 1, trialOpen: false, failures: 3, sameReason: true })
   })
 
   it('mixed reasons: "N consecutive failures, last: <reason>"', () => {
@@ -195,7 +195,7 @@ describe('passive ejection', () => {
     expect(last(hs).passive.ejectedUntil).toBe(5100)
   })
 
-  it('while ejected and not probing, late failures and successes are ignored (same object)', () => {
+  it('while ejected and no trial open, late failures and successes are ignored (same object)', () => {
     const h = last(run(ejectRows(0)))
     const f = passiveFailure(h, 'reset', 5, PASSIVE)
     expect(f).toMatchObject({ health: h, changed: false, reason: '' })
@@ -206,16 +206,16 @@ describe('passive ejection', () => {
   })
 })
 
-describe('ejection over -> one probe request', () => {
-  it('too early is a no-op; then exactly one probe; its success restores the server and the backoff', () => {
+describe('ejection over -> one trial request', () => {
+  it('too early is a no-op; then exactly one trial; its success restores the server and the backoff', () => {
     const ejected = last(run(ejectRows(0))) // ejected until 10_002
     const hs = run(
       [
         [['over', 10_001], 'ejected', false, false, ''],
-        [['over', 10_002], 'ejected', true, false, 'ejection over; one probe request may go'],
-        [['over', 10_003], 'ejected', true, false, ''], // already probing
+        [['over', 10_002], 'ejected', true, false, 'ejection over; one trial request may go'],
+        [['over', 10_003], 'ejected', true, false, ''], // the trial is open already
         [['start'], 'ejected', false, false, ''],
-        [['ok'], 'healthy', true, true, 'probe request succeeded'],
+        [['ok'], 'healthy', true, true, 'trial request succeeded'],
       ],
       ejected,
     )
@@ -226,77 +226,77 @@ describe('ejection over -> one probe request', () => {
       sameReason: true,
       ejectedUntil: 0,
       ejections: 0,
-      probing: false,
-      probeInFlight: false,
+      trialOpen: false,
+      trialInFlight: false,
     })
     // The next ejection starts from the base duration again.
     const again = last(run(ejectRows(20_000), last(hs)))
     expect(again.passive.ejectedUntil).toBe(20_002 + 10_000)
   })
 
-  it('a failed probe ejects again at once with the doubled duration; backoff caps at 10x', () => {
+  it('a failed trial ejects again at once with the doubled duration; backoff caps at 10x', () => {
     const ejected = last(run(ejectRows(0))) // until 10_002, ejections 1
-    const probeFails = (t: number, secs: number): Row[] => [
-      [['over', t], 'ejected', true, false, 'ejection over; one probe request may go'],
+    const trialFails = (t: number, secs: number): Row[] => [
+      [['over', t], 'ejected', true, false, 'ejection over; one trial request may go'],
       [['start'], 'ejected', false, false, ''],
-      [['fail', 'reset', t + 50], 'ejected', false, false, `probe request failed: reset; ejected for ${secs}s`],
+      [['fail', 'reset', t + 50], 'ejected', false, false, `trial request failed: reset; ejected for ${secs}s`],
     ]
     let h = ejected
     let t = 10_002
     for (const secs of [20, 40, 80, 100, 100, 100]) {
-      h = last(run(probeFails(t, secs), h))
+      h = last(run(trialFails(t, secs), h))
       expect(h.passive.ejectedUntil).toBe(t + 50 + secs * 1000)
-      expect(h.passive.probing).toBe(false)
-      // Too early for the next probe.
+      expect(h.passive.trialOpen).toBe(false)
+      // Too early for the next trial.
       expect(ejectionOver(h, h.passive.ejectedUntil - 1).health).toBe(h)
       t = h.passive.ejectedUntil
     }
     expect(h.passive.ejections).toBe(7)
     h = last(run(
       [
-        [['over', t], 'ejected', true, false, 'ejection over; one probe request may go'],
+        [['over', t], 'ejected', true, false, 'ejection over; one trial request may go'],
         [['start'], 'ejected', false, false, ''],
-        [['ok'], 'healthy', true, true, 'probe request succeeded'],
+        [['ok'], 'healthy', true, true, 'trial request succeeded'],
       ],
       h,
     ))
     expect(h.passive.ejections).toBe(0)
   })
 
-  it('an abandoned probe (client went away) lets the next request probe', () => {
+  it('an abandoned trial (client went away) lets the next request be the trial', () => {
     const ejected = last(run(ejectRows(0)))
     run(
       [
-        [['over', 10_002], 'ejected', true, false, 'ejection over; one probe request may go'],
+        [['over', 10_002], 'ejected', true, false, 'ejection over; one trial request may go'],
         [['start'], 'ejected', false, false, ''],
         [['start'], 'ejected', false, false, ''],
         [['abandon'], 'ejected', true, false, ''],
         [['abandon'], 'ejected', true, false, ''],
         [['start'], 'ejected', false, false, ''],
-        [['fail', 'connect refused', 10_100], 'ejected', false, false, 'probe request failed: connect refused; ejected for 20s'],
+        [['fail', 'connect refused', 10_100], 'ejected', false, false, 'trial request failed: connect refused; ejected for 20s'],
       ],
       ejected,
     )
   })
 
-  it('while probing, a late failure (probe not yet sent) re-ejects too', () => {
+  it('during a trial, a late failure (trial not yet sent) re-ejects too', () => {
     const ejected = last(run(ejectRows(0)))
     run(
       [
-        [['over', 10_002], 'ejected', true, false, 'ejection over; one probe request may go'],
-        [['fail', 'timeout', 10_010], 'ejected', false, false, 'probe request failed: timeout; ejected for 20s'],
+        [['over', 10_002], 'ejected', true, false, 'ejection over; one trial request may go'],
+        [['fail', 'timeout', 10_010], 'ejected', false, false, 'trial request failed: timeout; ejected for 20s'],
       ],
       ejected,
     )
   })
 
-  it('probeStarted / probeAbandoned return the same object when there is nothing to do', () => {
-    expect(probeStarted(initialHealth)).toBe(initialHealth)
-    expect(probeAbandoned(initialHealth)).toBe(initialHealth)
+  it('trialStarted / trialAbandoned return the same object when there is nothing to do', () => {
+    expect(trialStarted(initialHealth)).toBe(initialHealth)
+    expect(trialAbandoned(initialHealth)).toBe(initialHealth)
     const ejected = last(run(ejectRows(0)))
-    expect(probeStarted(ejected)).toBe(ejected) // not probing yet
-    const inFlight = probeStarted(ejectionOver(ejected, 10_002).health)
-    expect(probeStarted(inFlight)).toBe(inFlight)
+    expect(trialStarted(ejected)).toBe(ejected) // no trial yet
+    const inFlight = trialStarted(ejectionOver(ejected, 10_002).health)
+    expect(trialStarted(inFlight)).toBe(inFlight)
   })
 })
 
@@ -319,10 +319,10 @@ describe('ejectDurationMs', () => {
     run(
       [
         [['fail', 'reset', 0], 'ejected', false, true, 'reset'],
-        [['over', 750], 'ejected', true, false, 'ejection over; one probe request may go'],
-        [['fail', 'reset', 800], 'ejected', false, false, 'probe request failed: reset; ejected for 1.5s'],
-        [['over', 2300], 'ejected', true, false, 'ejection over; one probe request may go'],
-        [['fail', 'reset', 2300], 'ejected', false, false, 'probe request failed: reset; ejected for 3s'],
+        [['over', 750], 'ejected', true, false, 'ejection over; one trial request may go'],
+        [['fail', 'reset', 800], 'ejected', false, false, 'trial request failed: reset; ejected for 1.5s'],
+        [['over', 2300], 'ejected', true, false, 'ejection over; one trial request may go'],
+        [['fail', 'reset', 2300], 'ejected', false, false, 'trial request failed: reset; ejected for 3s'],
       ],
       initialHealth,
       cfg,
@@ -345,10 +345,10 @@ describe('derived state', () => {
     ])
   })
 
-  it('draining a probing server: no probe goes', () => {
-    const probing = ejectionOver(last(run(ejectRows(0))), 10_002).health
-    expect(takesTraffic(probing)).toBe(true)
-    run([[['drain', true], 'draining', false, true, 'draining']], probing)
+  it('draining a server in its trial: no trial goes', () => {
+    const trial = ejectionOver(last(run(ejectRows(0))), 10_002).health
+    expect(takesTraffic(trial)).toBe(true)
+    run([[['drain', true], 'draining', false, true, 'draining']], trial)
   })
 
   it('active unhealthy + passive ejected: unhealthy wins; each recovers on its own evidence', () => {
@@ -359,11 +359,11 @@ describe('derived state', () => {
         [['probe', false, 'status 500'], 'ejected', false, false, ''],
         [['probe', false, 'status 500'], 'unhealthy', false, true, '3 consecutive probe failures: status 500'],
         // The ejection ends, but the active flag still keeps traffic away.
-        [['over', 10_002], 'unhealthy', false, false, 'ejection over; one probe request may go'],
+        [['over', 10_002], 'unhealthy', false, false, 'ejection over; one trial request may go'],
         [['probe', true, 'status 200'], 'unhealthy', false, false, ''],
         [['probe', true, 'status 200'], 'ejected', true, true, '2 consecutive probe successes'],
         [['start'], 'ejected', false, false, ''],
-        [['ok'], 'healthy', true, true, 'probe request succeeded'],
+        [['ok'], 'healthy', true, true, 'trial request succeeded'],
       ],
       ejected,
     )
@@ -448,7 +448,7 @@ describe('immutability', () => {
     expect(stateOf(h)).toBe('healthy')
     expect(JSON.stringify(initialHealth)).toBe(JSON.stringify({
       active: { healthy: true, successes: 0, failures: 0 },
-      passive: { failures: 0, reason: '', sameReason: true, ejectedUntil: 0, ejections: 0, probing: false, probeInFlight: false },
+      passive: { failures: 0, reason: '', sameReason: true, ejectedUntil: 0, ejections: 0, trialOpen: false, trialInFlight: false },
       draining: false,
     }))
   })

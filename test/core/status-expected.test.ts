@@ -1,6 +1,6 @@
 // expected_status for active health checks: codes and inclusive ranges.
 import { describe, expect, it } from 'vitest'
-import { statusExpected } from '../../src/shell/runtime/health-checker.js'
+import { statusExpected } from '../../src/core/health.js'
 
 describe('statusExpected', () => {
   const ranges = [[200, 299], [301, 301], [404, 404]] as const

@@ -1,7 +1,6 @@
 // The primary's /status: the workers' views merged (worst state, summed in-flight counts).
 import { describe, expect, it } from 'vitest'
-import { mergeStatus } from '../../src/shell/process/primary.js'
-import type { StatusDoc } from '../../src/shell/runtime/runtime.js'
+import { mergeStatus, type StatusDoc } from '../../src/core/status.js'
 
 const doc = (servers: [string, string, number][]): StatusDoc => ({
   upstreams: { app: { balance: 'round_robin', servers: servers.map(([url, state, n]) => ({ url, weight: 1, state, active_requests: n })) } },

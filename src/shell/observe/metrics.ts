@@ -19,7 +19,7 @@ const ERROR_REASONS: readonly ErrorReason[] = ['connect_refused', 'connect_timeo
 
 /** What the gauges read at scrape time. */
 export interface GaugeSource {
-  serverGauges(): Iterable<{ upstream: string; server: string; up: boolean; activeRequests: number }>
+  serverGauges(): Iterable<{ upstream: string; server: string; up: boolean; inFlight: number }>
   upstreamGauges(): Iterable<{ upstream: string; websockets: number }>
   /** Response caches: bytes and entries (memory stores only), whether the store answers. */
   cacheGauges?(): Iterable<{ cache: string; bytes: number | null; entries: number | null; up: boolean }>
@@ -82,7 +82,7 @@ export class Metrics {
       name: 'switchyard_server_active_requests', help: 'Requests in flight to the server.', labelNames: ['upstream', 'server'], registers,
       collect() {
         this.reset()
-        for (const s of source()?.serverGauges() ?? []) this.set({ upstream: s.upstream, server: s.server }, s.activeRequests)
+        for (const s of source()?.serverGauges() ?? []) this.set({ upstream: s.upstream, server: s.server }, s.inFlight)
       },
     })
     this.healthChecks = new Counter({ name: 'switchyard_health_checks_total', help: 'Active health check probes, by result.', labelNames: ['upstream', 'server', 'result'], registers: control })

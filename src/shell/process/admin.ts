@@ -4,7 +4,7 @@
 // It never shares a port with the data listeners, which proxy every path, /metrics included.
 import http from 'node:http'
 import type { Registry } from 'prom-client'
-import type { Lifecycle } from '../request/forward.js'
+import type { Lifecycle } from '../runtime/context.js'
 
 export interface AdminDeps {
   readonly lifecycle: Lifecycle
@@ -40,9 +40,10 @@ export function adminHandler(deps: AdminDeps): http.RequestListener {
       case '/healthz':
         return send(res, 200, 'text/plain; charset=utf-8', 'ok\n')
       case '/readyz':
-        return deps.lifecycle.draining
-          ? send(res, 503, 'text/plain; charset=utf-8', 'draining\n')
-          : send(res, 200, 'text/plain; charset=utf-8', 'ready\n')
+        if (deps.lifecycle.draining) return send(res, 503, 'text/plain; charset=utf-8', 'draining\n')
+        return deps.lifecycle.ready
+          ? send(res, 200, 'text/plain; charset=utf-8', 'ready\n')
+          : send(res, 503, 'text/plain; charset=utf-8', 'starting\n')
       case '/status':
         void Promise.resolve(deps.status()).then(
           (doc) => send(res, 200, 'application/json', `${JSON.stringify(doc, null, 2)}\n`),

@@ -1,28 +1,16 @@
-// A process that serves traffic (its DataPlane: the data listeners over a Runtime that
-// reloads swap).
-// - single process (workers: 1): it also serves the admin port, runs the health checks
-//   and handles the signals: SIGHUP reloads, SIGTERM/SIGINT drain (/readyz turns 503,
-//   listeners stop accepting, idle keep-alive connections close, in-flight requests finish
-//   up to shutdown_timeout; a second signal exits at once).
-// - cluster worker: the primary (primary.ts) does all of that and drives this through
-//   messages (ipc.ts); signals sent to a worker directly are ignored.
+// A process that serves traffic: the data listeners over a Runtime that reloads swap. The
+// single process (single.ts) and every cluster worker (worker.ts) have one; what drives it
+// (signals, or the primary's messages) is theirs.
 import http from 'node:http'
-import type { Config, ListenerConfig } from '../../config/types.js'
-import { loadConfigFile, formatProblem } from '../../config/load.js'
-import { restartNeeded } from '../../config/restart.js'
-import { Runtime } from '../runtime/runtime.js'
-import { adminListenerConfig, listen, type Listener, type UpgradeListener } from './listeners.js'
-import { proxyUpgrade } from '../request/websocket.js'
 import type { Duplex } from 'node:stream'
-import { forward, type Lifecycle } from '../request/forward.js'
-import { adminHandler, registryMetrics } from './admin.js'
-import { Metrics } from '../observe/metrics.js'
+import type { Config, ListenerConfig } from '../../config/types.js'
+import { Runtime } from '../runtime/runtime.js'
+import type { Lifecycle } from '../runtime/context.js'
+import { forward } from '../request/forward.js'
+import { proxyUpgrade } from '../request/websocket.js'
+import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
-
-export interface Daemon {
-  /** Resolves with the process exit code once the daemon has stopped. */
-  readonly stopped: Promise<number>
-}
+import { listen, type Listener, type UpgradeListener } from './listeners.js'
 
 /** Binds one listener; a failure is logged with the config key and is fatal for the caller. */
 export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger, onUpgrade?: UpgradeListener): Promise<Listener | null> {
@@ -46,26 +34,19 @@ export function closeListener(l: Listener): Promise<void> {
   })
 }
 
-/** Validates a new config against the running one: every problem, as log-ready strings. */
-export async function readReload(file: string, running: Config): Promise<{ config: Config } | { problems: string[] }> {
-  const loaded = await loadConfigFile(file)
-  if (!loaded.ok) return { problems: loaded.problems.map(formatProblem) }
-  const problems = restartNeeded(running, loaded.config)
-  return problems.length > 0 ? { problems } : { config: loaded.config }
-}
-
 export class DataPlane {
   readonly #log: Logger
   readonly #metrics: Metrics
-  readonly lifecycle: Lifecycle = { draining: false, websockets: new Set() }
+  readonly lifecycle: Lifecycle
   runtime: Runtime
   readonly listeners: Listener[] = []
 
-  constructor(config: Config, log: Logger, metrics: Metrics) {
+  constructor(config: Config, log: Logger, metrics: Metrics, lifecycle: Lifecycle) {
     this.#log = log
     this.#metrics = metrics
+    this.lifecycle = lifecycle
     log.level = process.env.LOG_LEVEL ?? config.log.level
-    this.runtime = new Runtime(config, log, this.lifecycle, metrics)
+    this.runtime = new Runtime(config, log, lifecycle, metrics)
     metrics.setSource(this.runtime)
   }
 
@@ -105,85 +86,17 @@ export class DataPlane {
     this.lifecycle.draining = true
     const deadline = setTimeout(() => {
       this.#log.warn({ websockets: this.lifecycle.websockets.size }, 'shutdown_timeout reached: closing the remaining connections')
-      for (const l of this.listeners) l.server.closeAllConnections()
-      for (const t of this.lifecycle.websockets) t.destroy() // upgraded sockets are no longer the HTTP server's
+      this.kill()
     }, this.runtime.config.shutdownTimeoutMs)
     deadline.unref()
     await Promise.all(this.listeners.map((l) => closeListener(l)))
     clearTimeout(deadline)
     await this.runtime.close()
   }
-}
 
-/** workers: 1 — everything in this process. */
-export async function startDaemon(config: Config, file: string, log: Logger): Promise<Daemon> {
-  const metrics = new Metrics('single')
-  metrics.lastReloadSuccess.setToCurrentTime()
-  const plane = new DataPlane(config, log, metrics)
-  if (!(await plane.listen())) return { stopped: Promise.resolve(1) }
-  const admin = adminHandler({
-    metrics: registryMetrics(metrics.registry),
-    lifecycle: plane.lifecycle,
-    status: () => plane.runtime.status(),
-    purge: async (url) => { await plane.runtime.purge(url) },
-  })
-  const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
-  if (adminListener === null) {
-    await plane.drain()
-    return { stopped: Promise.resolve(1) }
+  /** Closes every connection now, WebSocket tunnels included (shutdown_timeout, or a second signal). */
+  kill(): void {
+    for (const l of this.listeners) l.server.closeAllConnections()
+    for (const t of this.lifecycle.websockets) t.destroy() // upgraded sockets are no longer the HTTP server's
   }
-  plane.runtime.startHealthChecks()
-  log.info({ listeners: plane.listeners.length }, 'ready')
-
-  let resolveStopped: (code: number) => void = () => {}
-  const stopped = new Promise<number>((r) => { resolveStopped = r })
-
-  // SIGHUP: one reload at a time; signals that arrive meanwhile are folded into one more.
-  let reloading: Promise<void> | null = null
-  let again = false
-  const reload = async (): Promise<void> => {
-    const result = await readReload(file, plane.runtime.config)
-    if (plane.lifecycle.draining) return
-    if ('problems' in result) {
-      metrics.configReloads.inc({ result: 'failure' })
-      log.error({ config: file, problems: result.problems }, 'reload refused: the running config stays')
-      return
-    }
-    plane.apply(result.config).startHealthChecks()
-    metrics.configReloads.inc({ result: 'success' })
-    metrics.lastReloadSuccess.setToCurrentTime()
-    log.info({ config: file }, 'config reloaded')
-  }
-  process.on('SIGHUP', () => {
-    if (plane.lifecycle.draining) return
-    if (reloading !== null) {
-      again = true
-      return
-    }
-    reloading = (async () => {
-      do {
-        again = false
-        await reload()
-      } while (again)
-      reloading = null
-    })()
-  })
-
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (plane.lifecycle.draining) {
-      log.warn({ signal }, 'second signal: exiting now')
-      resolveStopped(1)
-      return
-    }
-    log.info({ signal, timeout_ms: plane.runtime.config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests')
-    void plane.drain().then(async () => {
-      // The admin port closes last, so /readyz answers 503 for the whole drain.
-      await closeListener(adminListener)
-      log.info('stopped')
-      resolveStopped(0)
-    })
-  }
-  process.on('SIGTERM', shutdown)
-  process.on('SIGINT', shutdown)
-  return { stopped }
 }

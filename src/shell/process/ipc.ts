@@ -1,7 +1,7 @@
 // Messages between the primary and its workers (node:cluster IPC). Prefixed types keep
 // them apart from prom-client's own cluster-aggregation messages on the same channel.
 import type { Config } from '../../config/types.js'
-import type { StatusDoc } from '../runtime/runtime.js'
+import type { StatusDoc } from '../../core/status.js'
 
 export type ToWorker =
   /** Start with, or reload to, this validated config; `unhealthy` = servers the primary's checks hold down now. */

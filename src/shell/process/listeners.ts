@@ -4,7 +4,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { AdminConfig, ListenerConfig } from '../../config/types.js'
 import { DEFAULTS } from '../../config/defaults.js'
-import { declaredLength } from '../request/forward.js'
+import { declaredLength } from '../../core/framing.js'
 import { isWebSocketUpgrade } from '../request/websocket.js'
 
 const SILENT_GRACE_MS = 1_000
@@ -41,7 +41,7 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
   // is forwarded (undici refuses to forward Expect itself).
   if (config.maxBodySize > 0) {
     server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      if (declaredLength(req) <= config.maxBodySize) res.writeContinue()
+      if (declaredLength(req.headers['content-length']) <= config.maxBodySize) res.writeContinue()
       onRequest(req, res)
     })
   }

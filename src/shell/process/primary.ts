@@ -1,22 +1,24 @@
 // workers > 1: the primary process, in the manner of gunicorn's master. It forks the
 // workers (node:cluster shares the listening sockets) and restarts one that dies, with
-// backoff; it validates and fans out reloads on SIGHUP; it runs the active health checks
-// once per server and broadcasts each result; it serves the admin port with one
-// aggregated /metrics (prom-client's AggregatorRegistry) and a /status merged from the
-// workers'; on SIGTERM/SIGINT it asks every worker to drain, then exits.
+// backoff; it runs the active health checks once per server (health-watch.ts: no Pools,
+// caches or static sites here) and broadcasts each result; it serves the admin port with
+// one aggregated /metrics (prom-client's AggregatorRegistry) and a /status merged from the
+// workers'. Control (control.ts) handles the signals: a reload is validated here and sent
+// to every worker; a drain asks every worker to drain, then the primary exits.
+// Ready means every worker has bound every listener.
 import cluster, { type Worker } from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
 import type { Config } from '../../config/types.js'
-import type { ServerState } from '../../core/health.js'
-import { Runtime, type StatusDoc } from '../runtime/runtime.js'
-import { Metrics } from '../observe/metrics.js'
-import { adminHandler } from './admin.js'
-import { bind, closeListener, readReload } from './data-plane.js'
-import { adminListenerConfig } from './listeners.js'
-import type { Lifecycle } from '../request/forward.js'
+import { mergeStatus, type StatusDoc } from '../../core/status.js'
+import { HealthWatch } from '../runtime/health-watch.js'
+import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
+import { adminHandler } from './admin.js'
+import { bind, closeListener } from './data-plane.js'
+import { adminListenerConfig } from './listeners.js'
 import { isFromWorker, type FromWorker, type ToWorker } from './ipc.js'
+import type { Control } from './control.js'
 
 export function workerCount(config: Config): number {
   return config.workers === 'auto' ? availableParallelism() : config.workers
@@ -26,29 +28,8 @@ const RESTART_MIN_MS = 250
 const RESTART_MAX_MS = 30_000
 /** A worker that lived this long resets the backoff of its slot. */
 const STABLE_MS = 30_000
-/** How long /status waits for the workers' answers. */
-const STATUS_TIMEOUT_MS = 2_000
-
-/** Across workers the worst state wins (a server one worker ejected is shown ejected). */
-const RANK: Record<ServerState, number> = { healthy: 0, ejected: 1, unhealthy: 2, draining: 3 }
-
-export function mergeStatus(docs: readonly StatusDoc[]): StatusDoc {
-  const out: StatusDoc = { upstreams: {} }
-  for (const doc of docs) {
-    for (const [name, u] of Object.entries(doc.upstreams)) {
-      const merged = (out.upstreams[name] ??= { balance: u.balance, servers: [] })
-      for (const s of u.servers) {
-        const have = merged.servers.find((x) => x.url === s.url)
-        if (have === undefined) merged.servers.push({ ...s })
-        else {
-          have.active_requests += s.active_requests
-          if (RANK[s.state as ServerState] > RANK[have.state as ServerState]) have.state = s.state
-        }
-      }
-    }
-  }
-  return out
-}
+/** How long /status and a purge wait for the workers' answers. */
+const ANSWER_TIMEOUT_MS = 2_000
 
 interface Slot {
   worker: Worker | null
@@ -57,13 +38,10 @@ interface Slot {
   ready: boolean
 }
 
-export async function runPrimary(config: Config, file: string, log: Logger): Promise<number> {
+export async function runPrimary(config: Config, log: Logger, metrics: Metrics, control: Control): Promise<void> {
   const count = workerCount(config)
-  const lifecycle: Lifecycle = { draining: false, websockets: new Set() }
-  const metrics = new Metrics('primary')
-  metrics.lastReloadSuccess.setToCurrentTime()
-  // The primary's own Runtime serves no traffic: it holds the servers' active health and runs the checks.
-  let runtime = new Runtime(config, log, lifecycle, metrics)
+  const lifecycle = control.lifecycle
+  let watch = new HealthWatch(config, log, metrics)
   const aggregator = new AggregatorRegistry()
   const slots: Slot[] = Array.from({ length: count }, () => ({ worker: null, started: 0, failures: 0, ready: false }))
 
@@ -71,40 +49,23 @@ export async function runPrimary(config: Config, file: string, log: Logger): Pro
   const broadcast = (m: ToWorker): void => {
     for (const w of live()) w.send(m)
   }
-  const configMessage = (): ToWorker => ({
-    type: 'switchyard:config',
-    config: runtime.config,
-    unhealthy: [...runtime.upstreams.values()].flatMap((u) => u.members
-      .filter((m) => !m.server.health.active.healthy)
-      .map((m): [string, string] => [u.name, m.server.id])),
-  })
-  const startChecks = (): void => runtime.startHealthChecks((upstream, server, ok, detail) => {
+  const configMessage = (): ToWorker => ({ type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy() })
+  const startChecks = (): void => watch.start((upstream, server, ok, detail) => {
     broadcast({ type: 'switchyard:probe', upstream, server, ok, detail })
   })
 
-  // /status: every live worker's view, merged.
-  let statusId = 0
-  const pendingStatus = new Map<number, (doc: StatusDoc) => void>()
-  const status = async (): Promise<StatusDoc> => {
-    const workers = live()
-    const docs = await Promise.all(workers.map((w) => new Promise<StatusDoc | null>((resolve) => {
-      const id = ++statusId
-      const timer = setTimeout(() => { pendingStatus.delete(id); resolve(null) }, STATUS_TIMEOUT_MS)
-      pendingStatus.set(id, (doc) => { clearTimeout(timer); resolve(doc) })
-      w.send({ type: 'switchyard:status', id } satisfies ToWorker)
-    })))
-    return mergeStatus(docs.filter((d): d is StatusDoc => d !== null))
-  }
-
-  // Admin purge: every live worker drops it from its caches (memory stores are per worker).
-  const pendingPurge = new Map<number, () => void>()
-  const purge = async (url: URL | null): Promise<void> => {
-    await Promise.all(live().map((w) => new Promise<void>((resolve) => {
-      const id = ++statusId
-      const timer = setTimeout(() => { pendingPurge.delete(id); resolve() }, STATUS_TIMEOUT_MS)
-      pendingPurge.set(id, () => { clearTimeout(timer); resolve() })
-      w.send({ type: 'switchyard:purge', id, url: url === null ? null : url.href } satisfies ToWorker)
-    })))
+  // Requests to every live worker (/status, purge), answered by id or given up after a timeout.
+  let nextId = 0
+  const pending = new Map<number, (answer: StatusDoc | null) => void>()
+  const askAll = (make: (id: number) => ToWorker): Promise<(StatusDoc | null)[]> => Promise.all(live().map((w) => new Promise<StatusDoc | null>((resolve) => {
+    const id = ++nextId
+    const timer = setTimeout(() => { pending.delete(id); resolve(null) }, ANSWER_TIMEOUT_MS)
+    pending.set(id, (answer) => { clearTimeout(timer); resolve(answer) })
+    w.send(make(id))
+  })))
+  const answered = (id: number, answer: StatusDoc | null): void => {
+    pending.get(id)?.(answer)
+    pending.delete(id)
   }
 
   let exitCode = 0
@@ -127,13 +88,8 @@ export async function runPrimary(config: Config, file: string, log: Logger): Pro
         slot.ready = true
         log.info({ worker: index, worker_pid: worker.process.pid }, 'worker ready')
         if (slots.every((s) => s.ready)) resolveReady()
-      } else if (msg.type === 'switchyard:purged') {
-        pendingPurge.get(msg.id)?.()
-        pendingPurge.delete(msg.id)
-      } else if (msg.type === 'switchyard:status') {
-        pendingStatus.get(msg.id)?.(msg.status)
-        pendingStatus.delete(msg.id)
-      }
+      } else if (msg.type === 'switchyard:purged') answered(msg.id, null)
+      else if (msg.type === 'switchyard:status') answered(msg.id, msg.status)
     })
     worker.on('exit', (code, signal) => {
       slot.worker = null
@@ -154,7 +110,7 @@ export async function runPrimary(config: Config, file: string, log: Logger): Pro
     })
   }
 
-  const stopAll = async (code: number): Promise<void> => {
+  const stopAll = async (code: number): Promise<number> => {
     lifecycle.draining = true
     exitCode = code
     for (const s of slots) s.worker?.send({ type: 'switchyard:shutdown' } satisfies ToWorker)
@@ -162,17 +118,19 @@ export async function runPrimary(config: Config, file: string, log: Logger): Pro
     const backstop = setTimeout(() => {
       log.warn('workers still running past shutdown_timeout: killing them')
       for (const s of slots) s.worker?.process.kill('SIGKILL')
-    }, runtime.config.shutdownTimeoutMs + 5_000)
+    }, watch.config.shutdownTimeoutMs + 5_000)
     backstop.unref()
-    await done
+    const result = await done
     clearTimeout(backstop)
-    resolveDone(code)
+    await watch.stop()
+    return result
   }
 
   const admin = adminHandler({
     lifecycle,
-    status,
-    purge,
+    status: async () => mergeStatus((await askAll((id) => ({ type: 'switchyard:status', id }))).filter((d): d is StatusDoc => d !== null)),
+    // Every live worker drops it from its caches (memory stores are per worker).
+    purge: async (url) => { await askAll((id) => ({ type: 'switchyard:purge', id, url: url === null ? null : url.href })) },
     metrics: async () => {
       // The primary's own series (reloads, health checks) and the workers' aggregated ones share no name.
       const [own, workers] = await Promise.all([metrics.registry.metrics(), aggregator.clusterMetrics()])
@@ -180,58 +138,33 @@ export async function runPrimary(config: Config, file: string, log: Logger): Pro
     },
   })
   const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
-  if (adminListener === null) return 1
+  if (adminListener === null) return control.failed(1)
 
   cluster.setupPrimary({ silent: false })
   slots.forEach((slot, i) => fork(slot, i))
   const first = await Promise.race([allReady.then(() => 0), done])
   if (first !== 0) {
     await closeListener(adminListener)
-    return first
+    return control.failed(first)
   }
   startingUp = false
   startChecks()
-  log.info({ workers: count }, 'ready')
-
-  let reloading = false
-  process.on('SIGHUP', () => {
-    if (lifecycle.draining || reloading) return
-    reloading = true
-    void readReload(file, runtime.config).then((result) => {
-      reloading = false
-      if (lifecycle.draining) return
-      if ('problems' in result) {
-        metrics.configReloads.inc({ result: 'failure' })
-        log.error({ config: file, problems: result.problems }, 'reload refused: the running config stays')
-        return
-      }
-      const previous = runtime
-      runtime = new Runtime(result.config, log, lifecycle, metrics, previous)
-      previous.retire(runtime)
+  control.ready({
+    get config() { return watch.config },
+    apply(next) {
+      const previous = watch
+      watch = new HealthWatch(next, log, metrics, previous)
+      void previous.stop()
       startChecks()
       broadcast(configMessage())
-      metrics.configReloads.inc({ result: 'success' })
-      metrics.lastReloadSuccess.setToCurrentTime()
-      log.info({ config: file, workers: live().length }, 'config reloaded')
-    })
-  })
-
-  const shutdown = (signal: NodeJS.Signals): void => {
-    if (lifecycle.draining) {
-      log.warn({ signal }, 'second signal: exiting now')
+    },
+    async drain() {
+      await stopAll(0)
+      // The admin port closes last, so /readyz answers 503 for the whole drain.
+      await closeListener(adminListener)
+    },
+    kill() {
       for (const s of slots) s.worker?.process.kill('SIGKILL')
-      resolveDone(1)
-      return
-    }
-    log.info({ signal, timeout_ms: runtime.config.shutdownTimeoutMs }, 'shutting down: workers drain their in-flight requests')
-    void stopAll(0)
-  }
-  process.on('SIGTERM', shutdown)
-  process.on('SIGINT', shutdown)
-
-  const code = await done
-  await runtime.close()
-  await closeListener(adminListener)
-  log.info('stopped')
-  return code
+    },
+  }, { workers: count })
 }

@@ -1,8 +1,9 @@
 // A cluster worker: serves traffic with the config the primary sends, applies the health
 // check results the primary broadcasts (probes run once per server, in the primary), and
 // answers its status. Its passive health and in-flight counts are its own.
-// Signals: SIGHUP and SIGINT sent to a worker are ignored (the primary coordinates
-// reloads, and a Ctrl-C reaching the whole process group must not start a second drain).
+// Signals (taken from the first moment by cli.ts's SignalInbox): SIGHUP and SIGINT sent to a
+// worker are ignored (the primary coordinates reloads, and a Ctrl-C reaching the whole
+// process group must not start a second drain).
 // SIGTERM drains the worker and ends it, like the primary's shutdown message: systemd's
 // default KillMode sends it to every process of the unit, and an operator may send it to
 // one worker, which the primary then replaces.
@@ -10,6 +11,7 @@ import process from 'node:process'
 import { AggregatorRegistry } from 'prom-client'
 import type { Config } from '../../config/types.js'
 import { DataPlane } from './data-plane.js'
+import type { SignalInbox } from './signals.js'
 import { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
 import { isToWorker, type FromWorker, type ToWorker } from './ipc.js'
@@ -26,8 +28,7 @@ function holdDown(plane: DataPlane, unhealthy: [string, string][], config: Confi
   }
 }
 
-export function runWorker(log: Logger): Promise<number> {
-  for (const signal of ['SIGINT', 'SIGHUP'] as const) process.on(signal, () => {})
+export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
   const metrics = new Metrics('worker')
   // prom-client answers the primary's metrics requests only in a worker that has made an
   // AggregatorRegistry (its constructor adds the listener); setRegistries says what to send.
@@ -43,17 +44,21 @@ export function runWorker(log: Logger): Promise<number> {
       void plane.drain().then(() => resolve(0))
     }
     process.on('disconnect', () => stop('the primary is gone'))
-    process.on('SIGTERM', () => stop('SIGTERM'))
+    inbox.deliverTo((signal) => { if (signal === 'SIGTERM') stop('SIGTERM') })
     process.on('message', (m: unknown) => {
       if (!isToWorker(m)) return
       const msg = m as ToWorker
       switch (msg.type) {
         case 'switchyard:config':
           if (plane === null) {
-            const p = new DataPlane(msg.config, log, metrics)
+            const p = new DataPlane(msg.config, log, metrics, { ready: false, draining: false, websockets: new Set() })
             plane = p
             holdDown(p, msg.unhealthy, msg.config)
-            void p.listen().then((ok) => (ok ? send({ type: 'switchyard:ready' }) : resolve(1)))
+            void p.listen().then((ok) => {
+              if (!ok) return resolve(1)
+              p.lifecycle.ready = true
+              send({ type: 'switchyard:ready' })
+            })
           } else if (!plane.lifecycle.draining) {
             plane.apply(msg.config)
             holdDown(plane, msg.unhealthy, msg.config)

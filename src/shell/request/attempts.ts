@@ -1,6 +1,6 @@
 // What a plain request (forward.ts) and a WebSocket handshake (websocket.ts) share: the
 // attempts at an upstream's servers. Picking a server (one not tried yet when there is one),
-// counting the request in that server's in-flight requests, the one probe request of a
+// counting the request in that server's in-flight requests, the one trial request of a
 // server whose ejection just ended, and what a failed attempt means: passive health, the
 // error metric, and whether to try again. A base class rather than a member object, so a
 // request stays one allocation.
@@ -19,7 +19,7 @@ export abstract class Attempts {
   protected errorCode = ''
   #member: Member | null = null
   #counted = false // whether this request is counted in server.inFlight
-  #probe = false // this request is the one probe of a server whose ejection just ended
+  #trial = false // this request is the one trial of a server whose ejection just ended
   #tried: Set<Member> | null = null // allocated only when a retry happens
 
   constructor(upstream: Upstream) {
@@ -41,7 +41,7 @@ export abstract class Attempts {
     this.server = server
     server.inFlight++
     this.#counted = true
-    if (server.health.passive.probing) this.#probe = server.notePicked()
+    if (server.health.passive.trialOpen) this.#trial = server.notePicked()
     return server
   }
 
@@ -67,8 +67,8 @@ export abstract class Attempts {
     const cls = classifyError(err)
     server.metrics.error(cls.reason)
     if (cls.passive) server.noteFailure(cls.reason)
-    // A probe that failed for a passive reason has re-ejected the server; any other ending is no verdict.
-    this.endProbe()
+    // A trial that failed for a passive reason has re-ejected the server; any other ending is no verdict.
+    this.endTrial()
     this.lastError = cls
     return cls
   }
@@ -86,10 +86,10 @@ export abstract class Attempts {
     this.errorCode = errorCode(err)
   }
 
-  /** The probe request ended without a verdict: another request may probe. */
-  protected endProbe(): void {
-    if (!this.#probe) return
-    this.#probe = false
+  /** The trial request ended without a verdict: another request may be the trial. */
+  protected endTrial(): void {
+    if (!this.#trial) return
+    this.#trial = false
     ;(this.server as Server).noteAbandoned()
   }
 }

@@ -8,10 +8,7 @@
 // It also counts: past `limit` (max_body_size, for a body of unknown length) it fails,
 // which aborts the upstream request while the 413 can still be written.
 import { Transform, type TransformCallback } from 'node:stream'
-
-export class BodyTooLarge extends Error {
-  readonly code = 'ERR_BODY_TOO_LARGE'
-}
+import { LocalFailure } from '../../core/errors.js'
 
 export class BodyLimit extends Transform {
   readonly #limit: number
@@ -27,7 +24,7 @@ export class BodyLimit extends Transform {
     this.#seen += chunk.length
     if (this.#seen > this.#limit) {
       this.exceeded = true
-      done(new BodyTooLarge(`request body over max_body_size (${this.#limit} bytes)`))
+      done(new LocalFailure('SY_BODY_TOO_LARGE', `${this.#limit} bytes`))
       return
     }
     done(null, chunk)

@@ -10,70 +10,18 @@
 // itself can lead anywhere else.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
-import type { ReadStream, Stats } from 'node:fs'
+import type { ReadStream } from 'node:fs'
 import type { Socket } from 'node:net'
-import { realpath, stat } from 'node:fs/promises'
 import { extname, join, sep } from 'node:path'
 import send from 'send'
 import { contentType } from 'mime-types'
-import type { StaticConfig } from '../../config/types.js'
 import {
   acceptedEncodings, directoryLocation, SIBLING_EXTENSION, STATIC_ALLOW, staticMethodAllowed, staticTarget, type Encoding,
 } from '../../core/static-files.js'
-import type { RequestStats } from '../observe/request-stats.js'
-import { AccessLog } from '../observe/access-log.js'
+import type { ForwardContext } from '../runtime/context.js'
+import type { StaticSite } from '../runtime/static-site.js'
 import { takeBytesRead } from './bytes.js'
-import type { ForwardContext } from './forward.js'
-import type { Logger } from '../observe/log.js'
-import type { Metrics } from '../observe/metrics.js'
 import { statusAfterClientGone } from './replies.js'
-
-/** The `upstream` label and access log field of every static request; `server` is the root. */
-export const STATIC_LABEL = 'static'
-
-/** One static route's directory, built at config load. */
-export class StaticSite {
-  readonly config: StaticConfig
-  /** The route's path_prefix, cut from the request path. */
-  readonly prefix: string
-  /** The real root with a trailing separator: a served file's real path must start with it. */
-  readonly #inside: string
-  readonly stats: RequestStats
-  readonly accessTarget: Buffer
-  readonly log: Logger
-
-  constructor(config: StaticConfig, prefix: string, log: Logger, metrics: Metrics) {
-    this.config = config
-    this.prefix = prefix
-    this.log = log.child({ static: config.root })
-    this.#inside = config.realRoot.endsWith(sep) ? config.realRoot : config.realRoot + sep
-    this.stats = metrics.stats(STATIC_LABEL, config.root)
-    this.accessTarget = AccessLog.target(STATIC_LABEL, config.root)
-  }
-
-  /** The real path of `path` when it is a regular file inside the root, else null. */
-  async file(path: string): Promise<{ real: string; stat: Stats } | null> {
-    const found = await this.#resolve(path)
-    return found !== null && found.stat.isFile() ? found : null
-  }
-
-  async #resolve(path: string): Promise<{ real: string; stat: Stats } | null> {
-    try {
-      const real = await realpath(path)
-      // Outside the root: a symlink led out. The root itself counts as inside (a directory).
-      if (!real.startsWith(this.#inside) && real !== this.config.realRoot) return null
-      return { real, stat: await stat(real) }
-    } catch {
-      return null // ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG: not a file we can serve
-    }
-  }
-
-  /** Whether `path` (inside the root) is a directory: the client gets a redirect to it with "/". */
-  async isDirectory(path: string): Promise<boolean> {
-    const found = await this.#resolve(path)
-    return found !== null && found.stat.isDirectory()
-  }
-}
 
 /** Serves one request on a static route; writes its metrics and access log line when it ends. */
 export function serveStatic(ctx: ForwardContext, site: StaticSite, req: IncomingMessage, res: ServerResponse, requestId: string, started: number): void {

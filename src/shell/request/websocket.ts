@@ -13,11 +13,11 @@ import type { Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import { upstreamRequestHeaders, type UpstreamHeaders } from '../../core/headers.js'
-import type { ForwardContext } from './forward.js'
+import type { ForwardContext } from '../runtime/context.js'
 import type { Server, Upstream } from '../runtime/upstreams.js'
-import { CachedRoute } from '../cache/cache.js'
+import { CachedRoute } from '../runtime/cached-route.js'
 import { Attempts } from './attempts.js'
-import { StaticSite } from './static.js'
+import { StaticSite } from '../runtime/static-site.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
 
 const SLASH = 47
@@ -148,7 +148,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
     this.controller = null
     this.noteErrorCode(err)
     if (this.#clientGone) {
-      this.endProbe()
+      this.endTrial()
       this.#finish(statusAfterClientGone)
       return
     }
@@ -195,7 +195,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
   #finish(status: number): void {
     if (this.#done) return
     this.#done = true
-    this.endProbe()
+    this.endTrial()
     const log = this.#ctx.accessLog
     if (log === null) return
     const server = this.server

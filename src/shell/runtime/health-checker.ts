@@ -5,8 +5,9 @@
 // starts at a random point of the first interval and every wait is jittered by +-10%, so
 // many servers are not probed at the same instant.
 import { Client } from 'undici'
-import type { HealthCheckConfig, StatusRanges } from '../../config/types.js'
+import type { HealthCheckConfig } from '../../config/types.js'
 import { classifyError } from '../../core/errors.js'
+import { statusExpected } from '../../core/health.js'
 
 export interface ProbeTarget {
   readonly id: string // host:port
@@ -16,11 +17,6 @@ export interface ProbeTarget {
 export type ProbeListener = (target: ProbeTarget, ok: boolean, detail: string) => void
 
 const JITTER = 0.1
-
-export function statusExpected(ranges: StatusRanges, status: number): boolean {
-  for (const [lo, hi] of ranges) if (status >= lo && status <= hi) return true
-  return false
-}
 
 /** What a failed probe says, for the state-change log line: "status 500", "connect refused", "timeout after 1s". */
 function failureDetail(err: unknown, timeoutMs: number): string {

@@ -5,15 +5,16 @@
 // health carry over); the others are retired: they drain, then their pools close.
 import type { Config, StaticConfig } from '../../config/types.js'
 import { buildRouter } from '../../core/routes.js'
+import type { StatusDoc } from '../../core/status.js'
 import { Upstream, type Server, type ServerReuse } from './upstreams.js'
 import { HealthChecker, type ProbeListener } from './health-checker.js'
-import { StaticSite } from '../request/static.js'
+import { StaticSite } from './static-site.js'
+import { CachedRoute } from './cached-route.js'
+import type { ForwardContext, Lifecycle, RouteTarget } from './context.js'
 import { AccessLog } from '../observe/access-log.js'
-import type { ForwardContext, Lifecycle } from '../request/forward.js'
 import type { Logger } from '../observe/log.js'
 import type { GaugeSource, Metrics } from '../observe/metrics.js'
-import { Cache, CachedRoute } from '../cache/cache.js'
-import { MemoryStore } from '../cache/memory-store.js'
+import { Cache } from '../cache/cache.js'
 
 interface ServerView { upstream: string; server: Server; weight: number }
 
@@ -47,7 +48,7 @@ export class Runtime implements GaugeSource {
       caches.set(c.name, kept !== undefined && kept.settingsKey === Cache.settingsKey(c) ? kept : new Cache(c, log, metrics))
     }
     this.caches = caches
-    const router = buildRouter<Upstream | CachedRoute | StaticSite>(config.routes.map((r) => {
+    const router = buildRouter<RouteTarget>(config.routes.map((r) => {
       // The loader checked that the upstream exists, or that the route is static (and has no cache).
       if (r.upstream === null) return { host: r.host, pathPrefix: r.pathPrefix, target: new StaticSite(r.static as StaticConfig, r.pathPrefix, log, metrics) }
       const upstream = upstreams.get(r.upstream) as Upstream
@@ -63,11 +64,8 @@ export class Runtime implements GaugeSource {
     }
   }
 
-  /**
-   * Starts probing every server of an upstream with `health_check`. `onResult` is told of
-   * each result after it is applied here (a primary passes them on to its workers).
-   */
-  startHealthChecks(onResult?: (upstream: string, server: string, ok: boolean, detail: string) => void): void {
+  /** Starts probing every server of an upstream with `health_check` (the primary of workers uses a HealthWatch instead). */
+  startHealthChecks(): void {
     for (const up of this.upstreams.values()) {
       if (up.config.healthCheck === null) continue
       const byId = new Map(up.members.map((m) => [m.server.id, m.server]))
@@ -75,7 +73,6 @@ export class Runtime implements GaugeSource {
         const server = byId.get(target.id) as Server
         ;(ok ? server.metrics.probeSuccess : server.metrics.probeFailure).inc()
         server.noteProbe(ok, detail)
-        onResult?.(up.name, target.id, ok, detail)
       }
       const checker = new HealthChecker(up.members.map((m) => m.server), up.config.healthCheck, listener)
       checker.start()
@@ -83,7 +80,7 @@ export class Runtime implements GaugeSource {
     }
   }
 
-  /** A probe result from elsewhere (the primary of a multi-worker daemon). */
+  /** A probe result from the primary's HealthWatch (a worker's own checks never run). */
   applyProbe(upstream: string, server: string, ok: boolean, detail: string): void {
     this.upstreams.get(upstream)?.members.find((m) => m.server.id === server)?.server.noteProbe(ok, detail)
   }
@@ -98,7 +95,7 @@ export class Runtime implements GaugeSource {
     for (const { upstream, server, weight } of this.#servers()) {
       if (kept.has(server)) continue
       this.#draining.set(server, weight)
-      this.#log.info({ upstream, server: server.id, in_flight: server.inFlight }, 'server removed: draining')
+      this.#log.info({ upstream, server: server.id, active_requests: server.inFlight }, 'server removed: draining')
       void server.drain().then(() => {
         this.#draining.delete(server)
         this.#metrics.releaseServer(upstream, server.id)
@@ -129,9 +126,9 @@ export class Runtime implements GaugeSource {
     for (const [s, weight] of this.#draining) yield { upstream: s.owner.name, server: s, weight }
   }
 
-  *serverGauges(): Generator<{ upstream: string; server: string; up: boolean; activeRequests: number }> {
+  *serverGauges(): Generator<{ upstream: string; server: string; up: boolean; inFlight: number }> {
     for (const { upstream, server } of this.#allServers()) {
-      yield { upstream, server: server.id, up: server.state === 'healthy', activeRequests: server.inFlight }
+      yield { upstream, server: server.id, up: server.state === 'healthy', inFlight: server.inFlight }
     }
   }
 
@@ -140,10 +137,7 @@ export class Runtime implements GaugeSource {
   }
 
   *cacheGauges(): Generator<{ cache: string; bytes: number | null; entries: number | null; up: boolean }> {
-    for (const c of this.caches.values()) {
-      const s = c.store
-      yield s instanceof MemoryStore ? { cache: c.name, bytes: s.bytes, entries: s.entries, up: true } : { cache: c.name, bytes: null, entries: null, up: s.up }
-    }
+    for (const c of this.caches.values()) yield c.gauges()
   }
 
   /** Admin purge: one URL (every method and variant) or everything (null), from every cache. */
@@ -167,8 +161,4 @@ export class Runtime implements GaugeSource {
     }
     return { upstreams }
   }
-}
-
-export interface StatusDoc {
-  upstreams: Record<string, { balance: string; servers: { url: string; weight: number; state: string; active_requests: number }[] }>
 }

@@ -12,7 +12,7 @@ import { MAX_TIMER_MS } from '../../config/duration.js'
 import { createBalancer, type Balancer, type Pickable } from '../../core/balancers.js'
 import type { ErrorReason } from '../../core/errors.js'
 import {
-  initialHealth, activeResult, passiveFailure, passiveSuccess, ejectionOver, probeStarted, probeAbandoned, setDraining,
+  initialHealth, activeResult, passiveFailure, passiveSuccess, ejectionOver, trialStarted, trialAbandoned, setDraining,
   stateOf, takesTraffic, type Health, type ServerState, type Step,
 } from '../../core/health.js'
 import type { Logger } from '../observe/log.js'
@@ -74,10 +74,10 @@ export class Server {
     if (cfg !== null) this.#apply(activeResult(this.health, ok, detail, cfg))
   }
 
-  /** A response head arrived. Runs per request: a no-op unless it ends a failure run or a probe. */
+  /** A response head arrived. Runs per request: a no-op unless it ends a failure run or a trial. */
   noteSuccess(): void {
     const p = this.health.passive
-    if (p.failures !== 0 || p.probing) this.#apply(passiveSuccess(this.health))
+    if (p.failures !== 0 || p.trialOpen) this.#apply(passiveSuccess(this.health))
   }
 
   /** A connect error, reset or timeout. */
@@ -85,16 +85,16 @@ export class Server {
     this.#apply(passiveFailure(this.health, REASON_TEXT[reason], Date.now(), this.owner.config.passiveHealth))
   }
 
-  /** Picked by the balancer; if its ejection is over, this request is the one probe. Returns whether it is. */
+  /** Picked by the balancer; if its ejection is over, this request is the trial. Returns whether it is. */
   notePicked(): boolean {
-    if (!this.health.passive.probing) return false
-    this.#set(probeStarted(this.health))
+    if (!this.health.passive.trialOpen) return false
+    this.#set(trialStarted(this.health))
     return true
   }
 
-  /** The probe request ended without a verdict (client gone, bad response): let another request probe. */
+  /** The trial request ended without a verdict (client gone, bad response): let another request be the trial. */
   noteAbandoned(): void {
-    if (this.health.passive.probeInFlight) this.#set(probeAbandoned(this.health))
+    if (this.health.passive.trialInFlight) this.#set(trialAbandoned(this.health))
   }
 
   /** Removed by a reload: no new requests; the pool closes once the ones it has are done. */
@@ -114,9 +114,9 @@ export class Server {
     const from = this.state
     this.#set(step.health)
     if (step.changed) this.log.warn({ from, to: this.state, reason: step.reason }, 'server state changed')
-    else if (step.reason !== '') this.log.info({ state: from, reason: step.reason }, 'server health') // re-ejected, probing
+    else if (step.reason !== '') this.log.info({ state: from, reason: step.reason }, 'server health') // re-ejected, trial open
     const p = this.health.passive
-    if (p.ejectedUntil !== 0 && !p.probing && this.#ejectionTimer === null && !this.health.draining) {
+    if (p.ejectedUntil !== 0 && !p.trialOpen && this.#ejectionTimer === null && !this.health.draining) {
       this.#ejectionTimer = setTimeout(() => {
         this.#ejectionTimer = null
         this.#apply(ejectionOver(this.health, Date.now()))

@@ -1,0 +1,26 @@
+// Request framing checks made before a request is forwarded: values another hop could read
+// differently (request smuggling) are refused, and the declared body length is read once.
+// Node's parser has already checked the syntax; these are the decisions on top of it.
+
+/**
+ * HTTP/1.1 or HTTP/1.0 only (a version-less "HTTP/0.9" line with headers after it is read
+ * differently by other servers), and no Transfer-Encoding on HTTP/1.0, which does not have
+ * it (RFC 9112 6.1: such framing is faulty).
+ */
+export function framingIsSafe(major: number, minor: number, transferEncoding: string | undefined): boolean {
+  if (major !== 1) return false
+  if (minor === 1) return true
+  return minor === 0 && transferEncoding === undefined
+}
+
+/** The request's Content-Length (Node's parser has checked it is digits), or -1 when absent. */
+export function declaredLength(contentLength: string | undefined): number {
+  return contentLength === undefined ? -1 : Number(contentLength)
+}
+
+const SLASH = 47
+
+/** Origin-form targets only ("/path"); absolute-form and "*" are refused (400). */
+export function isOriginForm(target: string): boolean {
+  return target.charCodeAt(0) === SLASH
+}

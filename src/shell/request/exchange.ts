@@ -1,0 +1,239 @@
+// One proxied request: pick a server -> dispatch to its Pool -> stream the answer back ->
+// finish(). An Exchange is both the per-request state and the undici dispatch handler
+// (controller API), so a request allocates one object, not a handler per callback;
+// listeners on the client response are module-level functions that find their Exchange
+// through a symbol. A route with a cache uses the subclass in cached-exchange.ts, which
+// overrides the few steps marked "hook" below.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
+import type { Dispatcher } from 'undici'
+import { clientResponseHeaders, type UpstreamHeaders } from '../../core/headers.js'
+import { LocalFailure, type ErrorClass } from '../../core/errors.js'
+import type { ForwardContext } from '../runtime/context.js'
+import type { Upstream } from '../runtime/upstreams.js'
+import { Attempts } from './attempts.js'
+import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
+import { takeBytesRead } from './bytes.js'
+import type { BodyLimit } from './body-limit.js'
+
+const kExchange = Symbol('switchyard.exchange')
+type TrackedResponse = ServerResponse & { [kExchange]?: Exchange }
+
+export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
+  protected readonly ctx: ForwardContext
+  protected readonly req: IncomingMessage
+  protected readonly res: TrackedResponse
+  // Kept apart from req.socket: undici destroys the request body stream when it is done
+  // with it, and a destroyed IncomingMessage no longer points at its socket.
+  readonly #socket: Socket
+  protected readonly headers: UpstreamHeaders
+  readonly #started: number
+  /** The request body on its way to undici (null: no body); counts it against max_body_size. */
+  protected readonly body: BodyLimit | null
+  protected status = 0
+  #bytesOut = 0 // response body bytes passed to the client
+  #clientGone = false
+  #done = false
+
+  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
+    super(upstream)
+    this.ctx = ctx
+    this.req = req
+    this.#socket = req.socket
+    this.res = res
+    this.headers = headers
+    this.#started = started
+    this.body = body
+    if (body !== null) req.pipe(body)
+    this.res[kExchange] = this
+    res.once('close', onClientClose)
+  }
+
+  attempt(): void {
+    const server = this.pick()
+    if (server === undefined) {
+      this.noServer()
+      return
+    }
+    const req = this.req
+    try {
+      server.pool.dispatch({
+        path: req.url as string,
+        method: req.method as string,
+        headers: this.headers.headers,
+        body: this.body,
+      }, this)
+    } catch (err) {
+      // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
+      this.release()
+      this.refused(err)
+    }
+  }
+
+  /** No server takes traffic: 503 (or the last failed attempt's status, after a retry). */
+  protected noServer(): void {
+    if (this.lastError === null) this.noteErrorCode(new LocalFailure('SY_NO_SERVER'))
+    this.reply(this.noServerStatus())
+  }
+
+  /** undici refused the request before sending it: 400, with our own code in the access log. */
+  protected refused(err: unknown): void {
+    const failure = err instanceof LocalFailure ? err : new LocalFailure('SY_REFUSED', undefined, err)
+    this.noteErrorCode(failure)
+    this.reply(failure.status)
+  }
+
+  clientClosed(): void {
+    if (this.#done) return
+    this.#clientGone = true
+    // Cancel the upstream request; if it has not started yet, onRequestStart does it.
+    this.controller?.abort(new Error('client closed the connection'))
+  }
+
+  protected get clientGone(): boolean {
+    return this.#clientGone
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.#clientGone) controller.abort(new Error('client closed the connection'))
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return // 1xx (103 Early Hints...) are not passed on
+    this.status = statusCode
+    this.serverAnswered()
+    if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
+    this.res.writeHead(statusCode, this.responseHead(controller, headers))
+  }
+
+  /** Hook: a response head arrived from the server of this attempt (passive health). */
+  protected serverAnswered(): void {
+    this.server?.noteSuccess()
+  }
+
+  /**
+   * Hook: the head the client gets. rawHeaders keeps the server's case, order and
+   * duplicates (Set-Cookie): forward those, not the parsed object.
+   */
+  protected responseHead(controller: Dispatcher.DispatchController, _headers: Record<string, string | string[] | undefined>): string[] {
+    return clientResponseHeaders(controller.rawHeaders as Buffer[], this.headers.requestId)
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#bytesOut += chunk.length
+    if (!this.res.write(chunk)) {
+      // Backpressure: stop reading from the server until the client drains.
+      controller.pause()
+      this.res.once('drain', onClientDrain)
+    }
+  }
+
+  onResponseEnd(): void {
+    this.res.end()
+    this.release()
+    this.finish(this.status)
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    // An exception here would surface as an unhandled 'error' on the undici Client.
+    try {
+      this.#onError(err)
+    } catch (bug) {
+      this.res.destroy()
+      this.finish(this.status === 0 ? 502 : this.status)
+      this.upstream.log.error({ err: bug }, 'bug while handling an upstream error')
+    }
+  }
+
+  #onError(err: Error): void {
+    this.release()
+    this.controller = null
+    this.noteErrorCode(err)
+    if (this.#clientGone || this.#socket.destroyed) {
+      this.endTrial()
+      this.finish(statusAfterClientGone)
+      return
+    }
+    if (this.body?.exceeded === true) {
+      // Our refusal, not the server's failure: no passive health step, no retry.
+      this.endTrial()
+      if (this.res.headersSent) this.res.destroy()
+      else {
+        this.res.shouldKeepAlive = false // the rest of the body is not read
+        this.reply(413)
+      }
+      return
+    }
+    if (this.handledLocally(err)) return
+    const cls = this.attemptFailed(err)
+    if (this.res.headersSent) {
+      // The head is out: a truncated body must never look complete, so cut the connection.
+      this.cutAfterHead(err)
+      return
+    }
+    if (this.retryAfter(cls, this.req.method as string, this.headers.hasBody)) this.attempt()
+    else this.reply(cls.status)
+  }
+
+  /** Hook: a failure that is not this attempt's at a server, answered here; true when handled. */
+  protected handledLocally(_err: Error): boolean {
+    return false
+  }
+
+  /** Hook: this attempt at a server failed: count it (passive health, metric) and classify it. */
+  protected attemptFailed(err: Error): ErrorClass {
+    return this.failed(err)
+  }
+
+  /** The response head is out and the body broke: cut the connection, so it never looks complete. */
+  protected cutAfterHead(err: Error): void {
+    this.res.destroy(err)
+    this.finish(this.status)
+  }
+
+  resumeUpstream(): void {
+    this.controller?.resume()
+  }
+
+  protected reply(status: number): void {
+    this.#bytesOut = this.req.method === 'HEAD' ? 0 : localBodyBytes(status)
+    sendLocal(this.res, status, this.headers.requestId, status === 503 ? this.upstream.retryAfter : undefined)
+    this.finish(status)
+  }
+
+  /** Hook: the access log's cache column ('' on a route without a cache). */
+  protected cacheColumn(): string {
+    return ''
+  }
+
+  protected finish(status: number): void {
+    if (this.#done) return
+    this.#done = true
+    this.res.off('close', onClientClose)
+    // Answered before the whole body arrived (the server did not need it, or a refusal):
+    // read and discard the rest, so the connection can carry the next request.
+    const body = this.body
+    if (body !== null && !this.req.complete && !this.#socket.destroyed) {
+      this.req.unpipe(body)
+      body.destroy()
+      this.req.resume()
+    }
+    const server = this.server
+    this.endTrial()
+    const seconds = (performance.now() - this.#started) / 1000
+    if (this.ctx.requestMetrics) (server === null ? this.upstream.metrics : server.metrics).requests.record(this.req.method as string, status, seconds)
+    const log = this.ctx.accessLog
+    if (log === null) return
+    const target = server === null ? this.upstream.accessTarget : server.accessTarget
+    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.#bytesOut, this.retries, this.errorCode, this.cacheColumn())
+  }
+}
+
+function onClientClose(this: TrackedResponse): void {
+  this[kExchange]?.clientClosed()
+}
+
+function onClientDrain(this: TrackedResponse): void {
+  this[kExchange]?.resumeUpstream()
+}

@@ -1,0 +1,34 @@
+// What the request path reads from the running config, and what the process shares with it.
+// Kept apart from request/ so that runtime/ (which builds these) never imports the code that
+// reads them: imports flow request -> runtime, never back.
+import type { Router } from '../../core/routes.js'
+import type { AccessLog } from '../observe/access-log.js'
+import type { RequestStats } from '../observe/request-stats.js'
+import type { CachedRoute } from './cached-route.js'
+import type { StaticSite } from './static-site.js'
+import type { Upstream } from './upstreams.js'
+
+/** Where a route leads: an upstream (proxied), an upstream behind a cache, or a static directory. */
+export type RouteTarget = Upstream | CachedRoute | StaticSite
+
+export interface ForwardContext {
+  readonly router: Router<RouteTarget>
+  /** null when `log.access_log` is false (or the level is above info). */
+  readonly accessLog: AccessLog | null
+  /** requests_total / duration for requests that reached no upstream (400, 404). */
+  readonly unrouted: RequestStats
+  /** `admin.request_metrics`: false skips the per-request series. */
+  readonly requestMetrics: boolean
+  /** Shared with the process: true once a graceful shutdown has begun. */
+  readonly lifecycle: Lifecycle
+}
+
+/** The process's state the request path must see: one object per process, across reloads. */
+export interface Lifecycle {
+  /** Every listener accepts (in every worker): /readyz answers 200 from then on. */
+  ready: boolean
+  /** A graceful shutdown has begun. */
+  draining: boolean
+  /** Open WebSocket tunnels, cut when shutdown_timeout runs out. */
+  readonly websockets: Set<{ destroy(): void }>
+}
