@@ -10,7 +10,7 @@ import { SignalInbox } from './shell/process/signals.js'
 
 const problem = nodeVersionProblem(process.versions.node, packageJson().engines.node)
 if (problem !== null) {
-  process.stderr.write(`switchyard: ${problem}\n`)
+  process.stderr.write(`${problem}\n`)
   process.exit(1)
 }
 const inbox = new SignalInbox()

@@ -215,7 +215,9 @@ describe('config/switchyard.service', () => {
     expect(commandLine(reload[0]!, env).ignoreFailure).toBe(false) // a `-` prefix would let a bad file through
     expect(reload[1]).toMatch(/^\/(usr\/)?bin\/kill -HUP \$MAINPID$/)
 
-    expect(single(unit, 'Type')).toBe('exec')
+    // Started = ready: the daemon runs systemd-notify (a child process, hence NotifyAccess=all).
+    expect(single(unit, 'Type')).toBe('notify')
+    expect(single(unit, 'NotifyAccess')).toBe('all')
     expect(single(unit, 'Restart')).toBe('on-failure')
     expect(single(unit, 'KillSignal')).toBe('SIGTERM')
     // Longer than the default shutdown_timeout (30s), so a drain is not cut by SIGKILL.
