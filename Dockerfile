@@ -1,8 +1,8 @@
 # switchyard image: Node.js 24 slim, dist/ and production dependencies only, runs as `node`.
 #   docker build -t switchyard .
 #   docker run --rm -p 8080:8080 -v ./my.yaml:/etc/switchyard/switchyard.yaml:ro switchyard
-# test/contract/docker.test.ts replays every step of this file without Docker (README,
-# "Deploying"): keep to the instructions it understands, and to relative paths in RUN.
+# test/contract/docker.test.ts replays every step of this file without Docker (docs/deploying.md):
+# keep to the instructions it understands, and to relative paths in RUN.
 
 # 1. Build: all dependencies, then the TypeScript build. --ignore-scripts because the
 #    `prepare` script would build before src/ is here; the build runs once it is.

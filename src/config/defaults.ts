@@ -1,5 +1,5 @@
-// Every default of the config file in one place (durations in milliseconds). The README's
-// configuration reference and CONTRACT.md section 2 list the same values.
+// Every default of the config file in one place (durations in milliseconds). docs/configuration.md
+// lists the same values.
 
 export const DEFAULTS = {
   listenerAddress: '0.0.0.0',

@@ -1,6 +1,6 @@
 // The validated configuration: every default filled in, durations in milliseconds,
 // deep-frozen by the loader. YAML keys are snake_case; here they are camelCase, with
-// the same words (see README "Configuration reference" for the mapping).
+// the same words (see docs/configuration.md for the mapping).
 
 export type BalanceName = 'round_robin' | 'least_connections'
 

@@ -1,4 +1,4 @@
-// The `upstreams:` section: a map of name -> pool of servers with balancing, timeouts
+// The `upstreams:` section: a map of name -> group of servers with balancing, timeouts
 // and health settings.
 
 import { DEFAULTS } from './defaults.js'

@@ -1,4 +1,4 @@
-// Header rules for forwarding (CONTRACT section 3).
+// Header rules for forwarding (docs/proxying.md).
 //
 // Both directions work on flat [name, value, name, value, ...] arrays: Node's
 // req.rawHeaders in, undici's dispatch `headers` out; undici's raw response headers in,

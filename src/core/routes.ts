@@ -5,7 +5,7 @@
 // buildRouter(); a lookup does at most one slice + toLowerCase of the Host value and
 // then only string compares (startsWith at an offset, so the path is never copied).
 //
-// Rules (CONTRACT section 2):
+// Rules (docs/configuration.md):
 // - host: exact ("api.example.com", equal ignoring case and port), leading wildcard
 //   ("*.example.com": the host ends with ".example.com" and has at least one more,
 //   non-empty label before it, at any depth; "example.com" itself does not match), or

@@ -14,8 +14,8 @@ const LISTENER_DEFAULTS = {
   timeouts: { requestHeadMs: 10_000, requestMs: 300_000, keepAliveMs: 75_000 },
 }
 
-// The example of CONTRACT.md section 2, verbatim.
-const CONTRACT_EXAMPLE = `
+// The example of the configuration reference (docs/configuration.md).
+const REFERENCE_EXAMPLE = `
 listeners:                       # at least one
   - name: public                 # optional, default "listener-<index>"
     address: 0.0.0.0             # default 0.0.0.0
@@ -78,7 +78,7 @@ function deeplyFrozen(value: unknown): boolean {
 }
 
 describe('parseConfig: valid configs', () => {
-  test('the CONTRACT.md example compiles to the expected config', () => {
+  test('the reference example compiles to the expected config', () => {
     const expected: Config = {
       listeners: [{ name: 'public', address: '0.0.0.0', port: 8080, ...LISTENER_DEFAULTS }],
       admin: { address: '127.0.0.1', port: 9090, requestMetrics: true },
@@ -106,7 +106,7 @@ describe('parseConfig: valid configs', () => {
       caches: [],
       routes: [{ host: 'api.example.com', pathPrefix: '/api', upstream: 'app', cache: null }],
     }
-    const config = configOf(parseConfig(CONTRACT_EXAMPLE))
+    const config = configOf(parseConfig(REFERENCE_EXAMPLE))
     expect(config).toEqual(expected)
     expect(deeplyFrozen(config)).toBe(true)
   })

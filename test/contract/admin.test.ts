@@ -1,4 +1,4 @@
-// CONTRACT section 4: the admin port and the metrics' labels.
+// docs/operations.md#admin-port: the admin port and the metrics' labels.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { refusedPort, startBackend, type Backend } from '../helpers/backends.js'
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'

@@ -1,4 +1,4 @@
-// CONTRACT section 3, README "Errors": servers that misbehave. A backend that resets
+// docs/proxying.md, docs/proxying.md#errors: servers that misbehave. A backend that resets
 // mid-body, hangs after the head, sends a malformed status line, sends more bytes than its
 // Content-Length, or closes keep-alive sockets early gives the client a correct 502/504 or
 // an aborted connection, never a complete-looking wrong answer, and never crashes the

@@ -1,4 +1,4 @@
-// CONTRACT section 2: balancing through the real daemon, and the access log.
+// docs/configuration.md: balancing through the real daemon, and the access log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import http from 'node:http'
 import { startBackend, type Backend } from '../helpers/backends.js'

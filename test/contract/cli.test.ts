@@ -1,4 +1,4 @@
-// CONTRACT section 1: the command line.
+// docs/operations.md: the command line.
 import { describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { runCli, startDaemon, writeConfig } from '../helpers/daemon.js'

@@ -1,4 +1,4 @@
-// CONTRACT section 1: `npm run demo` — three demo backends and switchyard on :8080; curl
+// docs/operations.md: `npm run demo` — three demo backends and switchyard on :8080; curl
 // shows the backends in turn. Uses the demo's fixed ports (8080, 9090, 3001-3003).
 import { describe, expect, it } from 'vitest'
 import { spawn } from 'node:child_process'

@@ -1,4 +1,4 @@
-// CONTRACT section 5: the Dockerfile builds a small non-root image. No Docker engine runs
+// docs/operations.md#lifecycle: the Dockerfile builds a small non-root image. No Docker engine runs
 // here, so this replays the Dockerfile itself, step by step, in temp dirs: each stage is a
 // directory standing for its filesystem root (the base image node:24-slim is this Node 24
 // at /usr/local/bin/node); COPY takes from the build context filtered by .dockerignore or

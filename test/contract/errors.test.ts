@@ -1,4 +1,4 @@
-// CONTRACT section 3: errors answered by switchyard itself, and retries (only when safe,
+// docs/proxying.md: errors answered by switchyard itself, and retries (only when safe,
 // on another server when one is left; a request body is never lost or sent twice).
 import { describe, expect, it } from 'vitest'
 import { closeAfterEach } from '../helpers/scope.js'

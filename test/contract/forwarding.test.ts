@@ -1,4 +1,4 @@
-// CONTRACT section 3: what reaches the server and what comes back, through the real daemon.
+// docs/proxying.md: what reaches the server and what comes back, through the real daemon.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import net from 'node:net'
 import { startBackend, type Backend } from '../helpers/backends.js'

@@ -1,4 +1,4 @@
-// CONTRACT section 2 (health_check, passive_health) through the real daemon: servers
+// docs/configuration.md (health_check, passive_health) through the real daemon: servers
 // leave and rejoin the rotation; /status and switchyard_server_up agree at every step.
 import { describe, expect, it } from 'vitest'
 import { closeAfterEach } from '../helpers/scope.js'

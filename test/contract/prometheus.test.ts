@@ -1,4 +1,4 @@
-// CONTRACT section 4: GET /metrics on the admin port passes `promtool check metrics`, and a
+// docs/operations.md#admin-port: GET /metrics on the admin port passes `promtool check metrics`, and a
 // real Prometheus server scraping it sees the required metrics with exactly the required
 // labels. Needs Debian's `prometheus` package (promtool + prometheus): skipped with the
 // reason on a machine without it, a failure in CI (.ci/run installs it).

@@ -1,4 +1,4 @@
-// CONTRACT section 5: SIGHUP reloads the config file; a bad one changes nothing.
+// docs/operations.md#lifecycle: SIGHUP reloads the config file; a bad one changes nothing.
 import { describe, expect, it } from 'vitest'
 import { closeAfterEach } from '../helpers/scope.js'
 import { writeFileSync, readFileSync, mkdtempSync } from 'node:fs'

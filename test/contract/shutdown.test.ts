@@ -1,4 +1,4 @@
-// CONTRACT section 5 (the part the core needs): SIGTERM drains in-flight requests and exits 0.
+// docs/operations.md#lifecycle (the part the core needs): SIGTERM drains in-flight requests and exits 0.
 import { describe, expect, it } from 'vitest'
 import http from 'node:http'
 import { startBackend } from '../helpers/backends.js'

@@ -1,5 +1,4 @@
-// Malformed and ambiguous requests are refused and never forwarded (CONTRACT section 3,
-// README "Forwarding"): one table of raw request bytes sent to the listener, each with the
+// Malformed and ambiguous requests are refused and never forwarded (docs/proxying.md#what-is-refused): one table of raw request bytes sent to the listener, each with the
 // outcome a safe proxy must produce, and a backend that records every byte, head and body
 // it receives to prove nothing was smuggled past the daemon.
 //
@@ -234,7 +233,7 @@ const rows: Row[] = [
     name: 'absolute-form target to another host',
     send: `GET http://other.example/ HTTP/1.1\r\nHost: app.test\r\n\r\n`,
     expect: { refused: 400, by: 'switchyard' },
-    why: 'README: only origin-form targets are accepted; absolute-form gets 400 and nothing is forwarded (the Host and the target could disagree)',
+    why: 'docs/proxying.md: only origin-form targets are accepted; absolute-form gets 400 and nothing is forwarded (the Host and the target could disagree)',
   },
   {
     name: 'absolute-form target to the same host',
@@ -246,7 +245,7 @@ const rows: Row[] = [
     name: 'asterisk-form target',
     send: `OPTIONS * HTTP/1.1\r\n${H}\r\n`,
     expect: { refused: 400, by: 'switchyard' },
-    why: 'README: `*` gets 400',
+    why: 'docs/proxying.md: `*` gets 400',
   },
   {
     name: 'method with a NUL byte (G\\0T)',
@@ -388,7 +387,7 @@ const rows: Row[] = [
     name: 'two Host headers',
     send: `GET /hosts HTTP/1.1\r\nHost: first.test\r\nHost: second.test\r\n${CLOSE}\r\n`,
     expect: { forwarded: [{ method: 'GET', url: '/hosts', body: '' }], statuses: [200] },
-    why: 'README: the first Host is kept and the second removed, so routing and the backend see the same host (RFC 9112 3.2 would have a 400; checked below that only one Host goes upstream)',
+    why: 'docs/proxying.md: the first Host is kept and the second removed, so routing and the backend see the same host (RFC 9112 3.2 would have a 400; checked below that only one Host goes upstream)',
   },
 ]
 
@@ -440,7 +439,7 @@ describe('malformed and ambiguous requests are refused and never forwarded', () 
       // A parse error leaves the framing of what follows unknown: the connection must go.
       // A well-framed request refused by switchyard may keep its connection (unless `closes`).
       if (o.by === 'node' || o.closes === true) expect(res.endedBy, `the daemon must close the connection after refusing it; ${evidence}`).toBe('server')
-      // README "Errors": switchyard's own answers carry X-Request-Id (checked where the README
+      // docs/proxying.md#errors: switchyard's own answers carry X-Request-Id (checked where the docs
       // names the case; for the others any correct refusal will do).
       if (o.by === 'switchyard' && o.closes !== true) expect(got[0]!.headers['x-request-id'] ?? '', evidence).toMatch(/\S/)
     } else if ('refusedMidBody' in o) {

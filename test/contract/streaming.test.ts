@@ -1,4 +1,4 @@
-// CONTRACT section 3: bodies stream both ways with backpressure (memory does not grow
+// docs/proxying.md: bodies stream both ways with backpressure (memory does not grow
 // with body size); a client that goes away cancels its upstream request; a failure after
 // the response head cuts the client connection.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -1,4 +1,4 @@
-// CONTRACT section 5: config/switchyard.service, the systemd unit. No systemd runs here, so
+// docs/operations.md#lifecycle: config/switchyard.service, the systemd unit. No systemd runs here, so
 // the unit is checked three ways:
 // - `systemd-analyze verify` (Debian's `systemd` package) on a copy whose paths point at this
 //   checkout (verify checks that each Exec*= binary exists): no warning about the unit;

@@ -1,4 +1,4 @@
-// CONTRACT section 3: WebSocket proxying through the real daemon, with a real ws client
+// docs/proxying.md: WebSocket proxying through the real daemon, with a real ws client
 // and server: frames pass unchanged both ways, closes propagate, idle timeout, gauges.
 import { describe, expect, it } from 'vitest'
 import http from 'node:http'

@@ -1,4 +1,4 @@
-// CONTRACT section 5, workers > 1: a primary supervises the workers, passes on SIGHUP,
+// docs/operations.md#lifecycle, workers > 1: a primary supervises the workers, passes on SIGHUP,
 // serves one aggregated /metrics, and runs the active health checks once per server.
 import { describe, expect, it } from 'vitest'
 import { closeAfterEach } from '../helpers/scope.js'

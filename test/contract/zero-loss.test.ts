@@ -1,4 +1,4 @@
-// CONTRACT section 5: under steady load, ten reloads that swap servers in and out, and a
+// docs/operations.md#lifecycle: under steady load, ten reloads that swap servers in and out, and a
 // worker killed, fail no request: each one either succeeds or was never accepted.
 // The load makes a new connection per request, so "never accepted" is unambiguous
 // (connection refused); every accepted request must come back 200 from a live server.

@@ -90,7 +90,7 @@ function judge(text: string): Verdict {
 
 const MAX_DURATION_MS = 596 * 3600 * 1000
 
-/** The documented invariants of an accepted config (README "Configuration reference"). */
+/** The documented invariants of an accepted config (docs/configuration.md). */
 function configViolation(c: unknown): string | null {
   const cfg = c as Config
   if (!Object.isFrozen(cfg) || !Object.isFrozen(cfg.listeners) || !Object.isFrozen(cfg.upstreams)) return 'config is not frozen'

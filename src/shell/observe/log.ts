@@ -20,7 +20,7 @@ const SHARED_WRITE = 4096 // PIPE_BUF
 let lines: LineWriter | undefined
 
 /**
- * LOG_LEVEL from the environment beats the config's `log.level` (CONTRACT section 1).
+ * LOG_LEVEL from the environment beats the config's `log.level` (docs/operations.md).
  * `sharedStdout`: other processes (cluster workers, the primary) write to the same stdout.
  */
 export function createLogger(configLevel: LogLevel, sharedStdout: boolean): Logger {

@@ -1,4 +1,4 @@
-// Prometheus metrics (CONTRACT section 4) on one prom-client Registry per process.
+// Prometheus metrics (docs/operations.md#admin-port) on one prom-client Registry per process.
 // Label values are bounded by the config: upstream and server names come from it, methods
 // are folded to a fixed list (PURGE -> OTHER), codes are three digits.
 // - requests_total and request_duration_seconds are recorded as plain numbers per

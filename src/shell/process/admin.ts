@@ -1,4 +1,4 @@
-// The admin side port (CONTRACT section 4): /metrics, /healthz, /readyz, /status, and
+// The admin side port (docs/operations.md#admin-port): /metrics, /healthz, /readyz, /status, and
 // POST /cache/purge (response caches). GET and HEAD only on the others; anything else is
 // 404 (unknown path) or 405 (other method).
 // It never shares a port with the data listeners, which proxy every path, /metrics included.

@@ -146,7 +146,7 @@ export class Runtime implements GaugeSource {
     return this.caches.size
   }
 
-  /** The /status document (CONTRACT section 4); draining servers of earlier configs are listed too. */
+  /** The /status document (docs/operations.md#admin-port); draining servers of earlier configs are listed too. */
   status(): StatusDoc {
     const upstreams: StatusDoc['upstreams'] = {}
     for (const u of this.upstreams.values()) {
