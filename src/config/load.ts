@@ -2,6 +2,7 @@
 // deep-frozen Config, or every problem found, each with its key path and line.
 
 import { readFile } from 'node:fs/promises'
+import { getSystemErrorMessage } from 'node:util'
 import { compileConfig } from './compile.js'
 import { Cursor } from './fields.js'
 import { deepFreeze } from './freeze.js'
@@ -39,8 +40,9 @@ export async function loadConfigFile(file: string): Promise<LoadResult> {
   try {
     text = await readFile(file, 'utf8')
   } catch (err) {
-    // "ENOENT: no such file or directory, open 'x.yaml'" -> "ENOENT: no such file or directory"
-    const reason = (err as Error).message.replace(/, \w+(?: '.*')?$/, '')
+    // By its code, never its message text: "ENOENT: no such file or directory".
+    const e = err as NodeJS.ErrnoException
+    const reason = e.code === undefined ? String(err) : typeof e.errno === 'number' ? `${e.code}: ${getSystemErrorMessage(e.errno)}` : e.code
     return failure([{ path: '', message: `cannot read ${file}: ${reason}` }])
   }
   return parseConfig(text)
