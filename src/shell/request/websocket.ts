@@ -13,14 +13,13 @@ import type { Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import { upstreamRequestHeaders, type UpstreamHeaders } from '../../core/headers.js'
+import { isOriginForm } from '../../core/framing.js'
 import type { ForwardContext } from '../runtime/context.js'
 import type { Server, Upstream } from '../runtime/upstreams.js'
 import { CachedRoute } from '../runtime/cached-route.js'
 import { Attempts } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
-
-const SLASH = 47
 
 export function isWebSocketUpgrade(req: IncomingMessage): boolean {
   return req.headers.upgrade?.toLowerCase() === 'websocket'
@@ -31,7 +30,7 @@ export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: 
   const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', randomUUID)
   const url = req.url ?? ''
   // Node before 24.9 has no shouldUpgradeCallback: other upgrades (h2c) arrive here too.
-  const refusal = !isWebSocketUpgrade(req) ? 400 : req.method !== 'GET' || url.charCodeAt(0) !== SLASH ? 400 : ctx.lifecycle.draining ? 503 : 0
+  const refusal = !isWebSocketUpgrade(req) ? 400 : req.method !== 'GET' || !isOriginForm(url) ? 400 : ctx.lifecycle.draining ? 503 : 0
   const target = refusal === 0 ? ctx.router(headers.host, url) : undefined
   // A static route has no WebSocket endpoint: 404, as for no route. A route's cache does
   // not apply to WebSocket: its upstream takes the handshake.
