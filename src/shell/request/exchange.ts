@@ -65,19 +65,19 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
       }, this)
     } catch (err) {
       // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
-      this.release()
       this.refused(err)
     }
   }
 
   /** No server takes traffic: 503 (or the last failed attempt's status, after a retry). */
   protected noServer(): void {
-    if (this.lastError === null) this.noteErrorCode(new LocalFailure('SY_NO_SERVER'))
+    if (this.lastError === null) this.errorCode = 'SY_NO_SERVER'
     this.reply(this.noServerStatus())
   }
 
   /** undici refused the request before sending it: 400, with our own code in the access log. */
   protected refused(err: unknown): void {
+    this.release()
     const failure = err instanceof LocalFailure ? err : new LocalFailure('SY_REFUSED', undefined, err)
     this.noteErrorCode(failure)
     this.reply(failure.status)
