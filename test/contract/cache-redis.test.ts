@@ -1,43 +1,13 @@
 // The Redis cache store: two daemons share one real redis-server (started here on a free
 // port, no persistence); killing Redis mid-run bypasses the cache without failing a request.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { closeAfterEach } from '../helpers/scope.js'
 import { request, sleep } from '../helpers/client.js'
 import { scrape, seriesValue } from '../helpers/metrics.js'
 import { needTool } from '../helpers/tools.js'
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer()
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r))
-  const port = (srv.address() as net.AddressInfo).port
-  await new Promise<void>((r) => srv.close(() => r()))
-  return port
-}
-
-/** redis-server on 127.0.0.1:port without persistence; resolves once it accepts connections. */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('redis-server did not start within 10s')), 10_000)
-    let out = ''
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      if (out.includes('Ready to accept connections')) {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${code}: ${out}`)) })
-  })
-  return proc
-}
-
-function stopRedis(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve()
-  return new Promise((r) => { proc.once('exit', () => r()); proc.kill(signal) })
-}
+import { freePort } from '../helpers/prometheus.js'
+import { startRedis, stopRedis } from '../helpers/redis-server.js'
 
 /**
  * Stored responses under the prefix (the library writes after the response has ended);

@@ -29,6 +29,27 @@ export interface RunningDaemon {
   exited: Promise<number | null>
 }
 
+/**
+ * Collects a daemon's stdout JSON lines (parsed; a line that is not JSON is kept as its text)
+ * and its stderr lines; `onLog` hears each log line as it comes.
+ */
+export function followOutput(proc: ChildProcess, onLog: (l: LogLine) => void): { logs: LogLine[]; stderr: string[] } {
+  const logs: LogLine[] = []
+  const stderr: string[] = []
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    let parsed: LogLine
+    try {
+      parsed = JSON.parse(line) as LogLine
+    } catch {
+      parsed = { msg: `(not JSON) ${line}` }
+    }
+    logs.push(parsed)
+    onLog(parsed)
+  })
+  createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line))
+  return { logs, stderr }
+}
+
 export function writeConfig(yaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-test-'))
   const file = join(dir, 'switchyard.yaml')
@@ -42,17 +63,8 @@ export async function startDaemon(yaml: string, env: Record<string, string> = {}
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const logs: LogLine[] = []
-  const stderr: string[] = []
   const waiters = new Set<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }>()
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    let parsed: LogLine
-    try {
-      parsed = JSON.parse(line) as LogLine
-    } catch {
-      parsed = { msg: `(not JSON) ${line}` }
-    }
-    logs.push(parsed)
+  const { logs, stderr } = followOutput(proc, (parsed) => {
     for (const w of waiters) {
       if (w.pred(parsed)) {
         waiters.delete(w)
@@ -60,7 +72,6 @@ export async function startDaemon(yaml: string, env: Record<string, string> = {}
       }
     }
   })
-  createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line))
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)))
 
   const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> => {

@@ -5,8 +5,7 @@
 // left of it, workers included (their pids are in the 'worker ready' lines).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createInterface } from 'node:readline'
-import { CLI, type LogLine } from './daemon.js'
+import { CLI, followOutput, type LogLine } from './daemon.js'
 
 export interface Exit {
   code: number | null
@@ -39,20 +38,10 @@ export function spawnDaemon(file: string, env: Record<string, string> = {}): Spa
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  const logs: LogLine[] = []
-  const stderr: string[] = []
   const waiters = new Set<{ pred: (l: LogLine) => boolean; found: (l: LogLine) => void }>()
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    let parsed: LogLine
-    try {
-      parsed = JSON.parse(line) as LogLine
-    } catch {
-      parsed = { msg: `(not JSON) ${line}` }
-    }
-    logs.push(parsed)
+  const { logs, stderr } = followOutput(proc, (parsed) => {
     for (const w of waiters) if (w.pred(parsed)) w.found(parsed)
   })
-  createInterface({ input: proc.stderr! }).on('line', (line) => stderr.push(line))
   let done: Exit | null = null
   const exited = new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => {
     done = { code, signal }
