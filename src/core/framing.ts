@@ -7,10 +7,10 @@
  * differently by other servers), and no Transfer-Encoding on HTTP/1.0, which does not have
  * it (RFC 9112 6.1: such framing is faulty).
  */
-export function framingIsSafe(major: number, minor: number, transferEncoding: string | undefined): boolean {
+export function framingIsSafe(major: number, minor: number, transferEncoding: boolean): boolean {
   if (major !== 1) return false
   if (minor === 1) return true
-  return minor === 0 && transferEncoding === undefined
+  return minor === 0 && !transferEncoding
 }
 
 /** The request's Content-Length (Node's parser has checked it is digits), or -1 when absent. */

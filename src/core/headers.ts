@@ -145,6 +145,8 @@ export interface UpstreamHeaders {
   readonly host: string | undefined
   /** Content-Length present and not 0, or Transfer-Encoding present. */
   readonly hasBody: boolean
+  /** A Transfer-Encoding header is present (framing checks; read here so req.headers is never built). */
+  readonly transferEncoding: boolean
 }
 
 /**
@@ -171,6 +173,7 @@ export function upstreamRequestHeaders(
   let xff: string | undefined
   let clientId: string | undefined
   let hasBody = false
+  let transferEncoding = false
   let named: Set<string> | null = null
 
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -187,6 +190,7 @@ export function upstreamRequestHeaders(
         break
       case Kind.TransferEncoding:
         hasBody = true
+        transferEncoding = true
         break
       case Kind.Connection:
         named = addNamed(value, named)
@@ -220,7 +224,7 @@ export function upstreamRequestHeaders(
   out.push('X-Forwarded-Proto', proto)
   if (host !== undefined) out.push('X-Forwarded-Host', host)
   out.push('X-Request-Id', requestId)
-  return { headers: out, requestId, host, hasBody }
+  return { headers: out, requestId, host, hasBody, transferEncoding }
 }
 
 /**

@@ -137,15 +137,17 @@ describe('upstreamRequestHeaders', () => {
     expect(upstreamRequestHeaders([], 'a', 'http', gen).requestId).toBe('id-1')
   })
 
-  it.each<[string[], boolean]>([
-    [[], false],
-    [['Content-Length', '0'], false],
-    [['content-length', '12'], true],
-    [['Transfer-Encoding', 'chunked'], true],
-    [['transfer-encoding', 'gzip, chunked'], true],
-  ])('hasBody %j -> %s', (raw, expected) => {
+  it.each<[string[], boolean, boolean]>([
+    [[], false, false],
+    [['Content-Length', '0'], false, false],
+    [['content-length', '12'], true, false],
+    [['Transfer-Encoding', 'chunked'], true, true],
+    [['transfer-encoding', 'gzip, chunked'], true, true],
+    [['TRANSFER-ENCODING', ''], true, true],
+  ])('hasBody %j -> %s, transferEncoding %s', (raw, expected, te) => {
     const h = up(raw)
     expect(h.hasBody).toBe(expected)
+    expect(h.transferEncoding).toBe(te)
     expect(values(h.headers, 'transfer-encoding')).toEqual([])
   })
 

@@ -24,7 +24,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   if (ctx.lifecycle.draining) res.shouldKeepAlive = false
   const url = req.url ?? ''
   const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', randomUUID)
-  if (!framingIsSafe(req.httpVersionMajor, req.httpVersionMinor, req.headers['transfer-encoding'])) {
+  if (!framingIsSafe(req.httpVersionMajor, req.httpVersionMinor, headers.transferEncoding)) {
     // Another hop may frame this request differently (smuggling): refuse it and close.
     res.shouldKeepAlive = false
     answerLocally(ctx, req, res, headers.requestId, 400, started)
