@@ -1,6 +1,7 @@
-// One `caches:` entry (issue #7): its store, memory or Redis, kept across reloads while its
-// settings are unchanged. Routes that name it share it (runtime/cached-route.ts puts it in
-// front of their upstream through the dispatch chain of chain.ts).
+// One `caches:` entry: its store, memory or Redis, kept across reloads while its settings
+// are unchanged, and shared by the routes that name it. What is stored and reused is decided
+// by core/cache-rules.ts; request/cached-exchange.ts looks responses up and request/fill.ts
+// brings them in.
 import type { CacheConfig } from '../../config/types.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
@@ -12,6 +13,8 @@ export class Cache {
   readonly config: CacheConfig
   readonly settingsKey: string
   readonly store: MemoryStore | RedisStore
+  /** Moves on every purge: a fill that started before it does not store its response. */
+  generation = 0
 
   constructor(config: CacheConfig, log: Logger, metrics: Metrics) {
     this.name = config.name
@@ -31,14 +34,15 @@ export class Cache {
     return this.store instanceof MemoryStore || this.store.up
   }
 
-  /** Drops one URL (every method and Vary variant), or everything when url is null. */
+  /** Drops one URL (every Vary variant; HEAD is answered from GET's), or everything when url is null. */
   async purge(url: URL | null): Promise<void> {
+    this.generation++
     if (url === null) await this.store.clear()
-    else await this.store.delete({ origin: url.origin, method: 'GET', path: url.pathname + url.search })
+    else await this.store.delete(`${url.origin}${url.pathname}${url.search}`)
   }
 
   async close(): Promise<void> {
-    if (this.store instanceof RedisStore) await this.store.close()
+    await this.store.close()
   }
 
   /** The gauges' view: bytes and entries of a memory store, whether the store answers. */

@@ -1,122 +1,181 @@
-// A request on a route with a cache: an Exchange whose request goes through the route's
-// dispatch chain (cache/chain.ts) instead of straight to a server's Pool. The cache decides
-// whether a server is asked; when it is, the chain calls toServer() below the cache and the
-// deduplication, and the server is picked there. What this adds to a plain exchange:
-// - the X-Cache result (HIT, MISS, STALE, BYPASS) in the response head, the metric and the
-//   access log;
-// - a store that is down (Redis): the request goes around the cache (BYPASS);
-// - failures that are not this request's own attempt at a server: no server left to pick,
-//   undici's refusal, or a failure of a response this request did not fetch itself
-//   (another request's miss it was merged into, or a stored body);
-// - a failed revalidation answered from the store (`stale-if-error`): counted as the
-//   server's failure although undici never passes the error on.
+// A request on a route with a cache (issue #19). The store is looked up before any server or
+// dispatcher is involved:
+// - a fresh stored response is written straight to the client (HIT): its head and its body,
+//   one Buffer, in one go; a stale one the request may take (max-stale) is STALE;
+//   `stale-while-revalidate`: STALE now, and a background fill revalidates it;
+// - otherwise the request joins the fill for its URL (request/fill.ts), or starts it: a miss
+//   is fetched once for every request that waits on it, and a stale response with a
+//   validator is revalidated (a 304 refreshes it: HIT);
+// - what the cache takes no part in goes to a server as a plain exchange: methods other than
+//   GET and HEAD (a successful unsafe one drops the stored URL), a request `no-store`, a
+//   store that is down (BYPASS), and a HEAD that finds nothing (MISS, not stored).
+// The X-Cache result is counted, sent (unless x_cache_header: false) and logged.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
-import type { UpstreamHeaders } from '../../core/headers.js'
-import { CacheStep, cacheOrigin, type CacheResult } from '../../core/cache-rules.js'
-import { classifyError, LocalFailure, type ErrorClass } from '../../core/errors.js'
-import { kCacheClient, type CacheClient } from '../cache/chain.js'
+import { ageSeconds, bypasses, cacheOrigin, invalidates, reuse, varyMatches, type CacheResult } from '../../core/cache-rules.js'
+import type { CachedResponse, CacheRequest } from '../../core/cached-response.js'
+import { clientResponseHeaders, type UpstreamHeaders } from '../../core/headers.js'
 import type { ForwardContext } from '../runtime/context.js'
 import type { CachedRoute } from '../runtime/cached-route.js'
 import type { BodyLimit } from './body-limit.js'
 import { Exchange } from './exchange.js'
+import { Fill, fillInProgress, type FillClient } from './fill.js'
+import { statusAfterClientGone } from './replies.js'
 
-/** What toServer() hands the chain's handlers when it did not dispatch (no controller exists). */
-const NO_CONTROLLER = { rawHeaders: [], rawTrailers: [], paused: false, aborted: false, reason: null, pause() {}, resume() {}, abort() {} } as unknown as Dispatcher.DispatchController
-
-export class CachedExchange extends Exchange implements CacheClient {
+export class CachedExchange extends Exchange implements FillClient {
   readonly #route: CachedRoute
-  cacheStep: CacheStep = CacheStep.None
-  /** A failure already counted by revalidationFailed(). */
-  #revalidationError: Error | null = null
-  /** The X-Cache value, for the access log ('' before a response). */
-  #cacheResult: CacheResult | '' = ''
+  readonly cacheRequest: CacheRequest
+  /** The URL's key in the store: `http://<host><target>`. */
+  readonly #key: string
+  #result: CacheResult | '' = ''
+  /** Going to a server itself, as a plain exchange (BYPASS, a HEAD miss). */
+  #plain = false
+  #fill: Fill | null = null
+  /** This request started its fill: its access log line names the fill's server. */
+  #leads = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: CachedRoute, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
     super(ctx, req, res, route.upstream, headers, started, body)
     this.#route = route
+    this.cacheRequest = { method: req.method as string, headers: req.headers as Record<string, string | undefined> }
+    this.#key = cacheOrigin(headers.host) + (req.url as string)
   }
 
   override attempt(): void {
-    if (!this.#route.cache.usable) {
-      this.cacheStep = CacheStep.Bypass // the store is down: straight to a server
-      super.attempt()
+    if (this.#plain) return super.attempt() // a retry of the plain exchange
+    const cache = this.#route.cache
+    if (!cache.usable || bypasses(this.cacheRequest)) return this.#goPlain('BYPASS')
+    const found = cache.store.get(this.#key)
+    if (found instanceof Promise) found.then((v) => this.#decide(v), () => this.#decide(undefined))
+    else this.#decide(found)
+  }
+
+  #decide(variants: readonly CachedResponse[] | undefined): void {
+    if (this.finished) return // the client left while Redis answered
+    const now = Date.now()
+    const req = this.cacheRequest
+    const entry = variants?.find((v) => varyMatches(v, req))
+    if (entry !== undefined) {
+      const use = reuse(entry, req, now)
+      if (use === 'fresh') return this.#serve(entry, 'HIT', now)
+      if (use === 'stale') return this.#serve(entry, 'STALE', now)
+      if (use === 'stale-while-revalidate') {
+        this.#serve(entry, 'STALE', now)
+        const cache = this.#route.cache
+        if (fillInProgress(cache, this.#key) === undefined) new Fill(cache, this.upstream, this.#key, this.req.url as string, this.headers.headers, req, entry).start()
+        return
+      }
+      if (req.method === 'GET' && use === 'revalidate') return this.#join(entry)
+    }
+    if (req.method === 'HEAD') return this.#goPlain('MISS')
+    this.#join(null)
+  }
+
+  /** A stored response, written in one go. */
+  #serve(entry: CachedResponse, result: CacheResult, now: number): void {
+    const route = this.#route
+    route.count(result)
+    this.#result = result
+    this.status = entry.status
+    if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false
+    this.res.writeHead(entry.status, route.head(entry.headers, result, ageSeconds(entry, now), this.headers.requestId))
+    if (this.req.method === 'HEAD') this.res.end()
+    else {
+      this.bytesOut = entry.body.length
+      this.res.end(entry.body)
+    }
+    this.finish(entry.status)
+  }
+
+  #join(stale: CachedResponse | null): void {
+    const cache = this.#route.cache
+    const running = fillInProgress(cache, this.#key)
+    if (running !== undefined) {
+      this.#fill = running
+      running.join(this)
       return
     }
-    const req = this.req
-    try {
-      this.#route.dispatch({
-        origin: cacheOrigin(this.headers.host),
-        path: req.url as string,
-        method: req.method as string,
-        headers: this.headers.headers,
-        body: this.body,
-        [kCacheClient]: this,
-      } as Dispatcher.DispatchOptions, this)
-    } catch (err) {
-      this.refused(err)
-    }
+    const fill = new Fill(cache, this.upstream, this.#key, this.req.url as string, this.headers.headers, this.cacheRequest, stale)
+    this.#fill = fill
+    this.#leads = true
+    fill.join(this)
+    fill.start()
   }
 
-  /** Below the cache and the deduplication: this request's miss goes to a server. */
-  toServer(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const server = this.pick()
-    if (server === undefined) {
-      handler.onResponseError?.(NO_CONTROLLER, new LocalFailure('SY_NO_SERVER'))
-      return true
-    }
-    try {
-      return server.pool.dispatch(opts, handler)
-    } catch (err) {
-      // Through the handlers rather than thrown, so the deduplication forgets this key.
-      handler.onResponseError?.(NO_CONTROLLER, new LocalFailure('SY_REFUSED', undefined, err))
-      return true
-    }
+  #goPlain(result: CacheResult): void {
+    this.#plain = true
+    this.#result = result
+    super.attempt()
   }
 
-  /**
-   * The revalidation failed. Counted now (passive health, the error metric), as undici may
-   * serve the stored response (`stale-if-error`) and never pass the error on; if it does
-   * pass it on, attemptFailed() knows it was counted. A request merged into another's
-   * revalidation picked no server: the one that did counts it.
-   */
-  revalidationFailed(err: Error): void {
-    if (this.server === null || this.clientGone) return
-    this.#revalidationError = err
-    this.failed(err)
-    this.cacheStep = CacheStep.StaleAfterError
-  }
+  // ---- a plain exchange on this route: X-Cache, and unsafe methods invalidate
 
-  /** A stale answer after a failed revalidation is no success of the server's; a hit touched none. */
-  protected override serverAnswered(): void {
-    if (this.cacheStep !== CacheStep.StaleAfterError) super.serverAnswered()
-  }
-
-  protected override responseHead(controller: Dispatcher.DispatchController, headers: Record<string, string | string[] | undefined>): string[] {
+  protected override responseHead(controller: Dispatcher.DispatchController, _headers: Record<string, string | string[] | undefined>): string[] {
     const route = this.#route
-    if (this.cacheStep === CacheStep.Bypass && !route.cache.usable) {
-      this.#cacheResult = 'BYPASS'
-      return route.bypassHeaders(controller.rawHeaders as Buffer[], this.headers.requestId)
-    }
-    this.#cacheResult = route.result(this.cacheStep, controller, headers)
-    return route.responseHeaders(this.#cacheResult, controller, headers, this.headers.requestId)
+    const result = this.#result as CacheResult
+    route.count(result)
+    if (invalidates(this.req.method as string, this.status)) void route.cache.store.delete(this.#key)
+    const out = clientResponseHeaders(controller.rawHeaders as Buffer[], this.headers.requestId)
+    if (route.xCache) out.push('X-Cache', result)
+    return out
   }
 
-  protected override handledLocally(err: Error): boolean {
-    if (err instanceof LocalFailure) {
-      if (err.code === 'SY_NO_SERVER') this.noServer()
-      else this.refused(err)
-    } else if (this.server !== null) return false
-    else if (this.res.headersSent) this.cutAfterHead(err)
-    else this.reply(classifyError(err).status)
-    return true
+  // ---- waiting on a fill
+
+  fillHead(status: number, headers: readonly string[], result: CacheResult, age: number | null): void {
+    if (this.finished) return
+    const route = this.#route
+    route.count(result)
+    this.#result = result
+    this.status = status
+    if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false
+    this.res.writeHead(status, route.head(headers, result, age, this.headers.requestId))
   }
 
-  protected override attemptFailed(err: Error): ErrorClass {
-    return err === this.#revalidationError && this.lastError !== null ? this.lastError : this.failed(err)
+  fillData(chunk: Buffer): boolean {
+    if (this.finished) return true
+    this.bytesOut += chunk.length
+    if (this.res.write(chunk)) return true
+    this.res.once('drain', () => this.#fill?.drained(this))
+    return false
+  }
+
+  fillEnd(): void {
+    if (this.finished) return
+    if (this.#leads) this.server = this.#fill?.serverOf ?? null
+    this.#fill = null
+    this.res.end()
+    this.finish(this.status)
+  }
+
+  fillFailed(status: number, code: string): void {
+    if (this.finished) return
+    this.#fill = null
+    this.errorCode = code
+    if (this.res.headersSent) {
+      this.res.destroy() // a body was under way: it must not look complete
+      this.finish(this.status)
+    } else this.reply(status)
+  }
+
+  fillMismatch(): void {
+    // The response varies on headers this request does not share: a fill of its own, nobody joins.
+    const fill = new Fill(this.#route.cache, this.upstream, this.#key, this.req.url as string, this.headers.headers, this.cacheRequest, null, false)
+    this.#fill = fill
+    fill.join(this)
+    fill.start()
+  }
+
+  override clientClosed(): void {
+    if (this.#plain || this.finished) return super.clientClosed()
+    const fill = this.#fill
+    this.#fill = null
+    fill?.leave(this)
+    super.clientClosed()
+    this.finish(statusAfterClientGone)
   }
 
   protected override cacheColumn(): string {
-    return this.#cacheResult
+    return this.#result
   }
 }

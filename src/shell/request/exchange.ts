@@ -31,7 +31,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   /** The request body on its way to undici (null: no body); counts it against max_body_size. */
   protected readonly body: BodyLimit | null
   protected status = 0
-  #bytesOut = 0 // response body bytes passed to the client
+  protected bytesOut = 0 // response body bytes passed to the client
   #clientGone = false
   #done = false
 
@@ -94,6 +94,11 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     return this.#clientGone
   }
 
+  /** finish() has run: the request is answered (or its client gone) and logged. */
+  protected get finished(): boolean {
+    return this.#done
+  }
+
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller
     if (this.#clientGone) controller.abort(new Error('client closed the connection'))
@@ -121,7 +126,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    this.#bytesOut += chunk.length
+    this.bytesOut += chunk.length
     if (!this.res.write(chunk)) {
       // Backpressure: stop reading from the server until the client drains.
       controller.pause()
@@ -197,7 +202,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   }
 
   protected reply(status: number): void {
-    this.#bytesOut = this.req.method === 'HEAD' ? 0 : localBodyBytes(status)
+    this.bytesOut = this.req.method === 'HEAD' ? 0 : localBodyBytes(status)
     sendLocal(this.res, status, this.headers.requestId, status === 503 ? this.upstream.retryAfter : undefined)
     this.finish(status)
   }
@@ -226,7 +231,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     const log = this.ctx.accessLog
     if (log === null) return
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
-    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.#bytesOut, this.retries, this.errorCode, this.cacheColumn())
+    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn())
   }
 }
 
