@@ -21,7 +21,8 @@ export function render(results, k) {
     `Proxy alone on CPU ${k.PROXY_CPU}; load generator + backends on CPU ${k.LOAD_CPU} (except where a scenario says unpinned). ` +
     'CPU and RSS are the whole process tree of the target (master + workers). ' +
     '`other on CPU 1 %`: the highest share, over the rounds, of the proxy CPU busy with anything but the target (the kernel\'s loopback network work, and other programs on a shared machine). ' +
-    '`switchyard`: access log (to /dev/null), request metrics and health checks on; `switchyard-bare`: access log and request metrics off.',
+    '`switchyard`: access log (to /dev/null), request metrics and health checks on; `switchyard-bare`: access log and request metrics off.' +
+    (results.some((x) => x.runs['node-memory']) ? ' `node-memory`: bare node:http sending the bytes of a switchyard cache hit from memory (the Node ceiling for an answer from memory).' : ''),
   ]
   const notes = []
   if (closed.length) {
@@ -67,7 +68,7 @@ export function render(results, k) {
   for (const { sc } of results) if (sc.note) notes.push(`${sc.name}: ${sc.note}`)
   if (notes.length) out.push('', ...notes.map((n) => `- ${n}`))
   const g = goals(results, k)
-  if (g.length) out.push('', 'Goals of issues #3 and #6, switchyard with every feature on:', '', '| goal | measured | met |', '|---|---:|---|', ...g)
+  if (g.length) out.push('', 'Goals of issues #3, #6 and #19, switchyard with every feature on:', '', '| goal | measured | met |', '|---|---:|---|', ...g)
   return out.join('\n')
 }
 
@@ -95,6 +96,14 @@ function goals(results, k) {
   const c50 = by('small-c50')
   for (const [t, goal] of [['pool-dispatch', 1], ['node-http-proxy', 2], ['reply-from', 1.5]]) {
     if (c50.switchyard && c50[t]) row(`>= ${goal}x ${t} (small c50, paired)`, paired(c50.switchyard, c50[t], (a, b) => a.rps / b.rps), (v) => v >= goal, 'x')
+  }
+  // Issue #19: both halves in one row; met only when both were measured and both hold.
+  const ch = by('cache-hit-c50')
+  const vs = (t) => (ch.switchyard && ch[t] ? paired(ch.switchyard, ch[t], (a, b) => a.rps / b.rps) : NaN)
+  const [mem, ngx] = [vs('node-memory'), vs('nginx')]
+  if (Number.isFinite(mem) || Number.isFinite(ngx)) {
+    const met = mem < 0.8 || ngx < 0.4 ? 'no' : Number.isFinite(mem) && Number.isFinite(ngx) ? 'yes' : `- (${Number.isFinite(mem) ? 'nginx' : 'node-memory'} not measured)`
+    rows.push(`| >= 0.8x node-memory and >= 0.4x nginx proxy_cache (cache hit c50, paired) | ${fmt(mem, 2)}x, ${fmt(ngx, 2)}x | ${met} |`)
   }
   return rows
 }
@@ -125,6 +134,11 @@ function closedNotes(sc, runs) {
   if (goals.length) notes.push(`${sc.name}: ${goals.map(([t, g]) => `switchyard / ${t} = ${fmt(ratio('switchyard', t), 2)} (goal >= ${g})`).join('; ')} (paired)`)
   for (const [one, many] of sc.scaling ?? []) {
     if (runs[one] && runs[many]) notes.push(`${sc.name}: ${many} / ${one} = ${fmt(ratio(many, one), 2)} (paired)`)
+  }
+  // `versus: { t: { other: label } }`: t's throughput against each other target, one line.
+  for (const [t, others] of Object.entries(sc.versus ?? {})) {
+    const parts = Object.entries(others).filter(([o]) => runs[t] && runs[o]).map(([o, label]) => `vs ${label}: ${fmt(ratio(t, o), 2)}`)
+    if (parts.length) notes.push(`${sc.name}: ${t} ${parts.join(', ')} (paired req/s ratios)`)
   }
   return notes
 }

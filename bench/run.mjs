@@ -7,7 +7,8 @@
 //
 // Scenario file format, target list and knobs: bench/README.md. Knobs:
 //   DURATION=3 (s per run) REPS=3 WARMUP=1 (s per target) SCENARIOS=<all files, in DEFAULT_ORDER>
-//   TARGETS=direct,switchyard,nginx,haproxy  COMPARE=1 (adds pool-dispatch,node-http-proxy,reply-from)
+//   TARGETS=direct,switchyard,nginx,haproxy (+ what a scenario adds: node-memory in cache-hit-c50)
+//   COMPARE=1 (adds pool-dispatch,node-http-proxy,reply-from)
 //   RATE=5000 (open-loop req/s) IDLE_CONNS=10000 PORT_BASE=9400  RUN_DIR=/tmp/switchyard-bench/<time>
 // Needs wrk (apt-get install wrk). Optional: apt-get install nginx haproxy.
 import { openSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -20,7 +21,7 @@ import { performance } from 'node:perf_hooks'
 import { stop, waitForPort, cpuSeconds, cpuBusySeconds, rssMiB, hasCommand, assertFree } from './proc.mjs'
 import { wrk } from './load/wrk.mjs'
 import { openLoop, wsLoad, holdIdle } from './load/children.mjs'
-import { BACKEND_PORTS, FIRST_TARGET_PORT, TARGETS, DEFAULT_TARGETS, COMPARE_KINDS, missing, startBackends, startTarget } from './targets.mjs'
+import { BACKEND_PORTS, FIRST_TARGET_PORT, TARGETS, DEFAULT_TARGETS, COMPARE_KINDS, SCENARIO_ONLY_KINDS, missing, startBackends, startTarget } from './targets.mjs'
 import { ensureCompareDeps } from './compare.mjs'
 import { render } from './render.mjs'
 
@@ -72,14 +73,22 @@ const children = []
 async function cleanup() { while (children.length) await stop(children.pop()) }
 process.on('SIGINT', () => { void cleanup().then(() => process.exit(130)) })
 
-/** The scenario's targets: its own list (or the selection), minus what is not selected or installed. */
+/**
+ * The scenario's targets: its own list (or the selection) plus what it adds (`addTargets`), minus
+ * what is not selected or installed. An added target runs by default; a TARGETS list that names
+ * neither it nor its kind leaves it out.
+ */
 function targetsOf(sc) {
   const specOf = (name) => sc.variants?.[name] ?? TARGETS[name]
-  return (sc.targets ?? selected)
+  const base = sc.targets ?? selected
+  const added = (sc.addTargets ?? []).filter((name) => !base.includes(name))
+  return [...base, ...added]
     .map((name) => ({ name, spec: specOf(name) }))
     // A scenario's own entry (a variant, switchyard-bare) runs when its kind is selected.
-    .filter(({ name, spec }) => selected.includes(name) || selected.includes(spec.kind))
+    .filter(({ name, spec }) => selected.includes(name) || selected.includes(spec.kind) || (!env.TARGETS && added.includes(name)))
     .filter(({ spec }) => !missing(spec.kind) && !(sc.excludeKinds ?? []).includes(spec.kind))
+    // node-memory and the like: only where the scenario names them.
+    .filter(({ name, spec }) => !SCENARIO_ONLY_KINDS.includes(spec.kind) || sc.targets?.includes(name) || sc.addTargets?.includes(name))
 }
 
 /** One measured run of the scenario's load against `port`; returns at least rps, requests, errors. */

@@ -29,11 +29,19 @@ export const TARGETS = {
   'reply-from': { kind: 'reply-from' },
   // The bare Pool.dispatch reference of issue #6 (proxies/pool-dispatch.mjs): only when named in TARGETS.
   'pool-dispatch': { kind: 'pool-dispatch' },
+  // The Node ceiling for an answer from memory (issue #19, proxies/node-memory.mjs): it keeps the
+  // scenario path's answer and sends it back to every request. Only in scenarios that add it.
+  'node-memory': { kind: 'node-memory' },
 }
 // switchyard-bare runs when named in TARGETS (log-cost-c50 toggles the same settings by reload in one daemon).
 export const DEFAULT_TARGETS = ['direct', 'switchyard', 'nginx', 'haproxy']
 /** Installed on demand into a cache folder (compare.mjs), never into package.json. */
 export const COMPARE_KINDS = ['node-http-proxy', 'reply-from']
+/**
+ * Kinds that run only in a scenario that names them (`targets` or `addTargets`): node-memory
+ * answers one stored URL, a reference for cached hits and meaningless elsewhere.
+ */
+export const SCENARIO_ONLY_KINDS = ['node-memory']
 
 /** Why a kind cannot run here, or null. */
 export function missing(kind) {
@@ -92,6 +100,8 @@ export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit
     }
     case 'pool-dispatch':
       return { port, child: start([process.execPath, path.join(HERE, 'proxies/pool-dispatch.mjs')], { cpu, log, env: { PORT: String(port), BACKENDS: backends.map((p) => `http://127.0.0.1:${p}`).join(',') } }) }
+    case 'node-memory':
+      return { port, child: start([process.execPath, path.join(HERE, 'proxies/node-memory.mjs')], { cpu, log, env: { PORT: String(port), BACKENDS: backends.map((p) => `http://127.0.0.1:${p}`).join(','), FETCH_PATH: scenario.path ?? '/' } }) }
     case 'node-http-proxy':
     case 'reply-from':
       return {

@@ -3,7 +3,7 @@
 // programs (switchyard check, nginx -t, haproxy -c), and the Node load generators measure what
 // they claim against real backends: above all, the open-loop generator charges a stall to every
 // request that was due during it (no coordinated omission).
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
 import { runCli } from '../helpers/daemon.js'
 import { closeAfterEach } from '../helpers/scope.js'
+import { freePort } from '../helpers/prometheus.js'
 import { needTool } from '../helpers/tools.js'
 
 const BENCH = resolve(import.meta.dirname, '../../bench')
@@ -24,6 +25,7 @@ const conf = await bench('conf.mjs')
 const targets = await bench('targets.mjs')
 const loads = await bench('load/children.mjs')
 const stats = await bench('load/stats.mjs')
+const proc = await bench('proc.mjs')
 const scope = closeAfterEach()
 const dir = mkdtempSync(join(tmpdir(), 'sy-bench-test-'))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -167,6 +169,30 @@ describe('WebSocket and idle-connection generators', () => {
     expect(held).toMatchObject({ open: 300, failed: 0 })
     expect(b.seen).toHaveLength(300)
     expect(await held.release()).toEqual({ stillOpen: 300 })
+  })
+})
+
+describe('node-memory target', () => {
+  it('fetches the path once, then answers every request with it as a switchyard cache hit would', async () => {
+    const b = await scope.backend('origin', (_req, res) => {
+      res.writeHead(200, { 'content-length': 12, 'cache-control': 'public, max-age=3600', 'keep-alive': 'timeout=5' })
+      res.end('hello world\n')
+    })
+    const port = await freePort()
+    const child = spawn(process.execPath, [join(BENCH, 'proxies/node-memory.mjs')], { env: { ...process.env, PORT: String(port), BACKENDS: b.url, FETCH_PATH: '/cacheable' }, stdio: 'ignore' })
+    scope.defer({ close: () => proc.stop(child) })
+    await proc.waitForPort(port)
+    for (const path of ['/cacheable', '/other']) {
+      const r = await fetch(`http://127.0.0.1:${port}${path}`)
+      expect(await r.text()).toBe('hello world\n')
+      expect(r.status).toBe(200)
+      expect(r.headers.get('cache-control')).toBe('public, max-age=3600')
+      expect(r.headers.get('age')).toBe('0')
+      expect(r.headers.get('x-cache')).toBe('HIT')
+      expect(r.headers.get('x-request-id')).toHaveLength(36) // a UUID's length, as switchyard's
+      expect(r.headers.get('keep-alive')).toBe('timeout=75') // its own, not the origin's hop-by-hop one
+    }
+    expect(b.seen.map((x) => x.url)).toEqual(['/cacheable'])
   })
 })
 
