@@ -1,25 +1,19 @@
-// The `store: memory` cache store: undici's CacheStore interface (get / createWriteStream /
-// delete) over one Map used as an LRU, bounded in bytes and in entries.
-//
-// Why not undici's MemoryCacheStore: it reports its size in bytes but not its entry count
-// (the switchyard_cache_entries gauge needs it), and when a bound is crossed it evicts
-// until the cache is half empty. This one evicts the least recently used entries, only as
-// many as the new entry needs. What to store and for how long (RFC 9111) is still decided
-// by undici's cache interceptor; a store only keeps what it is given.
-import { Writable } from 'node:stream'
-import type { interceptors } from 'undici'
+// The `store: memory` response store: one Map used as an LRU (Map order is use order: get
+// moves a URL to the end, eviction takes from the front), bounded in bytes (max_size) and
+// in entries (max_entries, every Vary variant counts), evicting the least recently used
+// variants one at a time, only as many as a new one needs: not "until half empty" as
+// undici's MemoryCacheStore did.
+// - get is on the hit path: synchronous, and it returns the stored array itself. So a
+//   stored array is never changed once stored: put, expiry and eviction build a new one
+//   (a caller holding the old one still sees what it was given).
+// - An entry's size is an estimate of what it holds: body + header text + key + a fixed
+//   ENTRY_OVERHEAD for the objects around them. One over max_entry_size (or max_size) is
+//   not stored.
+import type { CachedResponse } from '../../core/cached-response.js'
+import { varyId, type ResponseStore } from './store.js'
 
-type CacheOptions = NonNullable<Parameters<typeof interceptors.cache>[0]>
-export type CacheStore = NonNullable<CacheOptions['store']>
-export type CacheKey = Parameters<CacheStore['get']>[0]
-export type CacheValue = Parameters<CacheStore['createWriteStream']>[1]
-export type GetResult = NonNullable<Awaited<ReturnType<CacheStore['get']>>>
-
-interface Entry extends CacheValue {
-  readonly method: string
-  readonly body: Buffer[]
-  readonly size: number
-}
+/** Bytes counted per entry beyond its body, header text and key: the objects that hold them. */
+export const ENTRY_OVERHEAD = 256
 
 export interface MemoryStoreLimits {
   readonly maxSize: number
@@ -27,17 +21,24 @@ export interface MemoryStoreLimits {
   readonly maxEntrySize: number
 }
 
-/** Bytes an entry costs beyond its body: a rough fixed overhead plus its header text. */
-function entrySize(value: CacheValue, bodyBytes: number): number {
-  let n = 256 + bodyBytes
-  for (const [k, v] of Object.entries(value.headers)) n += k.length + (Array.isArray(v) ? v.join('').length : String(v).length)
+/** One URL's variants, oldest put first, with each one's size and varyId at the same index. */
+interface Slot {
+  readonly variants: readonly CachedResponse[]
+  readonly sizes: readonly number[]
+  readonly ids: readonly string[]
+}
+
+/** The bytes `response` is counted for under `key`. */
+export function entrySize(key: string, response: CachedResponse): number {
+  let n = ENTRY_OVERHEAD + key.length + response.body.length
+  for (const h of response.headers) n += h.length
   return n
 }
 
-export class MemoryStore implements CacheStore {
+export class MemoryStore implements ResponseStore {
   readonly #limits: MemoryStoreLimits
-  /** "origin path" -> the entries of that URL (one per method and Vary variant); Map order = LRU order. */
-  readonly #urls = new Map<string, Entry[]>()
+  /** key -> its variants; Map order = LRU order (front: least recently used). */
+  readonly #urls = new Map<string, Slot>()
   #bytes = 0
   #entries = 0
 
@@ -53,126 +54,92 @@ export class MemoryStore implements CacheStore {
     return this.#entries
   }
 
-  get(key: CacheKey): GetResult | undefined {
-    const url = `${key.origin} ${key.path}`
-    const list = this.#urls.get(url)
-    if (list === undefined) return undefined
+  get(key: string): readonly CachedResponse[] | undefined {
+    const slot = this.#urls.get(key)
+    if (slot === undefined) return undefined
     const now = Date.now()
-    const entry = list.find((e) => e.method === key.method && e.deleteAt > now && varyMatches(e.vary, key.headers))
-    if (entry === undefined) return undefined
-    // Most recently used goes last.
-    this.#urls.delete(url)
-    this.#urls.set(url, list)
-    return {
-      statusCode: entry.statusCode,
-      statusMessage: entry.statusMessage,
-      headers: entry.headers,
-      vary: entry.vary,
-      etag: entry.etag,
-      body: entry.body,
-      cacheControlDirectives: entry.cacheControlDirectives ?? {},
-      cachedAt: entry.cachedAt,
-      staleAt: entry.staleAt,
-      deleteAt: entry.deleteAt,
-    }
+    const variants = slot.variants
+    for (let i = 0; i < variants.length; i++) if ((variants[i] as CachedResponse).deleteAt <= now) return this.#dropExpired(key, slot, now)
+    this.#urls.delete(key)
+    this.#urls.set(key, slot)
+    return variants
   }
 
-  createWriteStream(key: CacheKey, value: CacheValue): Writable {
-    const body: Buffer[] = []
-    let bodyBytes = 0
-    let tooLarge = false
-    const limit = this.#limits.maxEntrySize
-    return new Writable({
-      write: (chunk: Buffer | string, encoding, done) => {
-        if (!tooLarge) {
-          const buf = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk
-          bodyBytes += buf.length
-          if (bodyBytes > limit) {
-            tooLarge = true // not stored; the response itself still streams to the client
-            body.length = 0
-          } else body.push(buf)
-        }
-        done()
-      },
-      final: (done) => {
-        if (!tooLarge) this.#put(key, { ...value, method: key.method, body, size: entrySize(value, bodyBytes) })
-        done()
-      },
-    })
+  put(key: string, response: CachedResponse): void {
+    const { maxSize, maxEntries, maxEntrySize } = this.#limits
+    const size = entrySize(key, response)
+    const now = Date.now()
+    if (size > maxEntrySize || size > maxSize || maxEntries < 1 || response.deleteAt <= now) return
+    const id = varyId(response.vary)
+    const old = this.#urls.get(key)
+    // The others stay, but not the variant it replaces nor any already expired.
+    const slot = old === undefined ? { variants: [], sizes: [], ids: [] } : this.#without(old, (i) => old.ids[i] === id || (old.variants[i] as CachedResponse).deleteAt <= now)
+    this.#urls.delete(key)
+    this.#urls.set(key, { variants: [...slot.variants, response], sizes: [...slot.sizes, size], ids: [...slot.ids, id] })
+    this.#bytes += size
+    this.#entries++
+    this.#evict(key)
   }
 
-  /** Drops every entry of the URL (all methods and variants), as undici's stores do. */
-  delete(key: CacheKey): void {
-    const url = `${key.origin} ${key.path}`
-    const list = this.#urls.get(url)
-    if (list === undefined) return
-    for (const e of list) this.#forget(e)
-    this.#urls.delete(url)
+  async delete(key: string): Promise<void> {
+    const slot = this.#urls.get(key)
+    if (slot === undefined) return
+    this.#forget(slot, 0, slot.variants.length)
+    this.#urls.delete(key)
   }
 
-  /** Drops everything. */
-  clear(): void {
+  async clear(): Promise<void> {
     this.#urls.clear()
     this.#bytes = 0
     this.#entries = 0
   }
 
-  #put(key: CacheKey, entry: Entry): void {
-    if (entry.size > this.#limits.maxSize) return
-    const url = `${key.origin} ${key.path}`
-    let list = this.#urls.get(url)
-    if (list === undefined) list = []
-    else this.#urls.delete(url)
-    // The same method and Vary variant replaces the one stored before.
-    const same = list.findIndex((e) => e.method === entry.method && sameVary(e.vary, entry.vary))
-    if (same !== -1) {
-      this.#forget(list[same] as Entry)
-      list.splice(same, 1)
-    }
-    list.push(entry)
-    this.#bytes += entry.size
-    this.#entries++
-    this.#urls.set(url, list)
-    this.#evict(url)
+  async close(): Promise<void> {
+    await this.clear()
   }
 
-  /** Least recently used URLs go first, until both bounds hold; the URL just written goes last. */
+  #dropExpired(key: string, slot: Slot, now: number): readonly CachedResponse[] | undefined {
+    const kept = this.#without(slot, (i) => (slot.variants[i] as CachedResponse).deleteAt <= now)
+    this.#urls.delete(key)
+    if (kept.variants.length === 0) return undefined
+    this.#urls.set(key, kept)
+    return kept.variants
+  }
+
+  /** A copy of `slot` without the variants `drop` names (their bytes and entries forgotten). */
+  #without(slot: Slot, drop: (i: number) => boolean): Slot {
+    const variants: CachedResponse[] = []
+    const sizes: number[] = []
+    const ids: string[] = []
+    for (let i = 0; i < slot.variants.length; i++) {
+      if (drop(i)) this.#forget(slot, i, i + 1)
+      else {
+        variants.push(slot.variants[i] as CachedResponse)
+        sizes.push(slot.sizes[i] as number)
+        ids.push(slot.ids[i] as string)
+      }
+    }
+    return { variants, sizes, ids }
+  }
+
+  /**
+   * Oldest variants of the least recently used URLs go first, until both bounds hold. The
+   * variant just put (last of `keep`, the last URL) always stays: it fits on its own.
+   */
   #evict(keep: string): void {
     const { maxSize, maxEntries } = this.#limits
-    for (const [url, list] of this.#urls) {
-      if (this.#bytes <= maxSize && this.#entries <= maxEntries) return
-      if (url === keep) continue
-      for (const e of list) this.#forget(e)
-      this.#urls.delete(url)
+    while (this.#bytes > maxSize || this.#entries > maxEntries) {
+      const key = this.#urls.keys().next().value as string
+      const slot = this.#urls.get(key) as Slot
+      if (key === keep && slot.variants.length === 1) return // cannot happen: it fits alone
+      this.#forget(slot, 0, 1)
+      if (slot.variants.length === 1) this.#urls.delete(key)
+      else this.#urls.set(key, { variants: slot.variants.slice(1), sizes: slot.sizes.slice(1), ids: slot.ids.slice(1) }) // keeps its place
     }
-    // Only the URL just written is left and still too big: drop its oldest variants.
-    const list = this.#urls.get(keep)
-    while (list !== undefined && list.length > 1 && (this.#bytes > maxSize || this.#entries > maxEntries)) this.#forget(list.shift() as Entry)
   }
 
-  #forget(e: Entry): void {
-    this.#bytes -= e.size
-    this.#entries--
+  #forget(slot: Slot, from: number, to: number): void {
+    for (let i = from; i < to; i++) this.#bytes -= slot.sizes[i] as number
+    this.#entries -= to - from
   }
-}
-
-type Vary = CacheValue['vary']
-
-/** The request's headers select this variant (the values the response varied on are equal). */
-function varyMatches(vary: Vary, headers: CacheKey['headers']): boolean {
-  if (vary == null) return true
-  for (const name of Object.keys(vary)) if (!sameValue(headers?.[name], vary[name])) return false
-  return true
-}
-
-function sameVary(a: Vary, b: Vary): boolean {
-  if (a == null || b == null) return a == null && b == null
-  const ka = Object.keys(a)
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && sameValue(a[k], b[k]))
-}
-
-function sameValue(a: string | string[] | null | undefined, b: string | string[] | null | undefined): boolean {
-  if (a == null || b == null) return a == null && b == null
-  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => v === b[i])
-  return a === b
 }

@@ -1,119 +1,200 @@
-// The `store: redis` cache store: undici-cache-redis's RedisCacheStore (several switchyard
-// instances share one cache), wrapped so that Redis trouble never fails a request.
-// - The client is set up to fail fast: every command and the connect are limited by
-//   `redis.timeout`, and the commands waiting for a connection are failed at each failed
-//   connection attempt (maxRetriesPerRequest: 0).
-// - RedisCacheStore reports every Redis error to a callback and answers a failed lookup
-//   as a miss. The first error marks the store down: requests then bypass the cache
-//   (X-Cache: BYPASS) without touching Redis, one log line says so, and a probe lookup
-//   runs every second until one succeeds (another log line). Every error counts in
-//   switchyard_cache_redis_errors_total.
-// - The probe is a read, and that is enough: with tracking off the library has one
-//   connection for reads and writes, so a read that succeeds means writes go out again.
-// - While the store is down nothing is written, not even the response of the request
-//   whose lookup just failed (see createWriteStream).
-// - Client-side tracking (the library's in-process copy of Redis entries, kept in step by
-//   invalidation messages) is off: its invalidations are not re-subscribed after Redis
-//   restarts, so a purge by another instance could go unseen.
-import { RedisCacheStore } from 'undici-cache-redis'
+// The `store: redis` response store: several switchyard instances (and workers) on one Redis
+// and key_prefix share one cache. Redis trouble never fails a request.
+//
+// Layout: one Redis hash per URL at `${key_prefix}${key}`, one field per Vary variant (the
+// field is varyId(vary), store.ts). Each value is
+//   4 bytes: n, big-endian | n bytes: JSON of the CachedResponse without its body | the body
+// so a get (HGETALL) is one round trip and each body comes back as one Buffer (a view into
+// the value, no copy). A put is one Lua script: HSET the variant, then PEXPIREAT the key at
+// the variant's deleteAt if that is later than the key's expiry: the key lives as long as
+// its longest-lived variant (a variant replaced by a shorter-lived one can leave the key
+// living longer; get skips variants past deleteAt). clear is SCAN MATCH prefix* + UNLINK.
+//
+// Robustness (what undici-cache-redis gave us before, issue #19):
+// - The client fails fast: connect and every command are limited by `redis.timeout`, the
+//   commands waiting for a connection fail at each failed connection attempt
+//   (maxRetriesPerRequest: 0), and once connected the offline queue is off: a command sent
+//   while the connection is down fails at once. Why: a queued command is not dropped when
+//   `redis.timeout` rejects it, and used to be sent when Redis came back, after a purge
+//   made since (a write of the request whose lookup had just failed, seen with
+//   `redis-cli monitor`). The queue is on for the first connection only, so requests right
+//   after start wait for it instead of failing.
+// - The first failed command marks the store down (`up` false, one warn log line); every
+//   failed command counts (onError: switchyard_cache_redis_errors_total). While down the
+//   cache is bypassed (the caller reads `up`), get and put do nothing, and a check lookup
+//   runs every second until one succeeds (`cache store up`, info). delete and clear are
+//   tried even while down: a purge should reach Redis whenever it can.
+// - Connection errors (each failed reconnect) are only logged at debug: the commands that
+//   fail are what counts, and listening keeps the client from printing
+//   "[ioredis] Unhandled error event" on stderr.
+import { Redis } from 'iovalkey'
 import type { RedisStoreConfig } from '../../config/types.js'
-import type { CacheKey, CacheStore, CacheValue, GetResult } from './memory-store.js'
+import type { CachedResponse } from '../../core/cached-response.js'
 import type { Logger } from '../observe/log.js'
+import { varyId, type ResponseStore } from './store.js'
 
-const PROBE_EVERY_MS = 1000
-/** A key no response is stored under: a lookup of it only tells whether Redis answers. */
-const PROBE_KEY: CacheKey = { origin: 'switchyard-probe:', method: 'GET', path: '/' }
+const CHECK_EVERY_MS = 1000
+/** Keys per SCAN step (and per UNLINK) of clear(). */
+const CLEAR_BATCH = 500
 
-export class RedisStore implements CacheStore {
-  readonly #store: RedisCacheStore
+/** KEYS[1] the URL's hash; ARGV: field, value, deleteAt (ms epoch). The key's expiry only moves later. */
+const PUT_SCRIPT = `
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl >= 0 then
+  local t = redis.call('TIME')
+  if tonumber(ARGV[3]) <= tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl then return 0 end
+end
+redis.call('PEXPIREAT', KEYS[1], ARGV[3])
+return 1`
+
+type Meta = Omit<CachedResponse, 'body'>
+
+export class RedisStore implements ResponseStore {
+  readonly #client: Redis
+  readonly #prefix: string
+  readonly #maxEntrySize: number
   readonly #log: Logger
   readonly #onError: () => void
   /** false while Redis fails: the cache is bypassed. */
   up = true
   #errors = 0
-  #probe: NodeJS.Timeout | null = null
+  #check: NodeJS.Timeout | null = null
+  #checking = false
   #closed = false
 
   constructor(cfg: RedisStoreConfig, maxEntrySize: number, log: Logger, onError: () => void) {
+    this.#prefix = cfg.keyPrefix
+    this.#maxEntrySize = maxEntrySize
     this.#log = log
     this.#onError = onError
     const u = new URL(cfg.url)
-    this.#store = new RedisCacheStore({
-      tracking: false,
-      maxEntrySize,
-      errorCallback: (err) => this.#failed(err),
-      clientOpts: {
-        host: u.hostname.replace(/^\[|\]$/g, ''),
-        port: u.port === '' ? 6379 : Number(u.port),
-        db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-        ...(u.username === '' ? {} : { username: decodeURIComponent(u.username) }),
-        ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
-        keyPrefix: cfg.keyPrefix,
-        connectTimeout: cfg.timeoutMs,
-        commandTimeout: cfg.timeoutMs,
-        maxRetriesPerRequest: 0,
-        retryStrategy: (times: number) => Math.min(times * 200, 2000),
-      },
+    const client = new Redis({
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: u.port === '' ? 6379 : Number(u.port),
+      db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+      ...(u.username === '' ? {} : { username: decodeURIComponent(u.username) }),
+      ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
+      connectTimeout: cfg.timeoutMs,
+      commandTimeout: cfg.timeoutMs,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times: number) => Math.min(times * 200, 2000),
+      enableOfflineQueue: true,
     })
+    client.once('ready', () => { client.options.enableOfflineQueue = false })
+    client.on('error', (err: Error) => log.debug({ err: err.message }, 'cache store: Redis connection error'))
+    this.#client = client
   }
 
-  get(key: CacheKey): Promise<GetResult | undefined> {
-    return this.#store.get(key) as Promise<GetResult | undefined>
+  get(key: string): Promise<readonly CachedResponse[] | undefined> {
+    if (!this.up || this.#closed) return Promise.resolve(undefined)
+    return this.#client.hgetallBuffer(this.#prefix + key).then(
+      (fields) => variants(fields, Date.now()),
+      (err: unknown) => { this.#failed(err); return undefined },
+    )
   }
 
-  /**
-   * undefined (undici then stores nothing) while the store is down. Why: a command sent
-   * while the client has no connection waits in iovalkey's offline queue; `redis.timeout`
-   * rejects its promise but leaves it queued, and the queue is only emptied by the next
-   * failed connection attempt (up to 2 s away). If Redis is back by then, the queue is
-   * sent on the new connection. The request whose lookup failed (marking the store
-   * down) goes on to the server as a miss and would queue its write: seen with
-   * `redis-cli monitor`, that write landed after the restart, before the probe had even
-   * said Redis was back, and possibly after a purge made once Redis was back. The
-   * library cannot tell us either: a failed pipeline resolves with the errors in its
-   * results, so the write never reaches errorCallback.
-   */
-  createWriteStream(key: CacheKey, value: CacheValue): ReturnType<CacheStore['createWriteStream']> {
-    if (!this.up) return undefined
-    return this.#store.createWriteStream(key, value as Parameters<RedisCacheStore['createWriteStream']>[1])
+  put(key: string, response: CachedResponse): void {
+    if (!this.up || this.#closed || response.body.length > this.#maxEntrySize || response.deleteAt <= Date.now()) return
+    const value = encode(response)
+    if (value.length > this.#maxEntrySize) return
+    this.#client.eval(PUT_SCRIPT, 1, this.#prefix + key, varyId(response.vary), value, String(response.deleteAt)).catch((err: unknown) => this.#failed(err))
   }
 
-  async delete(key: CacheKey): Promise<void> {
-    await this.#store.delete(key)
+  async delete(key: string): Promise<void> {
+    try {
+      await this.#client.del(this.#prefix + key)
+    } catch (err) {
+      this.#failed(err)
+    }
   }
 
-  /**
-   * Drops every entry under this key prefix. The library deletes a URL by a SCAN pattern
-   * built from origin and path, and a glob `*` passes its encoding unchanged: so origin
-   * and path `*` match every entry.
-   */
   async clear(): Promise<void> {
-    await this.#store.delete({ origin: '*', method: 'GET', path: '*' })
+    const pattern = `${this.#prefix.replace(/[*?[\]\\]/g, '\\$&')}*`
+    try {
+      let cursor = '0'
+      do {
+        const [next, keys] = await this.#client.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', CLEAR_BATCH)
+        if (keys.length > 0) await this.#client.unlink(...keys)
+        cursor = next.toString()
+      } while (cursor !== '0')
+    } catch (err) {
+      this.#failed(err)
+    }
   }
 
   async close(): Promise<void> {
     this.#closed = true
-    if (this.#probe !== null) clearInterval(this.#probe)
-    await this.#store.close()
+    if (this.#check !== null) clearInterval(this.#check)
+    this.#check = null
+    if (this.#client.status === 'ready') await this.#client.quit().catch(() => this.#client.disconnect())
+    else this.#client.disconnect()
   }
 
-  #failed(err: Error): void {
+  #failed(err: unknown): void {
     this.#errors++
     this.#onError()
     if (!this.up || this.#closed) return
     this.up = false
-    this.#log.warn({ err: err.message }, 'cache store down: Redis failed, requests bypass the cache until it answers again')
-    this.#probe = setInterval(() => void this.#tryProbe(), PROBE_EVERY_MS)
-    this.#probe.unref()
+    this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'cache store down: Redis failed, requests bypass the cache until it answers again')
+    this.#check = setInterval(() => void this.#tryCheck(), CHECK_EVERY_MS)
+    this.#check.unref()
   }
 
-  async #tryProbe(): Promise<void> {
+  /** One lookup (of a key no response is stored under); up again when it succeeds and nothing failed meanwhile. */
+  async #tryCheck(): Promise<void> {
+    if (this.#checking) return
+    this.#checking = true
     const before = this.#errors
-    await this.#store.get(PROBE_KEY)
+    try {
+      await this.#client.exists(this.#prefix)
+    } catch (err) {
+      this.#errors++
+      this.#onError()
+      this.#log.debug({ err: err instanceof Error ? err.message : String(err) }, 'cache store: check lookup failed')
+      return
+    } finally {
+      this.#checking = false
+    }
     if (this.#errors !== before || this.up || this.#closed) return
     this.up = true
-    if (this.#probe !== null) clearInterval(this.#probe)
-    this.#probe = null
+    if (this.#check !== null) clearInterval(this.#check)
+    this.#check = null
     this.#log.info('cache store up: Redis answers again, the cache is used again')
   }
+}
+
+/** 4-byte length, the metadata's JSON, the body. */
+function encode(r: CachedResponse): Buffer {
+  const meta: Meta = { status: r.status, headers: r.headers, requestTime: r.requestTime, responseTime: r.responseTime, vary: r.vary, policy: r.policy, deleteAt: r.deleteAt }
+  const json = JSON.stringify(meta)
+  const n = Buffer.byteLength(json)
+  const value = Buffer.allocUnsafe(4 + n + r.body.length)
+  value.writeUInt32BE(n, 0)
+  value.write(json, 4, 'utf8')
+  r.body.copy(value, 4 + n)
+  return value
+}
+
+function decode(value: Buffer): CachedResponse | undefined {
+  if (value.length < 4) return undefined
+  const n = value.readUInt32BE(0)
+  if (4 + n > value.length) return undefined
+  try {
+    const meta = JSON.parse(value.toString('utf8', 4, 4 + n)) as Meta
+    if (typeof meta.deleteAt !== 'number' || !Array.isArray(meta.headers)) return undefined
+    return { ...meta, body: value.subarray(4 + n) }
+  } catch {
+    return undefined
+  }
+}
+
+/** The variants of one hash still of use at `now` (undefined when none: never an empty array). */
+function variants(fields: Record<string, Buffer>, now: number): CachedResponse[] | undefined {
+  let out: CachedResponse[] | undefined
+  for (const field in fields) {
+    const r = decode(fields[field] as Buffer)
+    if (r !== undefined && r.deleteAt > now) (out ??= []).push(r)
+  }
+  return out
 }
