@@ -10,12 +10,12 @@ import { freePort } from '../helpers/prometheus.js'
 import { startRedis, stopRedis } from '../helpers/redis-server.js'
 
 /**
- * Stored responses under the prefix (the library writes after the response has ended);
- * with `path` (a glob), only those for site.test paths matching it.
+ * Stored URLs under the prefix (written once the response has ended): one hash per URL at
+ * `<prefix>http://<host><target>` (shell/cache/redis-store.ts); with `path` (a glob), only
+ * those for site.test paths matching it.
  */
 function storedKeys(port: number, path = '*'): number {
-  // The library's key: origin and path URI-encoded (which leaves `*` as it is).
-  const pattern = path === '*' ? 'sy-test:metadata:*' : `sy-test:metadata:${encodeURIComponent('http://site.test')}:${encodeURIComponent(path)}:*`
+  const pattern = path === '*' ? 'sy-test:*' : `sy-test:http://site.test${path}`
   const r = spawnSync('redis-cli', ['-p', String(port), '--scan', '--pattern', pattern], { encoding: 'utf8' })
   return r.stdout.split('\n').filter((l) => l !== '').length
 }

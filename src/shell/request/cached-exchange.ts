@@ -62,7 +62,8 @@ export class CachedExchange extends Exchange implements FillClient {
       if (use === 'stale-while-revalidate') {
         this.#serve(entry, 'STALE', now)
         const cache = this.#route.cache
-        if (fillInProgress(cache, this.#key) === undefined) new Fill(cache, this.upstream, this.#key, this.req.url as string, this.headers.headers, req, entry).start()
+        // The revalidation is a GET (this request may be a HEAD) that nobody waits for.
+        if (fillInProgress(cache, this.#key) === undefined) new Fill(cache, this.upstream, this.#key, this.req.url as string, this.headers.headers, { method: 'GET', headers: req.headers }, entry).start()
         return
       }
       if (req.method === 'GET' && use === 'revalidate') return this.#join(entry)

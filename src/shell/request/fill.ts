@@ -15,7 +15,7 @@
 // of them cannot take more (so memory stays bounded by max_entry_size and the socket buffers).
 import type { Dispatcher } from 'undici'
 import type { CacheResult } from '../../core/cache-rules.js'
-import { conditionalHeaders, headerMap, refreshed, staleIfError, toStore } from '../../core/cache-rules.js'
+import { ageSeconds, conditionalHeaders, headerMap, refreshed, staleIfError, toStore } from '../../core/cache-rules.js'
 import type { CachedResponse, CacheRequest } from '../../core/cached-response.js'
 import { clientResponseHeaders } from '../../core/headers.js'
 import type { Cache } from '../cache/cache.js'
@@ -233,12 +233,10 @@ export class Fill extends Attempts implements Dispatcher.DispatchHandler {
       this.#fail(cls.status, this.errorCode)
       return
     }
-    if (this.retryAfter(cls, 'GET', false)) {
-      this.start()
-      return
-    }
+    // A revalidation with a stale-if-error fallback answers at once rather than try again.
     const stale = this.#stale
     if (stale !== null && staleIfError(stale, this.#request, Date.now())) this.#serveStored(stale, 'STALE', Date.now())
+    else if (this.retryAfter(cls, 'GET', false)) this.start()
     else this.#fail(cls.status, this.errorCode)
   }
 
@@ -247,7 +245,7 @@ export class Fill extends Attempts implements Dispatcher.DispatchHandler {
     this.#done = true
     this.#unregister()
     this.release()
-    const age = Math.max(0, Math.floor((now - entry.responseTime + entry.policy.initialAgeMs) / 1000))
+    const age = ageSeconds(entry, now)
     for (const client of this.#clients.splice(0)) {
       client.fillHead(entry.status, entry.headers, result, age)
       client.fillData(entry.body)
