@@ -10,7 +10,7 @@ const CORE_FORBIDDEN = {
     ...['fs', 'fs/promises', 'net', 'http', 'http2', 'https', 'tls', 'dgram', 'dns', 'dns/promises', 'child_process', 'cluster', 'worker_threads', 'os', 'process', 'stream', 'timers', 'timers/promises', 'crypto', 'zlib', 'readline', 'perf_hooks']
       .flatMap((m) => [`node:${m}`, m])
       .map((name) => ({ name, message: 'src/core is pure: I/O belongs to the shell; pass values in.' })),
-    ...['undici', 'pino', 'prom-client', 'send', 'mime-types', 'yaml', 'undici-cache-redis']
+    ...['undici', 'pino', 'prom-client', 'send', 'mime-types', 'yaml', 'iovalkey']
       .map((name) => ({ name, message: 'src/core is pure: libraries with side effects belong to the shell.' })),
   ],
   patterns: [{ group: ['**/shell/**', '../shell', '../shell/*'], message: 'src/core may not import the shell (imports flow shell -> core).' }],
