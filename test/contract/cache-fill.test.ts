@@ -17,7 +17,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import { describe, it, type TestContext } from 'vitest'
 import type { Backend } from '../helpers/backends.js'
 import { request, sleep } from '../helpers/client.js'
-import { startStore, STORE_KINDS, type StoreKind, type TestStore } from '../helpers/cache-stores.js'
+import { startStore, STORE_KINDS, type StoreKind, type TestStore, cachedRouteConfig } from '../helpers/cache-stores.js'
 import type { LogLine, RunningDaemon } from '../helpers/daemon.js'
 import { scrape } from '../helpers/metrics.js'
 import { parseExposition, sumSamples } from '../helpers/prometheus.js'
@@ -90,15 +90,7 @@ async function setup(ctx: TestContext, kind: StoreKind, pace: Pace): Promise<Set
     })()
   }
   origin.backend = await scope.backend('origin', handler)
-  const d = await scope.daemon(`
-listeners: [{ address: 127.0.0.1, port: 0 }]
-admin: { port: 0 }
-upstreams:
-  app: { servers: [{ url: ${origin.backend.url} }] }
-caches:
-  c: ${store.yaml}
-routes: [{ upstream: app, cache: c }]
-`)
+  const d = await scope.daemon(cachedRouteConfig(origin.backend.url, store))
   return { d, origin, store }
 }
 

@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, it, type TestContext } from 'vitest'
 import type { Backend } from '../helpers/backends.js'
 import { request, sleep, type Reply } from '../helpers/client.js'
-import { startStore, STORE_KINDS, type StoreKind, type TestStore } from '../helpers/cache-stores.js'
+import { startStore, STORE_KINDS, type StoreKind, type TestStore, cachedRouteConfig } from '../helpers/cache-stores.js'
 import type { RunningDaemon } from '../helpers/daemon.js'
 import { parseExposition, sumSamples } from '../helpers/prometheus.js'
 import { scrape } from '../helpers/metrics.js'
@@ -66,15 +66,7 @@ async function setup(ctx: TestContext, kind: StoreKind, answer: (req: IncomingMe
     else setTimeout(send, a.delayMs)
   }
   origin.backend = await scope.backend('origin', handler)
-  const d = await scope.daemon(`
-listeners: [{ address: 127.0.0.1, port: 0 }]
-admin: { port: 0 }
-upstreams:
-  app: { servers: [{ url: ${origin.backend.url} }] }
-caches:
-  c: ${store.yaml}
-routes: [{ upstream: app, cache: c }]
-`)
+  const d = await scope.daemon(cachedRouteConfig(origin.backend.url, store))
   return { d, origin, store }
 }
 

@@ -116,3 +116,16 @@ export function redisCommand(port: number, ...args: string[]): Promise<string> {
     socket.on('error', reject)
   })
 }
+
+/** The daemon's config: one upstream over `originUrl`, and every request through cache `c` on `store`. */
+export function cachedRouteConfig(originUrl: string, store: TestStore): string {
+  return `
+listeners: [{ address: 127.0.0.1, port: 0 }]
+admin: { port: 0 }
+upstreams:
+  app: { servers: [{ url: ${originUrl} }] }
+caches:
+  c: ${store.yaml}
+routes: [{ upstream: app, cache: c }]
+`
+}

@@ -15,6 +15,11 @@ export function closeAfterEach(): Scope {
   afterEach(async () => {
     for (const x of open.splice(0).reverse()) await x.close()
   })
+  return scopeOver(open)
+}
+
+/** A Scope that records what it starts in `open` (the caller closes it, in reverse order). */
+export function scopeOver(open: { close(): Promise<unknown> }[]): Scope {
   return {
     defer: (x) => { open.push(x) },
     backend: async (...args) => {

@@ -3,26 +3,12 @@
 // block an afterEach hook cannot tell whose daemon is whose, so each test closes only its
 // own. Use it as `it('...', async (ctx) => { const scope = testScope(ctx); ... })`.
 import type { TestContext } from 'vitest'
-import { startBackend } from './backends.js'
-import { startDaemon } from './daemon.js'
-import type { Scope } from './scope.js'
+import { scopeOver, type Scope } from './scope.js'
 
 export function testScope(ctx: Pick<TestContext, 'onTestFinished'>): Scope {
   const open: { close(): Promise<unknown> }[] = []
   ctx.onTestFinished(async () => {
     for (const x of open.splice(0).reverse()) await x.close()
   })
-  return {
-    defer: (x) => { open.push(x) },
-    backend: async (...args) => {
-      const b = await startBackend(...args)
-      open.push(b)
-      return b
-    },
-    daemon: async (yaml, env = {}) => {
-      const d = await startDaemon(yaml, env)
-      open.push({ close: () => d.stop() })
-      return d
-    },
-  }
+  return scopeOver(open)
 }
