@@ -36,6 +36,9 @@ const Kind = {
   ForwardedHost: 8,
   RequestId: 9,
   Expect: 10,
+  // Forwarded as they are; read for the cache's hit path (no second scan of the headers).
+  CacheControl: 11,
+  Authorization: 12,
 } as const
 type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -56,6 +59,8 @@ const LOWER_KINDS: readonly (readonly [string, Kind])[] = [
   ['x-forwarded-host', Kind.ForwardedHost],
   ['x-request-id', Kind.RequestId],
   ['expect', Kind.Expect],
+  ['cache-control', Kind.CacheControl],
+  ['authorization', Kind.Authorization],
 ]
 
 const KINDS = new Map<string, Kind>()
@@ -147,6 +152,9 @@ export interface UpstreamHeaders {
   readonly hasBody: boolean
   /** A Transfer-Encoding header is present (framing checks; read here so req.headers is never built). */
   readonly transferEncoding: boolean
+  /** The request's (first) Cache-Control and whether it has Authorization: a cache hit needs no more. */
+  readonly cacheControl: string | undefined
+  readonly authorization: boolean
 }
 
 /**
@@ -174,6 +182,8 @@ export function upstreamRequestHeaders(
   let clientId: string | undefined
   let hasBody = false
   let transferEncoding = false
+  let cacheControl: string | undefined
+  let authorization = false
   let named: Set<string> | null = null
 
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -194,6 +204,14 @@ export function upstreamRequestHeaders(
         break
       case Kind.Connection:
         named = addNamed(value, named)
+        break
+      case Kind.CacheControl:
+        cacheControl ??= value
+        out.push(name, value)
+        break
+      case Kind.Authorization:
+        authorization = true
+        out.push(name, value)
         break
       case Kind.Host:
         if (host === undefined) {
@@ -224,7 +242,7 @@ export function upstreamRequestHeaders(
   out.push('X-Forwarded-Proto', proto)
   if (host !== undefined) out.push('X-Forwarded-Host', host)
   out.push('X-Request-Id', requestId)
-  return { headers: out, requestId, host, hasBody, transferEncoding }
+  return { headers: out, requestId, host, hasBody, transferEncoding, cacheControl, authorization }
 }
 
 /**

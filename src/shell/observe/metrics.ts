@@ -15,6 +15,9 @@ import { DURATION_BUCKETS, RequestStats } from './request-stats.js'
 /** prom-client defaults that are gauges named `..._total`: `promtool check metrics` refuses them. */
 const REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']
 
+/** The `result` label of switchyard_cache_requests_total, in the order of Metrics.cacheResults(). */
+export const CACHE_RESULTS = ['hit', 'miss', 'stale', 'bypass'] as const
+
 const ERROR_REASONS: readonly ErrorReason[] = ['connect_refused', 'connect_timeout', 'response_timeout', 'reset', 'other']
 
 /** What the gauges read at scrape time. */
@@ -47,7 +50,8 @@ export class Metrics {
   readonly retries: Counter<'upstream'>
   readonly configReloads: Counter<'result'>
   readonly lastReloadSuccess: Gauge
-  readonly cacheRequests: Counter<'upstream' | 'result'>
+  /** Cache results per upstream as plain numbers (hit, miss, stale, bypass), read at scrape time: a hit hashes no labels. */
+  readonly #cacheResults = new Map<string, Float64Array>()
   readonly cacheRedisErrors: Counter<'cache'>
   /** Requests that matched no route (404) or were refused before routing (400): upstream="", server="". */
   readonly unrouted: RequestStats
@@ -97,7 +101,14 @@ export class Metrics {
         for (const u of source()?.upstreamGauges() ?? []) this.set({ upstream: u.upstream }, u.websockets)
       },
     })
-    this.cacheRequests = new Counter({ name: 'switchyard_cache_requests_total', help: 'Requests of routes with a cache, by X-Cache result (hit, miss, stale, bypass).', labelNames: ['upstream', 'result'], registers })
+    const cacheResults = this.#cacheResults
+    new Counter({
+      name: 'switchyard_cache_requests_total', help: 'Requests of routes with a cache, by X-Cache result (hit, miss, stale, bypass).', labelNames: ['upstream', 'result'], registers,
+      collect() {
+        this.reset()
+        for (const [upstream, counts] of cacheResults) CACHE_RESULTS.forEach((result, i) => this.inc({ upstream, result }, counts[i]))
+      },
+    })
     this.cacheRedisErrors = new Counter({ name: 'switchyard_cache_redis_errors_total', help: 'Failed Redis commands of a cache with store: redis.', labelNames: ['cache'], registers })
     new Gauge({
       name: 'switchyard_cache_size_bytes', help: 'Bytes held by a memory cache store (per process; summed over workers).', labelNames: ['cache'], registers,
@@ -192,6 +203,13 @@ export class Metrics {
     for (const reason of ERROR_REASONS) this.upstreamErrors.remove(upstream, server, reason)
     this.healthChecks.remove(upstream, server, 'success')
     this.healthChecks.remove(upstream, server, 'failure')
+  }
+
+  /** The cache result counts of an upstream's cached routes, in CACHE_RESULTS order; kept across reloads. */
+  cacheResults(upstream: string): Float64Array {
+    let counts = this.#cacheResults.get(upstream)
+    if (counts === undefined) this.#cacheResults.set(upstream, (counts = new Float64Array(CACHE_RESULTS.length)))
+    return counts
   }
 
   forUpstream(upstream: string): UpstreamMetrics {

@@ -21,6 +21,38 @@ import type { BodyLimit } from './body-limit.js'
 import { Exchange } from './exchange.js'
 import { Fill, fillInProgress, type FillClient } from './fill.js'
 import { statusAfterClientGone } from './replies.js'
+import { takeBytesRead } from './bytes.js'
+import { MemoryStore } from '../cache/memory-store.js'
+
+/**
+ * The hit path: a GET or HEAD whose fresh response is in a memory store, answered before any
+ * exchange object, listener or header map is made (the request's Cache-Control and
+ * Authorization come from the header scan forward() already made). False: nothing was
+ * written, the request takes the full path (a Vary'd response, anything not fresh, Redis).
+ */
+export function answerFreshHit(ctx: ForwardContext, route: CachedRoute, req: IncomingMessage, res: ServerResponse, headers: UpstreamHeaders, started: number): boolean {
+  const method = req.method as string
+  const store = route.cache.store
+  if ((method !== 'GET' && method !== 'HEAD') || headers.hasBody || !(store instanceof MemoryStore)) return false
+  const variants = store.get(cacheOrigin(headers.host) + (req.url as string))
+  if (variants === undefined || variants.length !== 1) return false
+  const entry = variants[0] as CachedResponse
+  if (entry.vary.length !== 0) return false
+  const light: CacheRequest = { method, headers: { 'cache-control': headers.cacheControl, authorization: headers.authorization ? '' : undefined } }
+  const now = Date.now()
+  if (bypasses(light) || reuse(entry, light, now) !== 'fresh') return false
+  route.count('HIT')
+  if (ctx.lifecycle.draining) res.shouldKeepAlive = false
+  res.writeHead(entry.status, route.head(entry.headers, 'HIT', ageSeconds(entry, now), headers.requestId))
+  const bytesOut = method === 'HEAD' ? 0 : entry.body.length
+  if (bytesOut === 0) res.end()
+  else res.end(entry.body)
+  const upstream = route.upstream
+  const seconds = (performance.now() - started) / 1000
+  if (ctx.requestMetrics) upstream.metrics.requests.record(method, entry.status, seconds)
+  ctx.accessLog?.write(headers.requestId, method, req.url as string, entry.status, upstream.accessTarget, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT')
+  return true
+}
 
 export class CachedExchange extends Exchange implements FillClient {
   readonly #route: CachedRoute

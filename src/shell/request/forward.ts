@@ -15,7 +15,7 @@ import { takeBytesRead } from './bytes.js'
 import { BodyLimit } from './body-limit.js'
 import { serveStatic } from './static.js'
 import { Exchange } from './exchange.js'
-import { CachedExchange } from './cached-exchange.js'
+import { answerFreshHit, CachedExchange } from './cached-exchange.js'
 
 /** `maxBodySize` is the listener's `max_body_size` (0 = none). */
 export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, maxBodySize = 0): void {
@@ -52,8 +52,8 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   // when its length is unknown.
   const body = !headers.hasBody ? null
     : new BodyLimit(maxBodySize > 0 && req.headers['content-length'] === undefined ? maxBodySize : undefined)
-  if (target instanceof CachedRoute) new CachedExchange(ctx, req, res, target, headers, started, body).attempt()
-  else new Exchange(ctx, req, res, target, headers, started, body).attempt()
+  if (!(target instanceof CachedRoute)) new Exchange(ctx, req, res, target, headers, started, body).attempt()
+  else if (!answerFreshHit(ctx, target, req, res, headers, started)) new CachedExchange(ctx, req, res, target, headers, started, body).attempt()
 }
 
 /** A request answered before any upstream was chosen: the answer, its metrics and access log line. */

@@ -6,30 +6,26 @@ import type { Cache } from '../cache/cache.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Upstream } from './upstreams.js'
 
-type Counter = ReturnType<Metrics['cacheRequests']['labels']>
+/** Index of each result in Metrics.cacheResults() (CACHE_RESULTS order). */
+const RESULT_INDEX: Record<CacheResult, number> = { HIT: 0, MISS: 1, STALE: 2, BYPASS: 3 }
 
 export class CachedRoute {
   readonly upstream: Upstream
   readonly cache: Cache
   /** `x_cache_header`. */
   readonly xCache: boolean
-  readonly #results: Record<CacheResult, Counter>
+  readonly #results: Float64Array
 
   constructor(upstream: Upstream, cache: Cache, metrics: Metrics) {
     this.upstream = upstream
     this.cache = cache
     this.xCache = cache.config.xCacheHeader
-    this.#results = {
-      HIT: metrics.cacheRequests.labels(upstream.name, 'hit'),
-      MISS: metrics.cacheRequests.labels(upstream.name, 'miss'),
-      STALE: metrics.cacheRequests.labels(upstream.name, 'stale'),
-      BYPASS: metrics.cacheRequests.labels(upstream.name, 'bypass'),
-    }
-    for (const c of Object.values(this.#results)) c.inc(0)
+    this.#results = metrics.cacheResults(upstream.name)
   }
 
   count(result: CacheResult): void {
-    this.#results[result].inc()
+    const i = RESULT_INDEX[result]
+    this.#results[i] = (this.#results[i] as number) + 1
   }
 
   /** A response head for the client: the stored or fetched headers, Age (stored only), X-Cache, X-Request-Id. */
