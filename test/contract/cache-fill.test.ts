@@ -264,11 +264,14 @@ describe.concurrent.each(STORE_KINDS)('cache fill, %s store', (kind) => {
     })
   })
 
-  it('an admin purge during a fill: the waiting clients get their whole response, but it is not stored (the next request is a MISS that reaches the origin)', async (ctx) => {
+  it('an admin purge during a fill: the waiting client gets its whole response, but it is not stored (the next request is a MISS that reaches the origin)', async (ctx) => {
     const s = await setup(ctx, kind, { headMs: 0, chunks: 4, chunkMs: 0 })
     let purged = (): void => {}
     s.origin.gate = new Promise((r) => { purged = r })
-    const { leader, others } = await cold(s, 2)
+    // The client whose miss started the fill: it is at the origin (held by the gate) when
+    // the purge comes. (Followers could not be made to join first: with Redis their lookup
+    // may end after the fill, and they start one of their own, as they should.)
+    const { leader, others } = await cold(s, 0)
     const url = `http://127.0.0.1:${s.d.port()}${PATH}`
     const purge = await request(s.d.adminUrl(`/cache/purge?url=${encodeURIComponent(url)}`), { method: 'POST' })
     ctx.expect(purge.status).toBe(200)
