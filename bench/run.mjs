@@ -64,7 +64,7 @@ if (!hasCommand('wrk')) {
 for (const sc of SCENARIOS) if (!files.includes(sc)) { console.error(`unknown scenario ${sc}; in bench/scenarios: ${files.join(', ')}`); process.exit(1) }
 const selected = env.TARGETS ? env.TARGETS.split(',') : [...DEFAULT_TARGETS, ...(env.COMPARE === '1' ? ['pool-dispatch', ...COMPARE_KINDS] : [])]
 for (const t of selected) if (!TARGETS[t]) { console.error(`unknown target ${t}; known: ${Object.keys(TARGETS).join(', ')}`); process.exit(1) }
-for (const k of new Set(selected.map((t) => missing(TARGETS[t].kind)).filter(Boolean))) console.error(`${k}: that column is left out`)
+for (const k of new Set(selected.map((t) => missing(TARGETS[t].kind, TARGETS[t])).filter(Boolean))) console.error(`${k}: that column is left out`)
 if (selected.some((t) => COMPARE_KINDS.includes(TARGETS[t].kind))) ensureCompareDeps()
 
 mkdirSync(RUN, { recursive: true })
@@ -86,7 +86,7 @@ function targetsOf(sc) {
     .map((name) => ({ name, spec: specOf(name) }))
     // A scenario's own entry (a variant, switchyard-bare) runs when its kind is selected.
     .filter(({ name, spec }) => selected.includes(name) || selected.includes(spec.kind) || (!env.TARGETS && added.includes(name)))
-    .filter(({ spec }) => !missing(spec.kind) && !(sc.excludeKinds ?? []).includes(spec.kind))
+    .filter(({ spec }) => !missing(spec.kind, spec) && !(sc.excludeKinds ?? []).includes(spec.kind))
     // node-memory and the like: only where the scenario names them.
     .filter(({ name, spec }) => !SCENARIO_ONLY_KINDS.includes(spec.kind) || sc.targets?.includes(name) || sc.addTargets?.includes(name))
 }

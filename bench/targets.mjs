@@ -23,6 +23,8 @@ export const TARGETS = {
   switchyard: { kind: 'switchyard' },
   // Access log and per-request metrics off: the difference to `switchyard` is what they cost.
   'switchyard-bare': { kind: 'switchyard', switchyard: 'admin: { request_metrics: false }\nlog: { access_log: false }' },
+  // Another build in the same run (before/after a change): BASE_DIST=/path/to/its/dist; only when named in TARGETS.
+  'switchyard-base': { kind: 'switchyard', dist: process.env.BASE_DIST },
   nginx: { kind: 'nginx' },
   haproxy: { kind: 'haproxy' },
   'node-http-proxy': { kind: 'node-http-proxy' },
@@ -44,7 +46,8 @@ export const COMPARE_KINDS = ['node-http-proxy', 'reply-from']
 export const SCENARIO_ONLY_KINDS = ['node-memory']
 
 /** Why a kind cannot run here, or null. */
-export function missing(kind) {
+export function missing(kind, spec = {}) {
+  if ('dist' in spec && spec.dist === undefined) return 'BASE_DIST is not set (the dist/ folder of the build to compare with)'
   if (kind === 'nginx' && !hasCommand('nginx')) return 'nginx is not installed (apt-get install nginx)'
   if (kind === 'haproxy' && !hasCommand('haproxy')) return 'haproxy is not installed (apt-get install haproxy)'
   return null
@@ -84,7 +87,8 @@ export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit
       // The access log goes to /dev/null unless the target says `stdout: 'drain'` (a pipe the
       // bench reads and discards, as journald or Docker would read it).
       // `node`: flags for node itself (V8's heap sizing, say).
-      const child = start([process.execPath, ...(spec.node ?? []), path.resolve(HERE, '../dist/cli.js'), '--config', f], { cpu, log, stdout: spec.stdout ?? 'ignore' })
+      const cli = spec.dist === undefined ? path.resolve(HERE, '../dist/cli.js') : path.resolve(spec.dist, 'cli.js')
+      const child = start([process.execPath, ...(spec.node ?? []), cli, '--config', f], { cpu, log, stdout: spec.stdout ?? 'ignore' })
       // `rewrite(extra)`: the same config plus one more YAML fragment, written over the file (then SIGHUP reloads it).
       return { port, child, rewrite: (extra) => writeFileSync(f, switchyardYaml({ port, backends, fragments: [...fragments('switchyard'), extra] })) }
     }
