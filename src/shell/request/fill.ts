@@ -177,6 +177,8 @@ export class Fill extends Attempts implements Dispatcher.DispatchHandler {
         client.fillMismatch()
       } else client.fillHead(statusCode, raw, 'MISS', null)
     }
+    // Everyone left before the head, and this response is not stored: nobody wants its body.
+    if (this.#clients.length === 0 && this.#storing === null) controller.abort(new Error('every client left and the response is not stored'))
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
