@@ -10,7 +10,7 @@
 // its longest-lived variant (a variant replaced by a shorter-lived one can leave the key
 // living longer; get skips variants past deleteAt). clear is SCAN MATCH prefix* + UNLINK.
 //
-// Robustness (what undici-cache-redis gave us before, issue #19):
+// Robustness (as the store built on undici-cache-redis had it before issue #19):
 // - The client fails fast: connect and every command are limited by `redis.timeout`, the
 //   commands waiting for a connection fail at each failed connection attempt
 //   (maxRetriesPerRequest: 0), and once connected the offline queue is off: a command sent
