@@ -41,17 +41,25 @@ export function answerFreshHit(ctx: ForwardContext, route: CachedRoute, req: Inc
   const light: CacheRequest = { method, headers: { 'cache-control': headers.cacheControl, authorization: headers.authorization ? '' : undefined } }
   const now = Date.now()
   if (bypasses(light) || reuse(entry, light, now) !== 'fresh') return false
-  route.count('HIT')
-  if (ctx.lifecycle.draining) res.shouldKeepAlive = false
-  res.writeHead(entry.status, route.head(entry.headers, 'HIT', ageSeconds(entry, now), headers.requestId))
-  const bytesOut = method === 'HEAD' ? 0 : entry.body.length
-  if (bytesOut === 0) res.end()
-  else res.end(entry.body)
+  const bytesOut = writeStored(ctx, route, res, entry, 'HIT', now, headers.requestId, method)
   const upstream = route.upstream
   const seconds = (performance.now() - started) / 1000
   if (ctx.requestMetrics) upstream.metrics.requests.record(method, entry.status, seconds)
   ctx.accessLog?.write(headers.requestId, method, req.url as string, entry.status, upstream.accessTarget, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT')
   return true
+}
+
+/** A stored response to the client in one go (head, then the body unless HEAD): counts the result, returns the body bytes sent. */
+function writeStored(ctx: ForwardContext, route: CachedRoute, res: ServerResponse, entry: CachedResponse, result: CacheResult, now: number, requestId: string, method: string): number {
+  route.count(result)
+  if (ctx.lifecycle.draining) res.shouldKeepAlive = false
+  res.writeHead(entry.status, route.head(entry.headers, result, ageSeconds(entry, now), requestId))
+  if (method === 'HEAD' || entry.body.length === 0) {
+    res.end()
+    return 0
+  }
+  res.end(entry.body)
+  return entry.body.length
 }
 
 export class CachedExchange extends Exchange implements FillClient {
@@ -106,17 +114,9 @@ export class CachedExchange extends Exchange implements FillClient {
 
   /** A stored response, written in one go. */
   #serve(entry: CachedResponse, result: CacheResult, now: number): void {
-    const route = this.#route
-    route.count(result)
     this.#result = result
     this.status = entry.status
-    if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false
-    this.res.writeHead(entry.status, route.head(entry.headers, result, ageSeconds(entry, now), this.headers.requestId))
-    if (this.req.method === 'HEAD') this.res.end()
-    else {
-      this.bytesOut = entry.body.length
-      this.res.end(entry.body)
-    }
+    this.bytesOut = writeStored(this.ctx, this.#route, this.res, entry, result, now, this.headers.requestId, this.req.method as string)
     this.finish(entry.status)
   }
 
