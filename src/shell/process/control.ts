@@ -93,7 +93,6 @@ export class Control {
 
   #shutdown(signal: ControlSignal): void {
     const mode = this.#mode as Mode
-    this.lifecycle.draining = true
     this.#log.info({ signal, timeout_ms: mode.config.shutdownTimeoutMs }, 'shutting down: draining in-flight requests')
     notifySystemd('STOPPING=1', this.#log)
     void mode.drain().then(() => {
