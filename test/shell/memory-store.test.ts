@@ -97,6 +97,17 @@ describe('MemoryStore', () => {
     expect(s.entries).toBe(3)
   })
 
+  it('gives every read URL a second chance, then evicts the front one: all read, one goes', () => {
+    const s = store(BIG, 3)
+    for (const k of ['a', 'b', 'c']) s.put(`http://h/${k}`, response(k))
+    for (const k of ['a', 'b', 'c']) s.get(`http://h/${k}`)
+    s.put('http://h/d', response('d')) // a, b, c passed over (marks cleared): a is at the front again
+    expect(['a', 'b', 'c', 'd'].map((k) => s.get(`http://h/${k}`) !== undefined)).toEqual([false, true, true, true])
+    s.put('http://h/e', response('e')) // b, c, d were read again just above: b goes after one round
+    expect(['b', 'c', 'd', 'e'].map((k) => s.get(`http://h/${k}`) !== undefined)).toEqual([false, true, true, true])
+    expect(s.entries).toBe(3)
+  })
+
   it('evicts by bytes just enough: one LRU entry for a same-sized one, two for a larger one', () => {
     const key = (k: string): string => `http://h/${k}`
     const one = size(key('a'), response('x'.repeat(100)))

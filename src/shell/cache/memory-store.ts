@@ -1,8 +1,10 @@
-// The `store: memory` response store: one Map used as an LRU (Map order is use order: get
-// moves a URL to the end, eviction takes from the front), bounded in bytes (max_size) and
-// in entries (max_entries, every Vary variant counts), evicting the least recently used
-// variants one at a time, only as many as a new one needs: not "until half empty" as
-// undici's MemoryCacheStore did.
+// The `store: memory` response store: one Map kept in an approximate LRU order (second
+// chance, the CLOCK scheme): get only marks a URL used; eviction takes from the front, and a
+// front URL marked used is moved to the end once (mark cleared) instead of going. A hit
+// thus writes one boolean instead of a Map delete + insert (which also leaves a hole the
+// Map must rehash away later). Bounded in bytes (max_size) and in entries (max_entries,
+// every Vary variant counts), evicting one variant at a time, only as many as a new one
+// needs: not "until half empty" as undici's MemoryCacheStore did.
 // - get is on the hit path: synchronous, and it returns the stored array itself. So a
 //   stored array is never changed once stored: put, expiry and eviction build a new one
 //   (a caller holding the old one still sees what it was given).
@@ -26,6 +28,8 @@ interface Slot {
   readonly variants: readonly CachedResponse[]
   readonly sizes: readonly number[]
   readonly ids: readonly string[]
+  /** Read since it was put or last passed over by eviction: its second chance. */
+  used: boolean
 }
 
 /** The bytes `response` is counted for under `key`. */
@@ -37,7 +41,7 @@ export function entrySize(key: string, response: CachedResponse): number {
 
 export class MemoryStore implements ResponseStore {
   readonly #limits: MemoryStoreLimits
-  /** key -> its variants; Map order = LRU order (front: least recently used). */
+  /** key -> its variants; Map order = put order, except that eviction moves a used URL to the end. */
   readonly #urls = new Map<string, Slot>()
   #bytes = 0
   #entries = 0
@@ -60,8 +64,7 @@ export class MemoryStore implements ResponseStore {
     const now = Date.now()
     const variants = slot.variants
     for (let i = 0; i < variants.length; i++) if ((variants[i] as CachedResponse).deleteAt <= now) return this.#dropExpired(key, slot, now)
-    this.#urls.delete(key)
-    this.#urls.set(key, slot)
+    slot.used = true
     return variants
   }
 
@@ -73,9 +76,9 @@ export class MemoryStore implements ResponseStore {
     const id = varyId(response.vary)
     const old = this.#urls.get(key)
     // The others stay, but not the variant it replaces nor any already expired.
-    const slot = old === undefined ? { variants: [], sizes: [], ids: [] } : this.#without(old, (i) => old.ids[i] === id || (old.variants[i] as CachedResponse).deleteAt <= now)
+    const slot = old === undefined ? { variants: [], sizes: [], ids: [], used: false } : this.#without(old, (i) => old.ids[i] === id || (old.variants[i] as CachedResponse).deleteAt <= now)
     this.#urls.delete(key)
-    this.#urls.set(key, { variants: [...slot.variants, response], sizes: [...slot.sizes, size], ids: [...slot.ids, id] })
+    this.#urls.set(key, { variants: [...slot.variants, response], sizes: [...slot.sizes, size], ids: [...slot.ids, id], used: false })
     this.#bytes += size
     this.#entries++
     this.#evict(key)
@@ -102,6 +105,7 @@ export class MemoryStore implements ResponseStore {
     const kept = this.#without(slot, (i) => (slot.variants[i] as CachedResponse).deleteAt <= now)
     this.#urls.delete(key)
     if (kept.variants.length === 0) return undefined
+    kept.used = true
     this.#urls.set(key, kept)
     return kept.variants
   }
@@ -119,22 +123,33 @@ export class MemoryStore implements ResponseStore {
         ids.push(slot.ids[i] as string)
       }
     }
-    return { variants, sizes, ids }
+    return { variants, sizes, ids, used: slot.used }
   }
 
   /**
-   * Oldest variants of the least recently used URLs go first, until both bounds hold. The
-   * variant just put (last of `keep`, the last URL) always stays: it fits on its own.
+   * Oldest variants of the URLs at the front go first, until both bounds hold; a front URL
+   * read since it was passed over gets its second chance (to the end, mark cleared), so the
+   * loop ends within two rounds of the Map. The variant just put (the last of `keep`)
+   * always stays: it fits on its own.
    */
   #evict(keep: string): void {
     const { maxSize, maxEntries } = this.#limits
     while (this.#bytes > maxSize || this.#entries > maxEntries) {
       const key = this.#urls.keys().next().value as string
       const slot = this.#urls.get(key) as Slot
-      if (key === keep && slot.variants.length === 1) return // cannot happen: it fits alone
+      const justPut = key === keep && slot.variants.length === 1
+      if (justPut && this.#urls.size === 1) return // cannot happen: it fits alone
+      if (slot.used || justPut) {
+        // Passed over: a second chance, or the variant just put (at the front only once
+        // every other URL was passed over, now unmarked: one of them goes next).
+        slot.used = false
+        this.#urls.delete(key)
+        this.#urls.set(key, slot)
+        continue
+      }
       this.#forget(slot, 0, 1)
       if (slot.variants.length === 1) this.#urls.delete(key)
-      else this.#urls.set(key, { variants: slot.variants.slice(1), sizes: slot.sizes.slice(1), ids: slot.ids.slice(1) }) // keeps its place
+      else this.#urls.set(key, { variants: slot.variants.slice(1), sizes: slot.sizes.slice(1), ids: slot.ids.slice(1), used: false }) // keeps its place
     }
   }
 
