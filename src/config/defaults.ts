@@ -33,7 +33,12 @@ export const DEFAULTS = {
   },
   passiveHealth: { consecutiveFailures: 3, ejectDurationMs: 10_000 },
   pathPrefix: '/',
-  static: { precompressed: false },
+  static: {
+    precompressed: false,
+    // nginx's open_file_cache is off by default and its _valid is 60s; here it is on, and a
+    // replaced file is seen within a second.
+    fileCache: { maxFileSize: 256 * 1024, maxSize: 32 * 1024 ** 2, maxEntries: 10_000, validMs: 1_000 },
+  },
   cache: {
     store: 'memory',
     maxSize: 64 * 1024 ** 2, // 64 MiB

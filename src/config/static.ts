@@ -6,12 +6,14 @@
 import { realpathSync, statSync } from 'node:fs'
 import { isAbsolute, normalize } from 'node:path'
 import { DEFAULTS } from './defaults.js'
-import { checkMap, readBool, readString, REQUIRED } from './fields.js'
+import { checkMap, readBool, readDuration, readInt, readSize, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
 import { describe } from './problems.js'
-import type { StaticConfig } from './types.js'
+import type { FileCacheConfig, StaticConfig } from './types.js'
 
-const STATIC_KEYS = ['root', 'cache_control', 'index', 'precompressed']
+const STATIC_KEYS = ['root', 'cache_control', 'index', 'precompressed', 'file_cache']
+const FILE_CACHE_KEYS = ['max_file_size', 'max_size', 'max_entries', 'valid']
+const MAX_BYTES = 1024 ** 4
 
 // A header value Node accepts: visible ASCII, space and tab (no CR/LF: no header injection).
 const HEADER_VALUE = /^[\t\x20-\x7e]+$/
@@ -26,11 +28,34 @@ export function readStatic(c: Cursor): StaticConfig {
     cacheControl: readCacheControl(c.field('cache_control')),
     index: readIndex(c.field('index')),
     precompressed: readBool(c.field('precompressed'), DEFAULTS.static.precompressed),
+    fileCache: readFileCache(c.field('file_cache')),
   }
 }
 
 function placeholder(): StaticConfig {
-  return { root: '', realRoot: '', cacheControl: null, index: null, precompressed: false }
+  return { root: '', realRoot: '', cacheControl: null, index: null, precompressed: false, fileCache: null }
+}
+
+/** Absent or `{...}`: on (defaults filled in); `false`: off. */
+function readFileCache(c: Cursor): FileCacheConfig | null {
+  const d = DEFAULTS.static.fileCache
+  if (c.value === false) return null
+  if (c.value === true) return d
+  if (!c.absent && !(c.value instanceof Map)) {
+    c.report(`must be false or a map with the keys ${FILE_CACHE_KEYS.join(', ')} (got ${describe(c.value)})`)
+    return null
+  }
+  checkMap(c, FILE_CACHE_KEYS)
+  const maxSize = readSize(c.field('max_size'), d.maxSize, { min: 0, max: MAX_BYTES })
+  const fileCursor = c.field('max_file_size')
+  const maxFileSize = readSize(fileCursor, Number.isNaN(maxSize) ? d.maxFileSize : Math.min(d.maxFileSize, maxSize), { min: 0, max: MAX_BYTES })
+  if (maxFileSize > maxSize) fileCursor.report(`must not be larger than max_size (${maxSize} bytes)`)
+  return {
+    maxFileSize,
+    maxSize,
+    maxEntries: readInt(c.field('max_entries'), { min: 1, max: 10_000_000 }, d.maxEntries),
+    validMs: readDuration(c.field('valid'), d.validMs),
+  }
 }
 
 function readRoot(c: Cursor): { root: string; realRoot: string } {

@@ -88,6 +88,15 @@ export interface StaticConfig {
   readonly cacheControl: string | null // null = no Cache-Control header (default)
   readonly index: string | null // null = directories get 404 (default); else the file that answers for one
   readonly precompressed: boolean // serve a `.br` / `.gz` sibling the client accepts; default false
+  readonly fileCache: FileCacheConfig | null // null = `file_cache: false`: every request looks at the disk
+}
+
+/** A static route's open-file cache (nginx's open_file_cache, with small files' bytes). */
+export interface FileCacheConfig {
+  readonly maxFileSize: number // bytes; files up to this are answered from memory; default 256 KiB
+  readonly maxSize: number // bytes of file bodies kept per route; default 32 MiB
+  readonly maxEntries: number // paths remembered per route (missing ones too); default 10000
+  readonly validMs: number // a lookup older than this is checked again; default 1s
 }
 
 export type CacheStoreName = 'memory' | 'redis'

@@ -131,3 +131,37 @@ export const STATIC_ALLOW = 'GET, HEAD'
 export function staticMethodAllowed(method: string): boolean {
   return method === 'GET' || method === 'HEAD'
 }
+
+// Validators of a file answered from memory (shell/runtime/file-cache.ts), the same bytes
+// `send` writes for a streamed one, so a client sees one ETag whichever path answered.
+
+/** send's (the `etag` package's) weak ETag of a file: size and mtime in hex. */
+export function fileEtag(size: number, mtimeMs: number): string {
+  return `W/"${size.toString(16)}-${Math.trunc(mtimeMs).toString(16)}"`
+}
+
+/**
+ * Whether a GET/HEAD with these request headers gets 304 for a file with `etag` and
+ * Last-Modified `lastModified` (an HTTP date), as the `fresh` package decides it for send:
+ * no validator -> false; a request `Cache-Control: no-cache` -> false; If-None-Match wins
+ * over If-Modified-Since (`*`, or a listed tag equal under weak comparison); else the file
+ * is not modified when Last-Modified <= If-Modified-Since (whole seconds, as sent).
+ */
+export function notModified(ifNoneMatch: string | undefined, ifModifiedSince: string | undefined, cacheControl: string | undefined, etag: string, lastModified: string): boolean {
+  if (!ifNoneMatch && !ifModifiedSince) return false
+  if (cacheControl !== undefined && NO_CACHE.test(cacheControl)) return false
+  if (ifNoneMatch) {
+    if (ifNoneMatch.trim() === '*') return true
+    const bare = etag.startsWith('W/') ? etag.slice(2) : etag
+    for (const part of ifNoneMatch.split(',')) {
+      const tag = part.trim()
+      if (tag === etag || tag === bare || tag === `W/${bare}`) return true
+    }
+    return false
+  }
+  const since = Date.parse(ifModifiedSince as string)
+  const modified = Date.parse(lastModified)
+  return !Number.isNaN(since) && !Number.isNaN(modified) && modified <= since
+}
+
+const NO_CACHE = /(?:^|,)\s*?no-cache\s*?(?:,|$)/

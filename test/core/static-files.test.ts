@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { acceptedEncodings, directoryLocation, staticMethodAllowed, staticTarget } from '../../src/core/static-files.js'
+import { acceptedEncodings, directoryLocation, fileEtag, notModified, staticMethodAllowed, staticTarget } from '../../src/core/static-files.js'
 
 type TargetRow = readonly [url: string, prefix: string, expected: { segments: string[]; directory: boolean } | { status: 400 | 404 }, why: string]
 
@@ -108,5 +108,36 @@ describe('acceptedEncodings', () => {
 describe('staticMethodAllowed', () => {
   it.each([['GET', true], ['HEAD', true], ['POST', false], ['PUT', false], ['DELETE', false], ['OPTIONS', false], ['get', false], ['PURGE', false]] as const)('%s: %s', (method, allowed) => {
     expect(staticMethodAllowed(method)).toBe(allowed)
+  })
+})
+
+describe('fileEtag', () => {
+  it('is send\'s weak tag: size and whole-ms mtime in hex', () => {
+    expect(fileEtag(12, 1_700_000_000_123.9)).toBe('W/"c-18bcfe5687b"')
+    expect(fileEtag(0, 0)).toBe('W/"0-0"')
+  })
+})
+
+describe('notModified', () => {
+  const etag = 'W/"c-18bcfe5687b"'
+  const lm = 'Tue, 14 Nov 2023 22:13:20 GMT'
+  const cases: [string, string | undefined, string | undefined, string | undefined, boolean][] = [
+    ['no validator', undefined, undefined, undefined, false],
+    ['same weak tag', etag, undefined, undefined, true],
+    ['the tag without W/', '"c-18bcfe5687b"', undefined, undefined, true],
+    ['one of a list', '"x", W/"c-18bcfe5687b" , "y"', undefined, undefined, true],
+    ['star', '*', undefined, undefined, true],
+    ['another tag', '"d-1"', undefined, undefined, false],
+    ['another tag wins over a matching date', '"d-1"', lm, undefined, false],
+    ['a date equal to Last-Modified', undefined, lm, undefined, true],
+    ['a later date', undefined, 'Wed, 15 Nov 2023 00:00:00 GMT', undefined, true],
+    ['an earlier date', undefined, 'Tue, 14 Nov 2023 22:13:19 GMT', undefined, false],
+    ['a garbled date', undefined, 'yesterday', undefined, false],
+    ['no-cache asks for the body', etag, undefined, 'no-cache', false],
+    ['no-cache in a list', etag, undefined, 'max-age=0, no-cache', false],
+    ['max-age=0 alone still validates', etag, undefined, 'max-age=0', true],
+  ]
+  it.each(cases)('%s', (_name, inm, ims, cc, expected) => {
+    expect(notModified(inm, ims, cc, etag, lm)).toBe(expected)
   })
 })

@@ -1,23 +1,26 @@
-// Static routes: files served from a directory with `send` (ETag, Last-Modified,
-// conditional requests, Range, HEAD), after we have decided which file that is:
+// Static routes: files served from a directory, after we have decided which file that is:
 // - the path is mapped and checked by core/static-files.ts (no "..", "%2f", "\", NUL...);
 // - the file's real path (symlinks resolved) must be inside the root's real path, else 404;
 // - with `precompressed`, a `.br`/`.gz` sibling the client accepts (Accept-Encoding
 //   q-values) is served instead, with the original file's Content-Type, Content-Encoding
-//   and `Vary: Accept-Encoding`. Siblings are looked up per request (a stat or two, no
-//   cache): a deploy that adds or removes one is seen at once, like nginx's gzip_static.
-// send is then handed the real path (relative to the real root), so nothing it resolves
-// itself can lead anywhere else.
+//   and `Vary: Accept-Encoding`, looked up like any file;
+// - lookups go through the route's file cache (runtime/file-cache.ts) unless it is off: a
+//   small file checked within `valid` is answered from memory (GET/HEAD, 200 or 304) with no
+//   file system call at all; a large one, or a request with Range, If-Match or
+//   If-Unmodified-Since, is streamed by `send` (ETag, Last-Modified, conditional requests,
+//   Range, HEAD), with the same ETag and Last-Modified.
+// send is handed the real path (relative to the real root), so nothing it resolves itself
+// can lead anywhere else.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import type { ReadStream } from 'node:fs'
 import type { Socket } from 'node:net'
-import { extname, join, sep } from 'node:path'
+import { join, sep } from 'node:path'
 import send from 'send'
-import { contentType } from 'mime-types'
 import {
-  acceptedEncodings, directoryLocation, SIBLING_EXTENSION, STATIC_ALLOW, staticMethodAllowed, staticTarget, type Encoding,
+  acceptedEncodings, directoryLocation, notModified, SIBLING_EXTENSION, STATIC_ALLOW, staticMethodAllowed, staticTarget, type Encoding,
 } from '../../core/static-files.js'
+import type { StaticFile } from '../runtime/file-cache.js'
 import type { ForwardContext } from '../runtime/context.js'
 import type { StaticSite } from '../runtime/static-site.js'
 import { takeBytesRead } from './bytes.js'
@@ -70,44 +73,69 @@ class StaticExchange {
       return
     }
     let path = join(config.realRoot, ...target.segments)
-    let name = target.segments.at(-1) ?? ''
     if (target.directory) {
       if (config.index === null) {
         this.#reply(404)
         return
       }
       path = join(path, config.index)
-      name = config.index
     }
-    const file = await site.file(path)
+    let file = site.lookup(path)
+    if (file instanceof Promise) file = await file
     if (file === null) {
       // "/static/docs" naming a directory: with an index, redirect to "/static/docs/".
       if (!target.directory && config.index !== null && await site.isDirectory(path)) this.#reply(301, ['Location', directoryLocation(url)])
       else this.#reply(404)
       return
     }
-    let served = file.real
+    let served = file
     let encoding: Encoding | null = null
     if (config.precompressed) {
       for (const e of acceptedEncodings(req.headers['accept-encoding'])) {
-        const sibling = await site.file(path + SIBLING_EXTENSION[e])
+        let sibling = site.lookup(path + SIBLING_EXTENSION[e])
+        if (sibling instanceof Promise) sibling = await sibling
         if (sibling !== null) {
-          served = sibling.real
+          served = sibling
           encoding = e
           break
         }
       }
     }
     if (this.#res.destroyed) return // the client left while we looked
-    this.#send(served, name, encoding)
+    // The type of the name asked for: not of "a.css.gz", nor of a symlink's target.
+    if (served.body !== null && fromMemory(req)) this.#answer(served, file.type, encoding)
+    else this.#send(served.real, file.type, encoding)
   }
 
-  #send(real: string, name: string, encoding: Encoding | null): void {
+  /** The file from memory: 304 when the client's validators match, else 200 with its bytes. */
+  #answer(file: StaticFile, type: string, encoding: Encoding | null): void {
+    const req = this.#req
+    const h = req.headers
+    const config = this.#site.config
+    const head = ['Accept-Ranges', 'bytes', 'Last-Modified', file.lastModified, 'ETag', file.etag, 'X-Request-Id', this.#requestId]
+    if (config.precompressed) head.push('Vary', 'Accept-Encoding')
+    if (config.cacheControl !== null) head.push('Cache-Control', config.cacheControl)
+    const body = file.body as Buffer
+    if (notModified(h['if-none-match'], h['if-modified-since'], h['cache-control'], file.etag, file.lastModified)) {
+      this.#res.writeHead(304, head)
+      this.#res.end()
+      return
+    }
+    head.push('Content-Type', type, 'Content-Length', String(body.length))
+    if (encoding !== null) head.push('Content-Encoding', encoding)
+    this.#res.writeHead(200, head)
+    if (req.method === 'HEAD') this.#res.end()
+    else {
+      this.#localBytes = body.length
+      this.#res.end(body)
+    }
+  }
+
+  #send(real: string, type: string, encoding: Encoding | null): void {
     const res = this.#res
     const config = this.#site.config
     res.setHeader('X-Request-Id', this.#requestId)
-    // The type of the name asked for: not of "a.css.gz", nor of a symlink's target.
-    res.setHeader('Content-Type', contentType(extname(name)) || 'application/octet-stream')
+    res.setHeader('Content-Type', type)
     if (encoding !== null) res.setHeader('Content-Encoding', encoding)
     // The answer depends on Accept-Encoding whenever siblings may exist, also when none was chosen.
     if (config.precompressed) res.setHeader('Vary', 'Accept-Encoding')
@@ -168,4 +196,10 @@ class StaticExchange {
     const bytesOut = this.#file === null ? this.#localBytes : this.#file.bytesRead
     log.write(this.#requestId, method, this.#req.url as string, status, this.#site.accessTarget, seconds, takeBytesRead(this.#socket), bytesOut, 0, '')
   }
+}
+
+/** Whether the memory answer covers this request: not a Range nor a precondition (send handles those). */
+function fromMemory(req: IncomingMessage): boolean {
+  const h = req.headers
+  return h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined
 }

@@ -1,7 +1,8 @@
 // One static route's directory, resolved at config load (request/static.ts serves from it):
 // its real root, the route's prefix, and the metrics and log children its requests use. The
 // file lookups live here too, so that the check "a served file's real path is inside the
-// root" is one method, next to the root it checks against.
+// root" is one method, next to the root it checks against. With `file_cache` (the default)
+// lookups go through the route's FileCache (runtime/file-cache.ts), which calls that check.
 import type { Stats } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
 import { sep } from 'node:path'
@@ -10,6 +11,7 @@ import { AccessLog } from '../observe/access-log.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { RequestStats } from '../observe/request-stats.js'
+import { FileCache, staticFile, type StaticFile } from './file-cache.js'
 
 /** The `upstream` label and access log field of every static request; `server` is the root. */
 export const STATIC_LABEL = 'static'
@@ -24,6 +26,8 @@ export class StaticSite {
   readonly stats: RequestStats
   readonly accessTarget: Buffer
   readonly log: Logger
+  /** null: `file_cache: false`, every lookup goes to the file system. */
+  readonly files: FileCache | null
 
   constructor(config: StaticConfig, prefix: string, log: Logger, metrics: Metrics) {
     this.config = config
@@ -32,12 +36,17 @@ export class StaticSite {
     this.#inside = config.realRoot.endsWith(sep) ? config.realRoot : config.realRoot + sep
     this.stats = metrics.stats(STATIC_LABEL, config.root)
     this.accessTarget = AccessLog.target(STATIC_LABEL, config.root)
+    this.files = config.fileCache === null ? null : new FileCache(config.fileCache, (path) => this.#resolve(path))
   }
 
-  /** The real path of `path` when it is a regular file inside the root, else null. */
-  async file(path: string): Promise<{ real: string; stat: Stats } | null> {
+  /** The regular file inside the root at `path`, null when there is none: from memory when the file cache knows. */
+  lookup(path: string): StaticFile | null | Promise<StaticFile | null> {
+    return this.files !== null ? this.files.lookup(path) : this.#uncached(path)
+  }
+
+  async #uncached(path: string): Promise<StaticFile | null> {
     const found = await this.#resolve(path)
-    return found !== null && found.stat.isFile() ? found : null
+    return found !== null && found.stat.isFile() ? staticFile(path, found.real, found.stat, null) : null
   }
 
   async #resolve(path: string): Promise<{ real: string; stat: Stats } | null> {
