@@ -6,9 +6,11 @@
 // server that answers at once ran at 5 req/s). With this stream in between, the exchange
 // can discard the rest of the body itself and keep the connection (as nginx does).
 // It also counts: past `limit` (max_body_size, for a body of unknown length) it fails,
-// which aborts the upstream request while the 413 can still be written.
+// which aborts the upstream request while the 413 can still be written. And it paces the
+// minor GCs that free read buffers (body-gc.ts).
 import { Transform, type TransformCallback } from 'node:stream'
 import { LocalFailure } from '../../core/errors.js'
+import { bodyBytes } from './body-gc.js'
 
 export class BodyLimit extends Transform {
   readonly #limit: number
@@ -22,6 +24,7 @@ export class BodyLimit extends Transform {
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.#seen += chunk.length
+    bodyBytes(chunk.length)
     if (this.#seen > this.#limit) {
       this.exceeded = true
       done(new LocalFailure('SY_BODY_TOO_LARGE', `${this.#limit} bytes`))

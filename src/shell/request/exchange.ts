@@ -15,6 +15,7 @@ import { Attempts } from './attempts.js'
 import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import type { BodyLimit } from './body-limit.js'
+import { bodyBytes } from './body-gc.js'
 
 const kExchange = Symbol('switchyard.exchange')
 type TrackedResponse = ServerResponse & { [kExchange]?: Exchange }
@@ -127,6 +128,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.bytesOut += chunk.length
+    bodyBytes(chunk.length)
     if (!this.res.write(chunk)) {
       // Backpressure: stop reading from the server until the client drains.
       controller.pause()
