@@ -208,6 +208,6 @@ function fromMemory(req: IncomingMessage): boolean {
   return h.range === undefined && h['if-match'] === undefined && h['if-unmodified-since'] === undefined
 }
 
-function countRead(chunk: Buffer): void {
+function countRead(chunk: string | Buffer): void {
   bodyBytes(chunk.length)
 }
