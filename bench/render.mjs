@@ -68,9 +68,12 @@ export function render(results, k) {
   for (const { sc } of results) if (sc.note) notes.push(`${sc.name}: ${sc.note}`)
   if (notes.length) out.push('', ...notes.map((n) => `- ${n}`))
   const g = goals(results, k)
-  if (g.length) out.push('', 'Goals of issues #3, #6 and #19, switchyard with every feature on:', '', '| goal | measured | met |', '|---|---:|---|', ...g)
+  if (g.length) out.push('', 'Goals of issues #3, #6, #19 and #20, switchyard with every feature on:', '', '| goal | measured | met |', '|---|---:|---|', ...g)
   return out.join('\n')
 }
+
+/** switchyard's throughput goals against the Node proxies (issues #6 and #20: 1.1x the bare Pool.dispatch). */
+const COMPARISON_GOALS = [['pool-dispatch', 1.1], ['node-http-proxy', 2], ['reply-from', 1.5]]
 
 /** The issue's goals, where this run measured them (a scenario left out leaves its goal out). */
 function goals(results, k) {
@@ -94,9 +97,19 @@ function goals(results, k) {
   row('access log + request metrics cost < 5% of throughput (log-cost-c50, paired; stdout /dev/null)', lost('switchyard', 'switchyard-bare'), (v) => v < 5, '%', 1)
   row('... with stdout a pipe the bench reads', lost('switchyard-piped', 'switchyard-piped-bare'), (v) => v < 5, '%', 1)
   const c50 = by('small-c50')
-  for (const [t, goal] of [['pool-dispatch', 1], ['node-http-proxy', 2], ['reply-from', 1.5]]) {
+  for (const [t, goal] of COMPARISON_GOALS) {
     if (c50.switchyard && c50[t]) row(`>= ${goal}x ${t} (small c50, paired)`, paired(c50.switchyard, c50[t], (a, b) => a.rps / b.rps), (v) => v >= goal, 'x')
   }
+  // Issue #20: c256 without errors and with a tail near nginx's; static files near Node's ceiling.
+  const c256 = by('small-c256')
+  if (c256.switchyard) {
+    row('no socket errors at 256 connections (small c256)', errorsOf(c256.switchyard), (v) => v === 0, '', 0)
+    if (c256.nginx) row('p99 within 3x nginx\'s (small c256, medians)', med(c256.switchyard, 'p99') / med(c256.nginx, 'p99'), (v) => v <= 3, 'x')
+  }
+  const st = by('static-c50')
+  const sv = (t) => (st.switchyard && st[t] ? paired(st.switchyard, st[t], (a, b) => a.rps / b.rps) : NaN)
+  row('>= 0.8x node-hello (static 1 KiB c50, paired)', sv('node-hello'), (v) => v >= 0.8, 'x')
+  row('>= 0.4x nginx (static 1 KiB c50, paired)', sv('nginx'), (v) => v >= 0.4, 'x')
   // Issue #19: both halves in one row; met only when both were measured and both hold.
   const ch = by('cache-hit-c50')
   const vs = (t) => (ch.switchyard && ch[t] ? paired(ch.switchyard, ch[t], (a, b) => a.rps / b.rps) : NaN)
@@ -130,8 +143,10 @@ function closedNotes(sc, runs) {
   const notes = []
   const ratio = (a, b) => (runs[a] && runs[b] ? paired(runs[a], runs[b], (x, y) => x.rps / y.rps) : NaN)
   notes.push(...costNotes(sc, runs, true))
-  const goals = [['pool-dispatch', 1], ['node-http-proxy', 2], ['reply-from', 1.5]].filter(([t]) => runs[t] && runs.switchyard)
+  const goals = COMPARISON_GOALS.filter(([t]) => runs[t] && runs.switchyard)
   if (goals.length) notes.push(`${sc.name}: ${goals.map(([t, g]) => `switchyard / ${t} = ${fmt(ratio('switchyard', t), 2)} (goal >= ${g})`).join('; ')} (paired)`)
+  // Issue #20: how far from what Node itself does with the same bytes, in every scenario that ran it.
+  if (runs['node-hello'] && runs.switchyard) notes.push(`${sc.name}: switchyard / node-hello (Node's ceiling) = ${fmt(ratio('switchyard', 'node-hello'), 2)} (paired)`)
   for (const [one, many] of sc.scaling ?? []) {
     if (runs[one] && runs[many]) notes.push(`${sc.name}: ${many} / ${one} = ${fmt(ratio(many, one), 2)} (paired)`)
   }

@@ -7,8 +7,8 @@
 //
 // Scenario file format, target list and knobs: bench/README.md. Knobs:
 //   DURATION=3 (s per run) REPS=3 WARMUP=1 (s per target) SCENARIOS=<all files, in DEFAULT_ORDER>
-//   TARGETS=direct,switchyard,nginx,haproxy (+ what a scenario adds: node-memory in cache-hit-c50)
-//   COMPARE=1 (adds pool-dispatch,node-http-proxy,reply-from)
+//   TARGETS=direct,switchyard,nginx,haproxy,node-hello,pool-dispatch (+ what a scenario adds: node-memory in cache-hit-c50)
+//   COMPARE=1 (adds node-http-proxy,reply-from)
 //   RATE=5000 (open-loop req/s) IDLE_CONNS=10000 PORT_BASE=9400  RUN_DIR=/tmp/switchyard-bench/<time>
 // Needs wrk (apt-get install wrk). Optional: apt-get install nginx haproxy.
 import { openSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -62,7 +62,7 @@ if (!hasCommand('wrk')) {
   process.exit(1)
 }
 for (const sc of SCENARIOS) if (!files.includes(sc)) { console.error(`unknown scenario ${sc}; in bench/scenarios: ${files.join(', ')}`); process.exit(1) }
-const selected = env.TARGETS ? env.TARGETS.split(',') : [...DEFAULT_TARGETS, ...(env.COMPARE === '1' ? ['pool-dispatch', ...COMPARE_KINDS] : [])]
+const selected = env.TARGETS ? env.TARGETS.split(',') : [...new Set([...DEFAULT_TARGETS, ...(env.COMPARE === '1' ? COMPARE_KINDS : [])])]
 for (const t of selected) if (!TARGETS[t]) { console.error(`unknown target ${t}; known: ${Object.keys(TARGETS).join(', ')}`); process.exit(1) }
 for (const k of new Set(selected.map((t) => missing(TARGETS[t].kind, TARGETS[t])).filter(Boolean))) console.error(`${k}: that column is left out`)
 if (selected.some((t) => COMPARE_KINDS.includes(TARGETS[t].kind))) ensureCompareDeps()

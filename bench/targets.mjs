@@ -34,9 +34,12 @@ export const TARGETS = {
   // The Node ceiling for an answer from memory (issue #19, proxies/node-memory.mjs): it keeps the
   // scenario path's answer and sends it back to every request. Only in scenarios that add it.
   'node-memory': { kind: 'node-memory' },
+  // The Node ceiling of every scenario (issue #20, proxies/node-memory.mjs as ANSWER=proxy):
+  // node:http answering the scenario's bytes from memory, what switchyard would send, pinned alike.
+  'node-hello': { kind: 'node-hello' },
 }
 // switchyard-bare runs when named in TARGETS (log-cost-c50 toggles the same settings by reload in one daemon).
-export const DEFAULT_TARGETS = ['direct', 'switchyard', 'nginx', 'haproxy']
+export const DEFAULT_TARGETS = ['direct', 'switchyard', 'nginx', 'haproxy', 'node-hello', 'pool-dispatch']
 /** Installed on demand into a cache folder (compare.mjs), never into package.json. */
 export const COMPARE_KINDS = ['node-http-proxy', 'reply-from']
 /**
@@ -105,7 +108,12 @@ export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit
     case 'pool-dispatch':
       return { port, child: start([process.execPath, path.join(HERE, 'proxies/pool-dispatch.mjs')], { cpu, log, env: { PORT: String(port), BACKENDS: backends.map((p) => `http://127.0.0.1:${p}`).join(',') } }) }
     case 'node-memory':
-      return { port, child: start([process.execPath, path.join(HERE, 'proxies/node-memory.mjs')], { cpu, log, env: { PORT: String(port), BACKENDS: backends.map((p) => `http://127.0.0.1:${p}`).join(','), FETCH_PATH: scenario.path ?? '/' } }) }
+    case 'node-hello': {
+      // node-hello of a static scenario answers its file (`nodeHello: { file, type }`), not a fetch.
+      const own = spec.kind === 'node-hello' ? { ANSWER: 'proxy', ...(scenario.nodeHello ? { FILE: scenario.nodeHello.file, FILE_TYPE: scenario.nodeHello.type } : {}) } : {}
+      const env = { PORT: String(port), BACKENDS: backends.map((p) => `http://127.0.0.1:${p}`).join(','), FETCH_PATH: scenario.path ?? '/', ...own }
+      return { port, child: start([process.execPath, path.join(HERE, 'proxies/node-memory.mjs')], { cpu, log, env }) }
+    }
     case 'node-http-proxy':
     case 'reply-from':
       return {

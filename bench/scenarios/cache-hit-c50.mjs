@@ -11,7 +11,7 @@ export default {
   path: '/cacheable',
   connections: 50,
   addTargets: ['node-memory'],
-  excludeKinds: ['haproxy', 'node-http-proxy', 'reply-from'],
+  excludeKinds: ['haproxy', 'pool-dispatch', 'node-hello', 'node-http-proxy', 'reply-from'],
   versus: { switchyard: { 'node-memory': 'node-memory', nginx: 'nginx proxy_cache' } },
   switchyard: 'caches: { pages: { store: memory } }\nroutes: [{ upstream: app, cache: pages }]',
   nginx: {
