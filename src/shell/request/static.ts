@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import type { ReadStream } from 'node:fs'
 import type { Socket } from 'node:net'
-import { join, sep } from 'node:path'
+import { sep } from 'node:path'
 import send from 'send'
 import {
   acceptedEncodings, directoryLocation, notModified, SIBLING_EXTENSION, STATIC_ALLOW, staticMethodAllowed, staticTarget, type Encoding,
@@ -30,14 +30,23 @@ import { bodyBytes } from './body-gc.js'
 /** Serves one request on a static route; writes its metrics and access log line when it ends. */
 export function serveStatic(ctx: ForwardContext, site: StaticSite, req: IncomingMessage, res: ServerResponse, requestId: string, started: number): void {
   const exchange = new StaticExchange(ctx, site, req, res, requestId, started)
-  exchange.serve().catch((err: unknown) => exchange.fail(err))
+  try {
+    exchange.serve()
+  } catch (err) {
+    exchange.fail(err)
+  }
 }
 
+const kStatic = Symbol('switchyard.static')
+type TrackedResponse = ServerResponse & { [kStatic]?: StaticExchange }
+
+// The steps run synchronously while the file cache answers from memory (a hit makes no
+// promise, no closure); a lookup that must go to the disk continues in a callback.
 class StaticExchange {
   readonly #ctx: ForwardContext
   readonly #site: StaticSite
   readonly #req: IncomingMessage
-  readonly #res: ServerResponse
+  readonly #res: TrackedResponse
   readonly #socket: Socket
   readonly #requestId: string
   readonly #started: number
@@ -53,10 +62,11 @@ class StaticExchange {
     this.#socket = req.socket
     this.#requestId = requestId
     this.#started = started
-    res.once('close', () => this.#finish())
+    this.#res[kStatic] = this
+    res.once('close', onClose)
   }
 
-  async serve(): Promise<void> {
+  serve(): void {
     const req = this.#req
     const site = this.#site
     const config = site.config
@@ -67,44 +77,60 @@ class StaticExchange {
       this.#reply(405, ['Allow', STATIC_ALLOW])
       return
     }
-    const url = req.url as string
-    const target = staticTarget(url, site.prefix)
+    const target = staticTarget(req.url as string, site.prefix)
     if ('status' in target) {
       this.#reply(target.status)
       return
     }
-    let path = join(config.realRoot, ...target.segments)
+    // Segments are checked (no "", ".", "..", "/" or NUL): joined as they are, no normalising.
+    let path = site.base + target.segments.join(sep)
     if (target.directory) {
       if (config.index === null) {
         this.#reply(404)
         return
       }
-      path = join(path, config.index)
+      path = target.segments.length === 0 ? site.base + config.index : path + sep + config.index
     }
-    let file = site.lookup(path)
-    if (file instanceof Promise) file = await file
-    if (file === null) {
+    const file = site.lookup(path)
+    if (file instanceof Promise) file.then((f) => this.#found(f, path, target.directory)).catch((err: unknown) => this.fail(err))
+    else this.#found(file, path, target.directory)
+  }
+
+  #found(file: StaticFile | null, path: string, directory: boolean): void {
+    const config = this.#site.config
+    if (file !== null) {
+      if (config.precompressed) this.#sibling(file, path, acceptedEncodings(this.#req.headers['accept-encoding']), 0)
+      else this.#respond(file, file, null)
+    } else if (!directory && config.index !== null) {
       // "/static/docs" naming a directory: with an index, redirect to "/static/docs/".
-      if (!target.directory && config.index !== null && await site.isDirectory(path)) this.#reply(301, ['Location', directoryLocation(url)])
-      else this.#reply(404)
-      return
-    }
-    let served = file
-    let encoding: Encoding | null = null
-    if (config.precompressed) {
-      for (const e of acceptedEncodings(req.headers['accept-encoding'])) {
-        let sibling = site.lookup(path + SIBLING_EXTENSION[e])
-        if (sibling instanceof Promise) sibling = await sibling
-        if (sibling !== null) {
-          served = sibling
-          encoding = e
-          break
-        }
+      this.#site.isDirectory(path)
+        .then((isDir) => (isDir ? this.#reply(301, ['Location', directoryLocation(this.#req.url as string)]) : this.#reply(404)))
+        .catch((err: unknown) => this.fail(err))
+    } else this.#reply(404)
+  }
+
+  /** The first sibling the client accepts (from `encodings[i]` on) that exists, else the file itself. */
+  #sibling(file: StaticFile, path: string, encodings: readonly Encoding[], i: number): void {
+    for (; i < encodings.length; i++) {
+      const e = encodings[i] as Encoding
+      const sibling = this.#site.lookup(path + SIBLING_EXTENSION[e])
+      if (sibling instanceof Promise) {
+        const next = i + 1
+        sibling.then((s) => (s !== null ? this.#respond(file, s, e) : this.#sibling(file, path, encodings, next))).catch((err: unknown) => this.fail(err))
+        return
+      }
+      if (sibling !== null) {
+        this.#respond(file, sibling, e)
+        return
       }
     }
+    this.#respond(file, file, null)
+  }
+
+  /** `served` is `file` or its sibling; the type is the file's: not of "a.css.gz", nor of a symlink's target. */
+  #respond(file: StaticFile, served: StaticFile, encoding: Encoding | null): void {
     if (this.#res.destroyed) return // the client left while we looked
-    // The type of the name asked for: not of "a.css.gz", nor of a symlink's target.
-    if (served.body !== null && fromMemory(req)) this.#answer(served, file.type, encoding)
+    if (served.body !== null && fromMemory(this.#req)) this.#answer(served, file.type, encoding)
     else this.#send(served.real, file.type, encoding)
   }
 
@@ -189,7 +215,7 @@ class StaticExchange {
     res.end(body)
   }
 
-  #finish(): void {
+  finish(): void {
     const res = this.#res
     const status = res.writableFinished ? res.statusCode : statusAfterClientGone
     const seconds = (performance.now() - this.#started) / 1000
@@ -210,4 +236,8 @@ function fromMemory(req: IncomingMessage): boolean {
 
 function countRead(chunk: string | Buffer): void {
   bodyBytes(chunk.length)
+}
+
+function onClose(this: TrackedResponse): void {
+  this[kStatic]?.finish()
 }

@@ -21,8 +21,8 @@ export class StaticSite {
   readonly config: StaticConfig
   /** The route's path_prefix, cut from the request path. */
   readonly prefix: string
-  /** The real root with a trailing separator: a served file's real path must start with it. */
-  readonly #inside: string
+  /** The real root with a trailing separator: a served file's real path must start with it, and a requested one is built on it. */
+  readonly base: string
   readonly stats: RequestStats
   readonly accessTarget: Buffer
   readonly log: Logger
@@ -33,7 +33,7 @@ export class StaticSite {
     this.config = config
     this.prefix = prefix
     this.log = log.child({ static: config.root })
-    this.#inside = config.realRoot.endsWith(sep) ? config.realRoot : config.realRoot + sep
+    this.base = config.realRoot.endsWith(sep) ? config.realRoot : config.realRoot + sep
     this.stats = metrics.stats(STATIC_LABEL, config.root)
     this.accessTarget = AccessLog.target(STATIC_LABEL, config.root)
     this.files = config.fileCache === null ? null : new FileCache(config.fileCache, (path) => this.#resolve(path))
@@ -53,7 +53,7 @@ export class StaticSite {
     try {
       const real = await realpath(path)
       // Outside the root: a symlink led out. The root itself counts as inside (a directory).
-      if (!real.startsWith(this.#inside) && real !== this.config.realRoot) return null
+      if (!real.startsWith(this.base) && real !== this.config.realRoot) return null
       return { real, stat: await stat(real) }
     } catch {
       return null // ENOENT, ENOTDIR, EACCES, ELOOP, ENAMETOOLONG: not a file we can serve
