@@ -11,6 +11,7 @@
 //   npm run build && node bench/slow-clients.mjs
 //   DURATION=4 TARGETS=switchyard-off,switchyard-on,nginx PORT_BASE=9400 node bench/slow-clients.mjs
 import http from 'node:http'
+import { performance } from 'node:perf_hooks'
 import { mkdirSync, mkdtempSync, openSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
