@@ -172,6 +172,41 @@ describe('request buffering', () => {
     expect(w.started).toEqual([])
     await waitFor(() => files(dir).length === 0, 'the temp file deleted after the 413')
   })
+
+  it('a temp_dir gone after load: 500 SY_SPOOL_FAILED and a warning, never a crash', async () => {
+    const w = await workers(1)
+    const dir = tempDir()
+    const d = await scope.daemon(config([w.url], `{ request: true, memory: 1k, temp_dir: ${dir} }`))
+    rmSync(dir, { recursive: true })
+    const up = startUpload(d.url('/upload'))
+    up.req.end(pattern(0, 8192))
+    expect(await up.done).toMatchObject({ status: 500 })
+    await d.waitForLog((l) => l.error === 'SY_SPOOL_FAILED' && l.status === 500)
+    await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('request buffering: cannot write the temp file'))
+    expect((await request(d.url('/fast'))).body).toBe('ok')
+    expect(w.started).toEqual(['/fast'])
+  })
+
+  it('on a route with a cache, a POST is read whole first too', async () => {
+    const w = await workers(1)
+    const dir = tempDir()
+    const d = await scope.daemon(`
+listeners: [{ address: 127.0.0.1, port: 0 }]
+admin: { port: 0 }
+upstreams: { app: { servers: [{ url: "${w.url}" }], buffering: { memory: 1k, temp_dir: ${dir} } } }
+caches: { pages: {} }
+routes: [{ upstream: app, cache: pages, buffering: { request: true } }]
+`)
+    const body = pattern(1, 20_000)
+    const up = startUpload(d.url('/upload'))
+    up.req.write(body.subarray(0, 4096))
+    await waitFor(() => files(dir).length === 1, 'a temp file for the upload')
+    expect(w.started).toEqual([])
+    up.req.end(body.subarray(4096))
+    const answer = await up.done
+    expect(JSON.parse((answer as { body: string }).body)).toEqual({ bytes: body.length, sha256: sha256(body), contentLength: String(body.length), transferEncoding: null })
+    await waitFor(() => files(dir).length === 0, 'the temp file deleted')
+  })
 })
 
 describe('response buffering', () => {
@@ -188,13 +223,15 @@ describe('response buffering', () => {
     await waitFor(() => files(dir).length === 0, 'the temp file deleted after success')
   })
 
+  const override = 'routes:\n  - { match: { path_prefix: /big }, upstream: app, buffering: { response: false } }\n  - { upstream: app }\n'
   it.each([
-    ['text/event-stream', '&type=text/event-stream'],
-    ['X-Accel-Buffering: no', '&accel=no'],
-  ])('%s is never buffered: the worker waits for the reader, no temp file', async (_name, query) => {
+    ['text/event-stream is never buffered', '&type=text/event-stream', ''],
+    ['X-Accel-Buffering: no is never buffered', '&accel=no', ''],
+    ['a route with `buffering: { response: false }` is not buffered', '', override],
+  ])('%s: the worker waits for the reader, no temp file', async (_name, query, routes) => {
     const w = await workers(1)
     const dir = tempDir()
-    const d = await scope.daemon(config([w.url], `{ response: true, memory: 1k, temp_dir: ${dir} }`))
+    const d = await scope.daemon(config([w.url], `{ response: true, memory: 1k, temp_dir: ${dir} }`) + routes)
     const n = 16 * MiB
     const { res } = await startDownload(d.url(`/big?bytes=${n}${query}`))
     await w.until(() => w.started.includes('/big'), 'the worker on the response')

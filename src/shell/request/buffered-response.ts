@@ -20,6 +20,8 @@ import { Spool } from './spool.js'
 export interface SpoolOwner {
   /** Every byte has reached the client and the response is ended. */
   spoolDelivered(): void
+  /** The spool's temp file can not be written or read: the response can not go on. */
+  spoolFailed(err: Error): void
 }
 
 export class ResponseSpooler {
@@ -48,8 +50,7 @@ export class ResponseSpooler {
       onDrain: () => {
         if (this.#paused && !this.#spool.full) this.#resume()
       },
-      // The response can not be held: cut the client (a truncated body must not look complete).
-      onError: (err) => res.destroy(err),
+      onError: (err) => owner.spoolFailed(err),
     })
     // The chunk that made res.write() return false is in the response's own buffer: wait for it.
     this.#pumping = true
@@ -106,7 +107,7 @@ export class ResponseSpooler {
         }
       }
     } catch (err) {
-      if (!this.#closed) res.destroy(err as Error)
+      if (!this.#closed) this.#owner.spoolFailed(err as Error)
       return
     }
     // Caught up.

@@ -229,6 +229,12 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.finish(this.status)
   }
 
+  /** The response's temp file failed: cut the client (a truncated body must never look complete). */
+  spoolFailed(err: Error): void {
+    this.upstream.log.warn({ err }, 'response buffering: cannot use the temp file; the client connection is cut')
+    this.res.destroy(err)
+  }
+
   resumeUpstream(): void {
     this.controller?.resume()
   }
