@@ -173,6 +173,21 @@ describe('request buffering', () => {
     await waitFor(() => files(dir).length === 0, 'the temp file deleted after the 413')
   })
 
+  it('the listener\'s request timeout bounds a buffered upload: 408, the app never sees it, file gone', async () => {
+    const w = await workers(1)
+    const dir = tempDir()
+    const d = await scope.daemon(config([w.url], `{ request: true, memory: 1k, temp_dir: ${dir} }`, ', timeouts: { request_head: 1s, request: 1s }'))
+    const chunks: Buffer[] = []
+    const up = startUpload(d.url('/upload'))
+    up.req.on('socket', (s) => s.on('data', (c: Buffer) => chunks.push(c)))
+    up.req.write(pattern(0, 8192))
+    await waitFor(() => files(dir).length === 1, 'a temp file for the upload')
+    await up.done // the connection closes
+    expect(Buffer.concat(chunks).toString('latin1')).toMatch(/^HTTP\/1\.1 408 /)
+    await waitFor(() => files(dir).length === 0, 'the temp file deleted after the timeout')
+    expect(w.started).toEqual([])
+  })
+
   it('a temp_dir gone after load: 500 SY_SPOOL_FAILED and a warning, never a crash', async () => {
     const w = await workers(1)
     const dir = tempDir()
@@ -221,6 +236,25 @@ describe('response buffering', () => {
     expect((await request(d.url('/fast'))).body).toBe('ok')
     expect(await readAll(res)).toEqual({ bytes: n, sha256: sha256(pattern(0, n)) })
     await waitFor(() => files(dir).length === 0, 'the temp file deleted after success')
+  })
+
+  it('a response past max_temp_size streams: the spool stays bounded, the worker waits, every byte arrives in order', async () => {
+    const w = await workers(1)
+    const dir = tempDir()
+    const d = await scope.daemon(config([w.url], `{ response: true, memory: 1k, max_temp_size: 1m, temp_dir: ${dir} }`))
+    const n = 24 * MiB
+    const { res } = await startDownload(d.url(`/big?bytes=${n}`))
+    const size = (): number => files(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0)
+    await waitFor(() => size() > 512 * 1024, 'the spool filling up')
+    // One read past the bound at most (undici hands over what it has read when paused).
+    for (let i = 0; i < 20; i++) {
+      await sleep(25)
+      expect(size()).toBeLessThanOrEqual(MiB + 256 * 1024)
+      expect(w.finished).toEqual([])
+    }
+    // The client reads: the spool is emptied, rewound and refilled as often as it takes.
+    expect(await readAll(res)).toEqual({ bytes: n, sha256: sha256(pattern(0, n)) })
+    await waitFor(() => files(dir).length === 0, 'the temp file deleted')
   })
 
   const override = 'routes:\n  - { match: { path_prefix: /big }, upstream: app, buffering: { response: false } }\n  - { upstream: app }\n'
