@@ -33,6 +33,7 @@ export const DEFAULTS = {
   },
   passiveHealth: { consecutiveFailures: 3, ejectDurationMs: 10_000 },
   pathPrefix: '/',
+  buffering: { memory: 64 * 1024, maxTempSize: 1024 ** 3 }, // nginx's proxy_max_temp_file_size is 1024m
   static: {
     precompressed: false,
     // nginx's open_file_cache is off by default and its _valid is 60s; here it is on, and a

@@ -3,6 +3,7 @@
 // Values are normalised here (lower-case host, no trailing slash) so the router can
 // compare strings as they are.
 
+import { readRouteBuffering } from './buffering.js'
 import { DEFAULTS } from './defaults.js'
 import { checkMap, readList, readString, REQUIRED, suggest } from './fields.js'
 import type { Cursor } from './fields.js'
@@ -10,7 +11,7 @@ import { parseRouteHost } from './network.js'
 import { readStatic } from './static.js'
 import type { RouteConfig, StaticConfig } from './types.js'
 
-const ROUTE_KEYS = ['match', 'upstream', 'static', 'cache']
+const ROUTE_KEYS = ['match', 'upstream', 'static', 'cache', 'buffering']
 const MATCH_KEYS = ['host', 'path_prefix']
 
 /**
@@ -41,7 +42,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>, cacheN
         r.report(`same match as routes.${first} (${what}): this route would never be used`)
       } else seen.set(key, i)
     }
-    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target, cache })
+    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target, cache, ...readRouteBuffering(r.field('buffering'), target.static !== undefined) })
   }
   return routes
 }

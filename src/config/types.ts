@@ -65,6 +65,23 @@ export interface UpstreamConfig {
   readonly timeouts: TimeoutsConfig
   readonly healthCheck: HealthCheckConfig | null // null = no active checks
   readonly passiveHealth: PassiveHealthConfig
+  /** Present only when `buffering:` is written (absent: nothing is buffered). */
+  readonly buffering?: BufferingConfig
+}
+
+/** `upstreams.<name>.buffering` (docs/proxying.md#buffering). */
+export interface BufferingConfig {
+  readonly request: boolean // read the whole body before a server is chosen; default false
+  readonly response: boolean // read the server's answer at its speed, feed the client from a spool; default false
+  readonly memory: number // bytes of a spool kept in memory, then a temp file; default 64 KiB
+  readonly tempDir: string // absolute, an existing writable directory; default the OS temp dir
+  readonly maxTempSize: number // bytes: a response spool's bound (memory included), then it streams; default 1 GiB
+}
+
+/** `routes[].buffering`: the route's switches over its upstream's (absent = the upstream's). */
+export interface RouteBufferingConfig {
+  readonly request?: boolean
+  readonly response?: boolean
 }
 
 export interface RouteConfig {
@@ -78,6 +95,8 @@ export interface RouteConfig {
   readonly static?: StaticConfig
   /** The name of an entry of `caches`; null = responses of this route are not cached (default, and always on a static route). */
   readonly cache: string | null
+  /** Present only when the route has `buffering:` (absent: its upstream's buffering). */
+  readonly buffering?: RouteBufferingConfig
 }
 
 export interface StaticConfig {

@@ -1,6 +1,7 @@
 // The `upstreams:` section: a map of name -> group of servers with balancing, timeouts
 // and health settings.
 
+import { readBuffering } from './buffering.js'
 import { DEFAULTS } from './defaults.js'
 import { checkMap, readDuration, readEnum, readInt, readList, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
@@ -19,7 +20,7 @@ import type {
 const UPSTREAM_NAME = /^[A-Za-z0-9_.-]+$/
 const BALANCES: readonly BalanceName[] = ['round_robin', 'least_connections']
 
-const UPSTREAM_KEYS = ['balance', 'servers', 'max_connections_per_server', 'retries', 'timeouts', 'health_check', 'passive_health']
+const UPSTREAM_KEYS = ['balance', 'servers', 'max_connections_per_server', 'retries', 'timeouts', 'health_check', 'passive_health', 'buffering']
 const SERVER_KEYS = ['url', 'weight']
 const TIMEOUT_KEYS = ['connect', 'response_headers', 'idle']
 const HEALTH_CHECK_KEYS = ['path', 'interval', 'timeout', 'healthy_threshold', 'unhealthy_threshold', 'expected_status']
@@ -65,6 +66,7 @@ function readUpstream(c: Cursor, name: string): UpstreamConfig {
     timeouts: readTimeouts(c.field('timeouts')),
     healthCheck: readHealthCheck(c.field('health_check')),
     passiveHealth: readPassiveHealth(c.field('passive_health')),
+    ...readBuffering(c.field('buffering')),
   }
 }
 

@@ -134,6 +134,8 @@ export const LOCAL_FAILURES = {
   SY_REFUSED: { status: 400, message: 'request refused before dispatch' },
   /** The request body went past the listener's max_body_size. */
   SY_BODY_TOO_LARGE: { status: 413, message: 'request body over max_body_size' },
+  /** Request buffering could not write its temp file (temp_dir full or gone). */
+  SY_SPOOL_FAILED: { status: 500, message: 'cannot write the request body to a temp file' },
 } as const
 export type LocalCode = keyof typeof LOCAL_FAILURES
 

@@ -16,11 +16,15 @@ import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import type { BodyLimit } from './body-limit.js'
 import { bodyBytes } from './body-gc.js'
+import type { BufferingConfig } from '../../config/types.js'
+import { responseMayBuffer } from '../../core/buffering.js'
+import type { Spool } from './spool.js'
+import { ResponseSpooler, type SpoolOwner } from './buffered-response.js'
 
 const kExchange = Symbol('switchyard.exchange')
 type TrackedResponse = ServerResponse & { [kExchange]?: Exchange }
 
-export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
+export class Exchange extends Attempts implements Dispatcher.DispatchHandler, SpoolOwner {
   protected readonly ctx: ForwardContext
   protected readonly req: IncomingMessage
   protected readonly res: TrackedResponse
@@ -35,6 +39,14 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   protected bytesOut = 0 // response body bytes passed to the client
   #clientGone = false
   #done = false
+  /** Request buffering (buffered-request.ts): the whole body, sent again from its start by each attempt. */
+  spooledBody: Spool | null = null
+  /** Response buffering on this route (buffered-response.ts); null: the response streams with backpressure. */
+  responseBuffering: BufferingConfig | null = null
+  /** This response may be spooled (responseBuffering, and core/buffering.ts allows it). */
+  #mayBuffer = false
+  /** The client fell behind: the response goes through a spool from here on. */
+  #spooler: ResponseSpooler | null = null
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
     super(upstream)
@@ -62,7 +74,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
         path: req.url as string,
         method: req.method as string,
         headers: this.headers.headers,
-        body: this.body,
+        body: this.spooledBody === null ? this.body : this.spooledBody.body(),
       }, this)
     } catch (err) {
       // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
@@ -87,6 +99,8 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   clientClosed(): void {
     if (this.#done) return
     this.#clientGone = true
+    // The server is done and the rest of its response was for this client only.
+    if (this.#spooler?.upstreamEnded === true) return this.finish(statusAfterClientGone)
     // Cancel the upstream request; if it has not started yet, onRequestStart does it.
     this.controller?.abort(new Error('client closed the connection'))
   }
@@ -111,6 +125,8 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     this.serverAnswered()
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
     this.res.writeHead(statusCode, this.responseHead(controller, headers))
+    const buffering = this.responseBuffering
+    if (buffering !== null) this.#mayBuffer = buffering.maxTempSize > 0 && responseMayBuffer(this.req.method as string, statusCode, headers['content-type'], headers['x-accel-buffering'])
   }
 
   /** Hook: a response head arrived from the server of this attempt (passive health). */
@@ -129,7 +145,13 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     this.bytesOut += chunk.length
     bodyBytes(chunk.length)
+    if (this.#spooler !== null) return this.#spooler.push(chunk)
     if (!this.res.write(chunk)) {
+      // Response buffering: keep reading at the server's speed, the client gets it from a spool.
+      if (this.#mayBuffer) {
+        this.#spooler = new ResponseSpooler(this.res, this.responseBuffering as BufferingConfig, controller, this)
+        return
+      }
       // Backpressure: stop reading from the server until the client drains.
       controller.pause()
       this.res.once('drain', onClientDrain)
@@ -137,6 +159,11 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    if (this.#spooler !== null) {
+      this.release() // the server is done: free it now, the client is fed from the spool
+      this.#spooler.end()
+      return
+    }
     this.res.end()
     this.release()
     this.finish(this.status)
@@ -199,6 +226,17 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     this.finish(this.status)
   }
 
+  /** A spooled response has reached the client in full. */
+  spoolDelivered(): void {
+    this.finish(this.status)
+  }
+
+  /** The response's temp file failed: cut the client (a truncated body must never look complete). */
+  spoolFailed(err: Error): void {
+    this.upstream.log.warn({ err }, 'response buffering: cannot use the temp file; the client connection is cut')
+    this.res.destroy(err)
+  }
+
   resumeUpstream(): void {
     this.controller?.resume()
   }
@@ -218,6 +256,8 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler {
     if (this.#done) return
     this.#done = true
     this.res.off('close', onClientClose)
+    if (this.#spooler !== null) this.#spooler.close()
+    if (this.spooledBody !== null) void this.spooledBody.close()
     // Answered before the whole body arrived (the server did not need it, or a refusal):
     // read and discard the rest, so the connection can carry the next request.
     const body = this.body

@@ -4,7 +4,7 @@
 // (cached-exchange.ts). Answers given here are local: 400, 404, 413.
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomUUID } from 'node:crypto'
-import { upstreamRequestHeaders } from '../../core/headers.js'
+import { upstreamRequestHeaders, type UpstreamHeaders } from '../../core/headers.js'
 import { declaredLength, framingIsSafe, isOriginForm } from '../../core/framing.js'
 import type { ForwardContext } from '../runtime/context.js'
 import { CachedRoute } from '../runtime/cached-route.js'
@@ -16,6 +16,8 @@ import { BodyLimit } from './body-limit.js'
 import { serveStatic } from './static.js'
 import { Exchange } from './exchange.js'
 import { answerFreshHit, CachedExchange } from './cached-exchange.js'
+import { BufferedRoute } from '../runtime/buffered-route.js'
+import { BufferedRequest } from './buffered-request.js'
 
 /** `maxBodySize` is the listener's `max_body_size` (0 = none). */
 export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, maxBodySize = 0): void {
@@ -52,8 +54,22 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   // when its length is unknown.
   const body = !headers.hasBody ? null
     : new BodyLimit(maxBodySize > 0 && req.headers['content-length'] === undefined ? maxBodySize : undefined)
-  if (!(target instanceof CachedRoute)) new Exchange(ctx, req, res, target, headers, started, body).attempt()
+  if (target instanceof BufferedRoute) forwardBuffered(ctx, req, res, target, headers, started, body)
+  else if (!(target instanceof CachedRoute)) new Exchange(ctx, req, res, target, headers, started, body).attempt()
+  else if (target.buffering?.request === true && body !== null) new BufferedRequest(ctx, req, res, target.upstream, target, headers, started, body, target.buffering).start()
   else if (!answerFreshHit(ctx, target, req, res, headers, started)) new CachedExchange(ctx, req, res, target, headers, started, body).attempt()
+}
+
+/** A route with buffering (issue #16): the body is read whole first (request), and/or the response may be spooled. */
+function forwardBuffered(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: BufferedRoute, headers: UpstreamHeaders, started: number, body: BodyLimit | null): void {
+  const buffering = route.buffering
+  if (buffering.request && body !== null) {
+    new BufferedRequest(ctx, req, res, route.upstream, null, headers, started, body, buffering).start()
+    return
+  }
+  const exchange = new Exchange(ctx, req, res, route.upstream, headers, started, body)
+  if (buffering.response) exchange.responseBuffering = buffering
+  exchange.attempt()
 }
 
 /** A request answered before any upstream was chosen: the answer, its metrics and access log line. */

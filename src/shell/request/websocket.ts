@@ -17,6 +17,7 @@ import { isOriginForm } from '../../core/framing.js'
 import type { ForwardContext } from '../runtime/context.js'
 import type { Server, Upstream } from '../runtime/upstreams.js'
 import { CachedRoute } from '../runtime/cached-route.js'
+import { BufferedRoute } from '../runtime/buffered-route.js'
 import { Attempts } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
@@ -34,7 +35,8 @@ export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: 
   const target = refusal === 0 ? ctx.router(headers.host, url) : undefined
   // A static route has no WebSocket endpoint: 404, as for no route. A route's cache does
   // not apply to WebSocket: its upstream takes the handshake.
-  const upstream = target instanceof StaticSite ? undefined : target instanceof CachedRoute ? target.upstream : target
+  // An upgrade is never buffered: a BufferedRoute leads to its upstream as it is.
+  const upstream = target instanceof StaticSite ? undefined : target instanceof CachedRoute || target instanceof BufferedRoute ? target.upstream : target
   const status = refusal !== 0 ? refusal : upstream === undefined ? 404 : 0
   if (status !== 0 || upstream === undefined) {
     sendLocalRaw(socket, status, headers.requestId)

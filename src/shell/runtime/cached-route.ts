@@ -5,6 +5,7 @@ import type { CacheResult } from '../../core/cache-rules.js'
 import type { Cache } from '../cache/cache.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Upstream } from './upstreams.js'
+import type { BufferingConfig } from '../../config/types.js'
 
 /** Index of each result in Metrics.cacheResults() (CACHE_RESULTS order). */
 const RESULT_INDEX: Record<CacheResult, number> = { HIT: 0, MISS: 1, STALE: 2, BYPASS: 3 }
@@ -15,6 +16,8 @@ export class CachedRoute {
   /** `x_cache_header`. */
   readonly xCache: boolean
   readonly #results: Float64Array
+  /** The route's buffering (null: none); requests with a body are read whole first (a fill is not spooled). */
+  buffering: BufferingConfig | null = null
 
   constructor(upstream: Upstream, cache: Cache, metrics: Metrics) {
     this.upstream = upstream

@@ -4,12 +4,13 @@
 import type { Router } from '../../core/routes.js'
 import type { AccessLog } from '../observe/access-log.js'
 import type { RequestStats } from '../observe/request-stats.js'
+import type { BufferedRoute } from './buffered-route.js'
 import type { CachedRoute } from './cached-route.js'
 import type { StaticSite } from './static-site.js'
 import type { Upstream } from './upstreams.js'
 
-/** Where a route leads: an upstream (proxied), an upstream behind a cache, or a static directory. */
-export type RouteTarget = Upstream | CachedRoute | StaticSite
+/** Where a route leads: an upstream (proxied), with buffering, behind a cache, or a static directory. */
+export type RouteTarget = Upstream | BufferedRoute | CachedRoute | StaticSite
 
 export interface ForwardContext {
   readonly router: Router<RouteTarget>

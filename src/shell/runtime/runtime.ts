@@ -10,6 +10,8 @@ import { Upstream, type Server, type ServerReuse } from './upstreams.js'
 import { HealthChecker, type ProbeListener } from './health-checker.js'
 import { StaticSite } from './static-site.js'
 import { CachedRoute } from './cached-route.js'
+import { BufferedRoute } from './buffered-route.js'
+import { effectiveBuffering } from '../../config/buffering.js'
 import type { ForwardContext, Lifecycle, RouteTarget } from './context.js'
 import { AccessLog } from '../observe/access-log.js'
 import type { Logger } from '../observe/log.js'
@@ -53,7 +55,11 @@ export class Runtime implements GaugeSource {
       if (r.upstream === null) return { host: r.host, pathPrefix: r.pathPrefix, target: new StaticSite(r.static as StaticConfig, r.pathPrefix, log, metrics) }
       const upstream = upstreams.get(r.upstream) as Upstream
       const cache = r.cache === null ? undefined : caches.get(r.cache)
-      return { host: r.host, pathPrefix: r.pathPrefix, target: cache === undefined ? upstream : new CachedRoute(upstream, cache, metrics) }
+      const buffering = effectiveBuffering(upstream.config.buffering, r.buffering)
+      if (cache === undefined) return { host: r.host, pathPrefix: r.pathPrefix, target: buffering === null ? upstream : new BufferedRoute(upstream, buffering) }
+      const cached = new CachedRoute(upstream, cache, metrics)
+      cached.buffering = buffering
+      return { host: r.host, pathPrefix: r.pathPrefix, target: cached }
     }))
     this.forward = {
       router,
