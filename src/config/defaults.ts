@@ -32,6 +32,8 @@ export const DEFAULTS = {
     expectedStatus: [[200, 399]] as const,
   },
   passiveHealth: { consecutiveFailures: 3, ejectDurationMs: 10_000 },
+  stickyCookie: 'sy_server',
+  slowStartMs: 0, // off
   pathPrefix: '/',
   buffering: { memory: 64 * 1024, maxTempSize: 1024 ** 3 }, // nginx's proxy_max_temp_file_size is 1024m
   static: {

@@ -2,7 +2,19 @@
 // deep-frozen by the loader. YAML keys are snake_case; here they are camelCase, with
 // the same words (see docs/configuration.md for the mapping).
 
-export type BalanceName = 'round_robin' | 'least_connections'
+export type BalanceName = 'round_robin' | 'least_connections' | 'ip_hash' | 'hash' | 'random_two'
+
+/** What `balance: hash` hashes (`hash_key`); `name` is lower-cased for a header, as written for a cookie, '' otherwise. */
+export interface HashKeyConfig {
+  readonly source: 'client_ip' | 'path' | 'header' | 'cookie'
+  readonly name: string
+}
+
+/** `sticky`: a cookie pins a client to the server that answered it. */
+export interface StickyConfig {
+  readonly cookie: string // default "sy_server"
+  readonly maxAgeMs: number | null // null = a session cookie (default)
+}
 
 export interface ListenerConfig {
   readonly name: string // default "listener-<index>"
@@ -65,6 +77,9 @@ export interface UpstreamConfig {
   readonly timeouts: TimeoutsConfig
   readonly healthCheck: HealthCheckConfig | null // null = no active checks
   readonly passiveHealth: PassiveHealthConfig
+  readonly hashKey: HashKeyConfig | null // set exactly when balance is "hash"
+  readonly sticky: StickyConfig | null // null = no sticky cookie (default)
+  readonly slowStartMs: number // 0 = off (default)
   /** Present only when `buffering:` is written (absent: nothing is buffered). */
   readonly buffering?: BufferingConfig
 }

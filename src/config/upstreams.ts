@@ -2,6 +2,7 @@
 // and health settings.
 
 import { readBuffering } from './buffering.js'
+import { readHashKey, readSticky } from './affinity.js'
 import { DEFAULTS } from './defaults.js'
 import { checkMap, readDuration, readEnum, readInt, readList, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
@@ -18,9 +19,10 @@ import type {
 } from './types.js'
 
 const UPSTREAM_NAME = /^[A-Za-z0-9_.-]+$/
-const BALANCES: readonly BalanceName[] = ['round_robin', 'least_connections']
+const BALANCES: readonly BalanceName[] = ['round_robin', 'least_connections', 'ip_hash', 'hash', 'random_two']
 
-const UPSTREAM_KEYS = ['balance', 'servers', 'max_connections_per_server', 'retries', 'timeouts', 'health_check', 'passive_health', 'buffering']
+const UPSTREAM_KEYS = ['balance', 'servers', 'max_connections_per_server', 'retries', 'timeouts', 'health_check', 'passive_health',
+  'hash_key', 'sticky', 'slow_start', 'buffering']
 const SERVER_KEYS = ['url', 'weight']
 const TIMEOUT_KEYS = ['connect', 'response_headers', 'idle']
 const HEALTH_CHECK_KEYS = ['path', 'interval', 'timeout', 'healthy_threshold', 'unhealthy_threshold', 'expected_status']
@@ -57,9 +59,12 @@ export function readUpstreams(c: Cursor): { upstreams: UpstreamConfig[]; names: 
 
 function readUpstream(c: Cursor, name: string): UpstreamConfig {
   checkMap(c, UPSTREAM_KEYS)
+  const balanceCursor = c.field('balance')
+  const balance = readEnum(balanceCursor, BALANCES, DEFAULTS.balance)
+  const balanceValid = balanceCursor.absent || balanceCursor.value === balance
   return {
     name,
-    balance: readEnum(c.field('balance'), BALANCES, DEFAULTS.balance),
+    balance,
     servers: readServers(c.field('servers')),
     maxConnectionsPerServer: readInt(c.field('max_connections_per_server'), { min: 1 }, DEFAULTS.maxConnectionsPerServer),
     retries: readInt(c.field('retries'), { min: 0, max: 10 }, DEFAULTS.retries),
@@ -67,6 +72,9 @@ function readUpstream(c: Cursor, name: string): UpstreamConfig {
     healthCheck: readHealthCheck(c.field('health_check')),
     passiveHealth: readPassiveHealth(c.field('passive_health')),
     ...readBuffering(c.field('buffering')),
+    hashKey: readHashKey(c.field('hash_key'), balanceValid ? balance : null),
+    sticky: readSticky(c.field('sticky')),
+    slowStartMs: readDuration(c.field('slow_start'), DEFAULTS.slowStartMs),
   }
 }
 

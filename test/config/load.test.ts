@@ -64,6 +64,9 @@ const DEFAULT_UPSTREAM_SETTINGS = {
   retries: 2,
   timeouts: { connectMs: 2_000, responseHeadersMs: 30_000, idleMs: 60_000 },
   passiveHealth: { consecutiveFailures: 3, ejectDurationMs: 10_000 },
+  hashKey: null,
+  sticky: null,
+  slowStartMs: 0,
 } as const
 
 function configOf(result: LoadResult): Config {
@@ -180,9 +183,13 @@ upstreams:
       unhealthy_threshold: 5
       expected_status: [200, "204", "300-302"]
     passive_health: {consecutive_failures: 1, eject_duration: 30s}
+    sticky: {cookie: sid, max_age: 1h}
+    slow_start: 30s
   other_1:
     servers: [{url: "http://10.0.0.1:80"}]
     health_check: {}
+    balance: hash
+    hash_key: header:X-User-Id
 routes:
   - match: {host: API.Example.com, path_prefix: /api/}
     upstream: web.v2
@@ -227,7 +234,12 @@ routes:
         ],
       },
       passiveHealth: { consecutiveFailures: 1, ejectDurationMs: 30_000 },
+      hashKey: null,
+      sticky: { cookie: 'sid', maxAgeMs: 3_600_000 },
+      slowStartMs: 30_000,
     })
+    expect(config.upstreams[1]?.balance).toBe('hash')
+    expect(config.upstreams[1]?.hashKey).toEqual({ source: 'header', name: 'x-user-id' })
     expect(config.upstreams[1]?.servers).toEqual([{ url: 'http://10.0.0.1', id: '10.0.0.1:80', weight: 1 }])
     // `health_check: {}` turns checks on with every default.
     expect(config.upstreams[1]?.healthCheck).toEqual({
@@ -270,6 +282,21 @@ routes: []
     expect(config.upstreams[0]?.healthCheck).toBeNull()
     expect(config.upstreams[0]?.timeouts.idleMs).toBe(60_000)
     expect(config.routes).toEqual([{ host: null, pathPrefix: '/', upstream: 'app', cache: null }])
+  })
+
+  test.each<[string, string, unknown, unknown]>([
+    ['balance: ip_hash', '', null, null],
+    ['balance: hash', 'hash_key: client_ip', { source: 'client_ip', name: '' }, null],
+    ['balance: hash', 'hash_key: path', { source: 'path', name: '' }, null],
+    ['balance: hash', 'hash_key: "header:X-Tenant"', { source: 'header', name: 'x-tenant' }, null],
+    ['balance: hash', 'hash_key: "cookie:SessionID"', { source: 'cookie', name: 'SessionID' }, null],
+    ['balance: random_two', 'sticky: {}', null, { cookie: 'sy_server', maxAgeMs: null }],
+    ['balance: hash', 'hash_key: "cookie:io"\n    sticky: {cookie: route, max_age: 500ms}', { source: 'cookie', name: 'io' }, { cookie: 'route', maxAgeMs: 500 }],
+  ])('affinity: %s %s', (balance, more, hashKey, sticky) => {
+    const config = configOf(parseConfig(`listeners: [{port: 8080}]\nupstreams:\n  app:\n    ${balance}\n    ${more}\n    servers: [{url: "http://h:1"}]\n`))
+    expect(config.upstreams[0]?.balance).toBe(balance.slice('balance: '.length))
+    expect(config.upstreams[0]?.hashKey).toEqual(hashKey)
+    expect(config.upstreams[0]?.sticky).toEqual(sticky)
   })
 
   test('YAML anchors and aliases work', () => {

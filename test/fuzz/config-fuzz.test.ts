@@ -119,7 +119,10 @@ function configViolation(c: unknown): string | null {
   for (const u of cfg.upstreams) {
     if (typeof u.name !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(u.name) || upstreamNames.has(u.name)) return bad(`upstream name ${JSON.stringify(u.name)}`)
     upstreamNames.add(u.name)
-    if (!['round_robin', 'least_connections'].includes(u.balance)) return bad(`balance ${u.balance}`)
+    if (!['round_robin', 'least_connections', 'ip_hash', 'hash', 'random_two'].includes(u.balance)) return bad(`balance ${u.balance}`)
+    if ((u.balance === 'hash') !== (u.hashKey !== null)) return bad(`hash_key ${JSON.stringify(u.hashKey)} with balance ${u.balance}`)
+    if (u.slowStartMs !== 0 && !duration(u.slowStartMs)) return bad(`slow_start ${u.slowStartMs}`)
+    if (u.sticky !== null && (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(u.sticky.cookie) || (u.sticky.maxAgeMs !== null && !duration(u.sticky.maxAgeMs)))) return bad(`sticky ${JSON.stringify(u.sticky)}`)
     if (u.servers.length === 0) return bad(`upstream ${u.name} without servers`)
     const urls = new Set<string>()
     for (const s of u.servers) {
@@ -406,7 +409,10 @@ function randomShapes(rng: Rng): string {
       let server = 0
       for (const name of upstreamNames) {
         m.set(rng.chance(w * 0.5) ? randomScalar(rng) : name, f.sub(() => f.map({
-          balance: f.opt(['round_robin', 'least_connections'], ['random', 'RoundRobin']),
+          balance: f.opt(['round_robin', 'least_connections', 'ip_hash', 'hash', 'random_two'], ['random', 'RoundRobin']),
+          hash_key: f.opt(['client_ip', 'path', 'header:X-User', 'cookie:sid'], ['header:', 'cookie:a b', 'url', 3]),
+          sticky: f.sub(() => f.map({ cookie: f.opt(['sy_server', 'route'], ['', 'a;b', 1]), max_age: f.opt(GOOD_DURATIONS, BAD_DURATIONS) })),
+          slow_start: f.opt(GOOD_DURATIONS, BAD_DURATIONS),
           servers: f.sub(() => f.list(4, () => f.sub(() => f.map({
             url: f.req([`http://127.0.0.1:${3000 + server++}`, `http://h${server++}.internal:80`, `http://[::1]:${4000 + server++}`], ['https://h:1', 'http://h', 'http://u:p@h:1', 'http://h:1/p', 'ftp://h:1', 'http://127.0.0.1:3000']),
             weight: f.opt([1, 2, 1000], [0, 1001, 1.5, '1']),

@@ -4,7 +4,14 @@
 // server whose ejection just ended, and what a failed attempt means: passive health, the
 // error metric, and whether to try again. A base class rather than a member object, so a
 // request stays one allocation.
+// Affinity (runtime/affinity.ts): the request's hash key and the member its sticky cookie
+// names are read once, when the request is given (retries reuse them); the pinned member
+// is taken while it takes traffic and is neither tried nor full, else the balancer picks
+// and stickyCookie() says which Set-Cookie re-pins the client.
+import type { IncomingMessage } from 'node:http'
 import type { Dispatcher } from 'undici'
+import { NO_KEY } from '../../core/balancers.js'
+import { takesTraffic } from '../../core/health.js'
 import { classifyError, errorCode, mayRetry, type ErrorClass } from '../../core/errors.js'
 import type { Member, Server, Upstream } from '../runtime/upstreams.js'
 
@@ -21,9 +28,17 @@ export abstract class Attempts {
   #counted = false // whether this request is counted in server.inFlight
   #trial = false // this request is the one trial of a server whose ejection just ended
   #tried: Set<Member> | null = null // allocated only when a retry happens
+  #key = NO_KEY // the affinity hash key (ip_hash, hash)
+  #pinned = -1 // the member index the sticky cookie names; -1 none
 
-  constructor(upstream: Upstream) {
+  /** `req`: the client request affinity reads (hash key, sticky cookie); null for a cache fill, which has none. */
+  constructor(upstream: Upstream, req: IncomingMessage | null = null) {
     this.upstream = upstream
+    const affinity = upstream.affinity
+    if (affinity !== null && req !== null) {
+      this.#key = affinity.keyOf(req)
+      this.#pinned = affinity.pinnedOf(req)
+    }
   }
 
   /**
@@ -34,7 +49,9 @@ export abstract class Attempts {
    */
   protected pick(): Server | undefined {
     const up = this.upstream
-    const member = up.balancer.pick(up.available, this.#tried) ?? (this.#tried === null ? undefined : up.balancer.pick(up.available, null))
+    const key = this.#key
+    const member = (this.#pinned >= 0 ? this.#pinnedMember() : undefined) ??
+      up.balancer.pick(up.available, this.#tried, key) ?? (this.#tried === null ? undefined : up.balancer.pick(up.available, null, key))
     if (member === undefined) return undefined
     const server = member.server
     this.#member = member
@@ -43,6 +60,26 @@ export abstract class Attempts {
     this.#counted = true
     if (server.health.passive.trialOpen) this.#trial = server.notePicked()
     return server
+  }
+
+  /** The member the sticky cookie names, when it takes traffic and is neither tried nor full. */
+  #pinnedMember(): Member | undefined {
+    const m = this.upstream.members[this.#pinned]
+    if (m === undefined || m.full || !takesTraffic(m.server.health)) return undefined
+    return this.#tried !== null && this.#tried.has(m) ? undefined : m
+  }
+
+  /**
+   * The Set-Cookie header value to add to the response head: with `sticky`, when the
+   * client did not present the cookie naming the server that answered (none, garbled, or
+   * a server that is down, draining or full); else null. `secure`: the client came over
+   * TLS (the cookie gets `Secure`); always false until switchyard has TLS listeners.
+   */
+  protected stickyCookie(secure: boolean): string | null {
+    const affinity = this.upstream.affinity
+    const member = this.#member
+    if (affinity === null || member === null || !affinity.sticky || member.index === this.#pinned) return null
+    return (secure ? affinity.secureSetCookies : affinity.setCookies)[member.index] ?? null
   }
 
   /** The status when no server is left: 503 if none was tried, else the last failure's. */

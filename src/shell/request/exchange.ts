@@ -49,7 +49,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   #spooler: ResponseSpooler | null = null
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
-    super(upstream)
+    super(upstream, req)
     this.ctx = ctx
     this.req = req
     this.#socket = req.socket
@@ -124,7 +124,10 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.status = statusCode
     this.serverAnswered()
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
-    this.res.writeHead(statusCode, this.responseHead(controller, headers))
+    const head = this.responseHead(controller, headers)
+    const cookie = this.stickyCookie(false) // no TLS listeners yet: never Secure
+    if (cookie !== null) head.push('Set-Cookie', cookie) // after the server's own Set-Cookie headers
+    this.res.writeHead(statusCode, head)
     const buffering = this.responseBuffering
     if (buffering !== null) this.#mayBuffer = buffering.maxTempSize > 0 && responseMayBuffer(this.req.method as string, statusCode, headers['content-type'], headers['x-accel-buffering'])
   }

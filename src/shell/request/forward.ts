@@ -8,6 +8,7 @@ import { upstreamRequestHeaders, type UpstreamHeaders } from '../../core/headers
 import { declaredLength, framingIsSafe, isOriginForm } from '../../core/framing.js'
 import type { ForwardContext } from '../runtime/context.js'
 import { CachedRoute } from '../runtime/cached-route.js'
+import { clientAddress } from '../runtime/client-address.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { AccessLog } from '../observe/access-log.js'
 import { localBodyBytes, sendLocal } from './replies.js'
@@ -25,7 +26,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   // While draining, every response closes its connection (Node adds `Connection: close`).
   if (ctx.lifecycle.draining) res.shouldKeepAlive = false
   const url = req.url ?? ''
-  const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', randomUUID)
+  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), 'http', randomUUID)
   if (!framingIsSafe(req.httpVersionMajor, req.httpVersionMinor, headers.transferEncoding)) {
     // Another hop may frame this request differently (smuggling): refuse it and close.
     res.shouldKeepAlive = false

@@ -7,6 +7,8 @@
 // Before the 101, failures are handled like a plain request (retry when safe, else
 // 502/503/504 written on the raw socket); a server that answers the handshake with
 // something other than 101 has that answer relayed, then the connection is closed.
+// The handshake follows the upstream's affinity like any request (hash key, sticky
+// cookie): Socket.IO polls first, then upgrades, and both must reach the same server.
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { Socket } from 'node:net'
@@ -18,6 +20,7 @@ import type { ForwardContext } from '../runtime/context.js'
 import type { Server, Upstream } from '../runtime/upstreams.js'
 import { CachedRoute } from '../runtime/cached-route.js'
 import { BufferedRoute } from '../runtime/buffered-route.js'
+import { clientAddress } from '../runtime/client-address.js'
 import { Attempts } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
@@ -28,7 +31,7 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 
 export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const started = performance.now()
-  const headers = upstreamRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', 'http', randomUUID)
+  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), 'http', randomUUID)
   const url = req.url ?? ''
   // Node before 24.9 has no shouldUpgradeCallback: other upgrades (h2c) arrive here too.
   const refusal = !isWebSocketUpgrade(req) ? 400 : req.method !== 'GET' || !isOriginForm(url) ? 400 : ctx.lifecycle.draining ? 503 : 0
@@ -59,7 +62,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
   #done = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, client: Socket, head: Buffer, upstream: Upstream, headers: UpstreamHeaders, started: number) {
-    super(upstream)
+    super(upstream, req)
     this.#ctx = ctx
     this.#req = req
     this.#client = client
@@ -111,7 +114,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
     this.#ctx.lifecycle.websockets.add(this)
     if (this.#ctx.requestMetrics) server.metrics.requests.record('GET', statusCode, (performance.now() - this.#started) / 1000)
     // The 101 keeps Upgrade and Connection: they are the handshake, not hop-by-hop noise here.
-    this.#client.write(rawHead(statusCode, 'Switching Protocols', controller.rawHeaders as Buffer[], this.#headers.requestId, true))
+    this.#client.write(this.#withCookie(rawHead(statusCode, 'Switching Protocols', controller.rawHeaders as Buffer[], this.#headers.requestId, true)))
     if (this.#head.length > 0) upstreamSocket.write(this.#head)
     const idleMs = this.upstream.config.timeouts.idleMs
     for (const s of [this.#client, upstreamSocket] as Duplex[]) {
@@ -128,7 +131,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return
     this.#status = statusCode
     ;(this.server as Server).noteSuccess()
-    this.#client.write(rawHead(statusCode, statusText ?? '', controller.rawHeaders as Buffer[], this.#headers.requestId, false))
+    this.#client.write(this.#withCookie(rawHead(statusCode, statusText ?? '', controller.rawHeaders as Buffer[], this.#headers.requestId, false)))
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -161,6 +164,12 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
     }
     if (this.retryAfter(cls, 'GET', false)) this.attempt()
     else this.#replyLocal(cls.status)
+  }
+
+  /** A raw response head with the sticky cookie added before its blank line, when one is due. */
+  #withCookie(head: string): string {
+    const cookie = this.stickyCookie(false) // no TLS listeners yet: never Secure
+    return cookie === null ? head : `${head.slice(0, -2)}Set-Cookie: ${cookie}\r\n\r\n`
   }
 
   /** Shutdown past shutdown_timeout, or idle: cut both sides. */

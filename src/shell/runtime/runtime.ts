@@ -42,7 +42,7 @@ export class Runtime implements GaugeSource {
       return kept !== undefined && kept.poolKey === key ? kept : undefined
     }
     const upstreams = new Map<string, Upstream>()
-    for (const u of config.upstreams) upstreams.set(u.name, new Upstream(u, log, metrics, reuse))
+    for (const u of config.upstreams) upstreams.set(u.name, new Upstream(u, log, metrics, reuse, previous?.upstreams.has(u.name) ?? false))
     this.upstreams = upstreams
     const caches = new Map<string, Cache>()
     for (const c of config.caches) {
@@ -123,7 +123,7 @@ export class Runtime implements GaugeSource {
   }
 
   *#servers(): Generator<ServerView> {
-    for (const u of this.upstreams.values()) for (const m of u.members) yield { upstream: u.name, server: m.server, weight: m.weight }
+    for (const u of this.upstreams.values()) for (const m of u.members) yield { upstream: u.name, server: m.server, weight: m.configWeight }
   }
 
   /** Current servers, then draining ones. */
@@ -158,7 +158,7 @@ export class Runtime implements GaugeSource {
     for (const u of this.upstreams.values()) {
       upstreams[u.name] = {
         balance: u.config.balance,
-        servers: u.members.map((m) => ({ url: m.server.url, weight: m.weight, state: m.server.state, active_requests: m.server.inFlight })),
+        servers: u.members.map((m) => ({ url: m.server.url, weight: m.configWeight, state: m.server.state, active_requests: m.server.inFlight })),
       }
     }
     for (const [s, weight] of this.#draining) {

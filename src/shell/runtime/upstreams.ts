@@ -6,10 +6,14 @@
 //   weight), so a reload can change weights and order without touching the Server.
 // - Upstream: a named group of members with its balancer and the list of members that take
 //   traffic now, rebuilt only when a server's health says so, never per request.
+// - Slow start (slow-start.ts in the core): a server that joins a running upstream (added
+//   by a reload, or taking traffic again after being unhealthy or ejected) ramps its
+//   members' weight on a timer tick, which runs only while a ramp is on.
 import { Pool } from 'undici'
 import type { ServerConfig, UpstreamConfig } from '../../config/types.js'
 import { MAX_TIMER_MS } from '../../config/duration.js'
 import { createBalancer, type Balancer, type Pickable } from '../../core/balancers.js'
+import { rampTickMs, rampWeight, SLOW_START_SCALE } from '../../core/slow-start.js'
 import type { ErrorReason } from '../../core/errors.js'
 import {
   initialHealth, activeResult, passiveFailure, passiveSuccess, ejectionOver, trialStarted, trialAbandoned, setDraining,
@@ -18,6 +22,7 @@ import {
 import type { Logger } from '../observe/log.js'
 import type { Metrics, ServerMetrics, UpstreamMetrics } from '../observe/metrics.js'
 import { AccessLog } from '../observe/access-log.js'
+import { Affinity } from './affinity.js'
 
 /** How passive failures read in the state-change log line ("connect refused x3"). */
 const REASON_TEXT: Record<ErrorReason, string> = {
@@ -46,6 +51,8 @@ export class Server {
   health: Health = initialHealth
   /** The upstream of the running config that holds this server (changes on reload). */
   owner!: Upstream
+  /** performance.now() when its slow start ramp began; -1 when not ramping. */
+  rampFrom = -1
   #ejectionTimer: NodeJS.Timeout | null = null
 
   constructor(config: ServerConfig, upstream: UpstreamConfig, log: Logger, metrics: Metrics) {
@@ -128,7 +135,10 @@ export class Server {
   #set(health: Health): void {
     const before = takesTraffic(this.health)
     this.health = health
-    if (takesTraffic(health) !== before) this.owner.refreshAvailable()
+    if (takesTraffic(health) === before) return
+    // Back in service (not the one trial request of an ejection's end): slow start.
+    if (!before && !health.passive.trialOpen) this.owner.joined(this)
+    this.owner.refreshAvailable()
   }
 }
 
@@ -136,16 +146,25 @@ export class Server {
 export class Member implements Pickable {
   readonly server: Server
   readonly index: number
-  readonly weight: number
+  /** The weight the balancer reads: configWeight, times SLOW_START_SCALE with slow_start, lower while ramping. */
+  weight: number
+  /** The configured weight (/status). */
+  readonly configWeight: number
 
-  constructor(server: Server, index: number, weight: number) {
+  constructor(server: Server, index: number, weight: number, scale = 1) {
     this.server = server
     this.index = index
-    this.weight = weight
+    this.weight = weight * scale
+    this.configWeight = weight
   }
 
   get inFlight(): number {
     return this.server.inFlight
+  }
+
+  /** At its max_requests cap (the queue issue fills this in): balancers skip it like a tried server. */
+  get full(): boolean {
+    return false
   }
 }
 
@@ -167,26 +186,70 @@ export class Upstream {
   available: readonly Member[] = []
   /** Open proxied WebSocket connections (the WebSocket issue fills this in). */
   websockets = 0
+  /** The hash key and sticky cookie of a request (null: neither is configured). */
+  readonly affinity: Affinity | null
+  #rampTimer: NodeJS.Timeout | null = null
 
-  constructor(config: UpstreamConfig, log: Logger, metrics: Metrics, reuse: ServerReuse) {
+  /** `running`: this upstream was in the previous config too, so a server new to it joins a running upstream (slow start). */
+  constructor(config: UpstreamConfig, log: Logger, metrics: Metrics, reuse: ServerReuse, running = false) {
     this.name = config.name
     this.config = config
     this.log = log.child({ upstream: config.name })
     this.metrics = metrics.forUpstream(config.name)
     this.accessTarget = AccessLog.target(config.name, '')
     const key = poolKey(config)
+    const scale = config.slowStartMs > 0 ? SLOW_START_SCALE : 1
     this.members = config.servers.map((s, i) => {
-      const server = reuse(config.name, s.id, key) ?? new Server(s, config, this.log, metrics)
+      const kept = reuse(config.name, s.id, key)
+      const server = kept ?? new Server(s, config, this.log, metrics)
       server.owner = this
-      return new Member(server, i, s.weight)
+      if (kept === undefined && running && config.slowStartMs > 0) this.#startRamp(server)
+      return new Member(server, i, s.weight, scale)
     })
     this.refreshAvailable()
-    this.balancer = createBalancer<Member>(config.balance, this.members.length)
+    this.balancer = createBalancer<Member>(config.balance, this.members.length, { servers: config.servers, random: Math.random })
+    this.affinity = Affinity.of(config)
+    if (config.slowStartMs > 0) this.#rampTick()
     const backInMs = config.healthCheck?.intervalMs ?? config.passiveHealth.ejectDurationMs
     this.retryAfter = String(Math.max(1, Math.ceil(backInMs / 1000)))
   }
 
   refreshAvailable(): void {
     this.available = this.members.filter((m) => takesTraffic(m.server.health))
+  }
+
+  /** A server of this upstream takes traffic again: with slow_start, its ramp begins. */
+  joined(server: Server): void {
+    if (this.config.slowStartMs <= 0) return
+    this.#startRamp(server)
+    this.#rampTick()
+  }
+
+  #startRamp(server: Server): void {
+    server.rampFrom = performance.now()
+    server.log.info({ slow_start_ms: this.config.slowStartMs }, 'server slow start')
+  }
+
+  /** Sets the ramping members' weights; re-arms itself while any ramp is on. */
+  #rampTick(): void {
+    const duration = this.config.slowStartMs
+    const now = performance.now()
+    let ramping = false
+    for (const m of this.members) {
+      const from = m.server.rampFrom
+      if (from < 0) continue
+      if (m.server.owner !== this) continue // a later config holds the server now: its upstream ramps it
+      m.weight = rampWeight(m.configWeight, now - from, duration)
+      if (now - from < duration) ramping = true
+      else {
+        m.server.rampFrom = -1
+        m.server.log.info('server slow start done')
+      }
+    }
+    if (this.#rampTimer !== null) clearTimeout(this.#rampTimer)
+    this.#rampTimer = null
+    if (!ramping) return
+    this.#rampTimer = setTimeout(() => this.#rampTick(), rampTickMs(duration))
+    this.#rampTimer.unref()
   }
 }
