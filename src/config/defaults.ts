@@ -22,7 +22,7 @@ export const DEFAULTS = {
   weight: 1,
   maxConnectionsPerServer: 128,
   retries: 2,
-  timeouts: { connectMs: 2_000, responseHeadersMs: 30_000, idleMs: 60_000 },
+  timeouts: { connectMs: 2_000, responseHeadersMs: 60_000, idleMs: 60_000 }, // response_headers: nginx's proxy_read_timeout
   healthCheck: {
     path: '/health',
     intervalMs: 2_000,
@@ -33,6 +33,9 @@ export const DEFAULTS = {
   },
   passiveHealth: { consecutiveFailures: 3, ejectDurationMs: 10_000 },
   stickyCookie: 'sy_server',
+  maxRequests: 0, // no cap
+  queue: { size: 100, timeoutMs: 30_000 },
+  retryBudget: { ratio: 0.2, minPerSecond: 10 }, // Linkerd's defaults
   slowStartMs: 0, // off
   pathPrefix: '/',
   buffering: { memory: 64 * 1024, maxTempSize: 1024 ** 3 }, // nginx's proxy_max_temp_file_size is 1024m

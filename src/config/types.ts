@@ -2,6 +2,8 @@
 // deep-frozen by the loader. YAML keys are snake_case; here they are camelCase, with
 // the same words (see docs/configuration.md for the mapping).
 
+import type { RetryOn } from '../core/retry-on.js'
+
 export type BalanceName = 'round_robin' | 'least_connections' | 'ip_hash' | 'hash' | 'random_two'
 
 /** What `balance: hash` hashes (`hash_key`); `name` is lower-cased for a header, as written for a cookie, '' otherwise. */
@@ -43,6 +45,7 @@ export interface ServerConfig {
   readonly url: string // normalised origin, e.g. "http://127.0.0.1:3001"
   readonly id: string // "host:port", the `server` metric label, e.g. "127.0.0.1:3001"
   readonly weight: number // 1..1000, default 1
+  readonly maxRequests: number // in-flight cap (`max_requests`); 0 = none (default)
 }
 
 /** Inclusive status code ranges; a single code c is [c, c]. */
@@ -64,7 +67,7 @@ export interface PassiveHealthConfig {
 
 export interface TimeoutsConfig {
   readonly connectMs: number // default 2s
-  readonly responseHeadersMs: number // default 30s
+  readonly responseHeadersMs: number // default 60s (nginx's proxy_read_timeout)
   readonly idleMs: number // default 60s
 }
 
@@ -82,6 +85,23 @@ export interface UpstreamConfig {
   readonly slowStartMs: number // 0 = off (default)
   /** Present only when `buffering:` is written (absent: nothing is buffered). */
   readonly buffering?: BufferingConfig
+  /** Requests wait here when every server is at max_requests; null = none (then 503 at once). */
+  readonly queue: QueueConfig | null
+  /** The retry_on conditions (core/retry-on.ts), default connect_failure and reset_before_response. */
+  readonly retryOn: readonly RetryOn[]
+  readonly retryBudget: RetryBudgetConfig
+}
+
+/** `upstreams.<name>.queue` (docs/proxying.md#concurrency-caps-and-the-queue). */
+export interface QueueConfig {
+  readonly size: number // waiting requests per worker process; default 100
+  readonly timeoutMs: number // then 503; default 30s
+}
+
+/** `upstreams.<name>.retry_budget`: retries at most ratio x requests + min_per_second (per worker process). */
+export interface RetryBudgetConfig {
+  readonly ratio: number // 0..1, default 0.2
+  readonly minPerSecond: number // default 10
 }
 
 /** `upstreams.<name>.buffering` (docs/proxying.md#buffering). */

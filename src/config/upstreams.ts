@@ -3,6 +3,8 @@
 
 import { readBuffering } from './buffering.js'
 import { readHashKey, readSticky } from './affinity.js'
+import { readQueue } from './queue.js'
+import { readRetryBudget, readRetryOn } from './retries.js'
 import { DEFAULTS } from './defaults.js'
 import { checkMap, readDuration, readEnum, readInt, readList, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
@@ -22,8 +24,8 @@ const UPSTREAM_NAME = /^[A-Za-z0-9_.-]+$/
 const BALANCES: readonly BalanceName[] = ['round_robin', 'least_connections', 'ip_hash', 'hash', 'random_two']
 
 const UPSTREAM_KEYS = ['balance', 'servers', 'max_connections_per_server', 'retries', 'timeouts', 'health_check', 'passive_health',
-  'hash_key', 'sticky', 'slow_start', 'buffering']
-const SERVER_KEYS = ['url', 'weight']
+  'hash_key', 'sticky', 'slow_start', 'buffering', 'queue', 'retry_on', 'retry_budget']
+const SERVER_KEYS = ['url', 'weight', 'max_requests']
 const TIMEOUT_KEYS = ['connect', 'response_headers', 'idle']
 const HEALTH_CHECK_KEYS = ['path', 'interval', 'timeout', 'healthy_threshold', 'unhealthy_threshold', 'expected_status']
 const PASSIVE_HEALTH_KEYS = ['consecutive_failures', 'eject_duration']
@@ -62,10 +64,13 @@ function readUpstream(c: Cursor, name: string): UpstreamConfig {
   const balanceCursor = c.field('balance')
   const balance = readEnum(balanceCursor, BALANCES, DEFAULTS.balance)
   const balanceValid = balanceCursor.absent || balanceCursor.value === balance
+  const before = c.problems.count
+  const servers = readServers(c.field('servers'))
+  const serversValid = c.problems.count === before
   return {
     name,
     balance,
-    servers: readServers(c.field('servers')),
+    servers,
     maxConnectionsPerServer: readInt(c.field('max_connections_per_server'), { min: 1 }, DEFAULTS.maxConnectionsPerServer),
     retries: readInt(c.field('retries'), { min: 0, max: 10 }, DEFAULTS.retries),
     timeouts: readTimeouts(c.field('timeouts')),
@@ -75,6 +80,9 @@ function readUpstream(c: Cursor, name: string): UpstreamConfig {
     hashKey: readHashKey(c.field('hash_key'), balanceValid ? balance : null),
     sticky: readSticky(c.field('sticky')),
     slowStartMs: readDuration(c.field('slow_start'), DEFAULTS.slowStartMs),
+    queue: readQueue(c.field('queue'), servers, serversValid),
+    retryOn: readRetryOn(c.field('retry_on')),
+    retryBudget: readRetryBudget(c.field('retry_budget')),
   }
 }
 
@@ -90,6 +98,7 @@ function readServers(c: Cursor): ServerConfig[] {
     const urlCursor = s.field('url')
     const raw = readString(urlCursor, REQUIRED)
     const weight = readInt(s.field('weight'), { min: 1, max: 1000 }, DEFAULTS.weight)
+    const maxRequests = readInt(s.field('max_requests'), { min: 0, max: 1_000_000 }, DEFAULTS.maxRequests)
     if (raw === '') continue
     const parsed = parseServerUrl(raw)
     if ('error' in parsed) {
@@ -102,7 +111,7 @@ function readServers(c: Cursor): ServerConfig[] {
       continue
     }
     seen.set(parsed.url, i)
-    servers.push({ url: parsed.url, id: parsed.id, weight })
+    servers.push({ url: parsed.url, id: parsed.id, weight, maxRequests })
   }
   return servers
 }

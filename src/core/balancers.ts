@@ -84,7 +84,7 @@ class RoundRobin<S extends Pickable> implements Balancer<S> {
     let total = 0
     for (let i = 0; i < available.length; i++) {
       const s = available[i] as S
-      if (tried !== null && tried.has(s)) continue
+      if (s.full || (tried !== null && tried.has(s))) continue
       const c = (current[s.index] as number) + s.weight
       current[s.index] = c
       total += s.weight
@@ -119,7 +119,7 @@ class LeastConnections<S extends Pickable> implements Balancer<S> {
     let ties = 0
     for (let i = 0; i < available.length; i++) {
       const s = available[i] as S
-      if (tried !== null && tried.has(s)) continue
+      if (s.full || (tried !== null && tried.has(s))) continue
       if (best === undefined) {
         best = s
         bestAt = i
@@ -150,7 +150,7 @@ class LeastConnections<S extends Pickable> implements Balancer<S> {
     for (let i = bestAt; i < available.length; i++) {
       const s = available[i] as S
       if (s.inFlight * weight !== inFlight * s.weight) continue
-      if (tried !== null && tried.has(s)) continue
+      if (s.full || (tried !== null && tried.has(s))) continue
       const c = (current[s.index] as number) + s.weight
       current[s.index] = c
       total += s.weight

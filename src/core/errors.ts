@@ -134,6 +134,12 @@ export const LOCAL_FAILURES = {
   SY_REFUSED: { status: 400, message: 'request refused before dispatch' },
   /** The request body went past the listener's max_body_size. */
   SY_BODY_TOO_LARGE: { status: 413, message: 'request body over max_body_size' },
+  /** Every server that takes traffic is at its max_requests and the upstream has no queue. */
+  SY_SERVERS_FULL: { status: 503, message: 'every server is at max_requests' },
+  /** Every server is at its max_requests and the upstream's queue is full. */
+  SY_QUEUE_FULL: { status: 503, message: 'every server is at max_requests and the queue is full' },
+  /** The request waited in the upstream's queue for queue.timeout without a server slot. */
+  SY_QUEUE_TIMEOUT: { status: 503, message: 'no server slot within queue.timeout' },
   /** Request buffering could not write its temp file (temp_dir full or gone). */
   SY_SPOOL_FAILED: { status: 500, message: 'cannot write the request body to a temp file' },
 } as const

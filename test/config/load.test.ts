@@ -39,7 +39,7 @@ upstreams:                       # map name -> upstream; name matches [A-Za-z0-9
     retries: 2                   # extra attempts, each on a different server when one exists
     timeouts:
       connect: 2s
-      response_headers: 30s      # no response head from the server by then -> 504
+      response_headers: 60s      # no response head from the server by then -> 504 (nginx's proxy_read_timeout)
       idle: 60s                  # no body bytes either way for this long -> abort
     health_check:                # optional; absent = no active checks
       path: /health
@@ -62,11 +62,14 @@ const DEFAULT_UPSTREAM_SETTINGS = {
   balance: 'round_robin',
   maxConnectionsPerServer: 128,
   retries: 2,
-  timeouts: { connectMs: 2_000, responseHeadersMs: 30_000, idleMs: 60_000 },
+  timeouts: { connectMs: 2_000, responseHeadersMs: 60_000, idleMs: 60_000 },
   passiveHealth: { consecutiveFailures: 3, ejectDurationMs: 10_000 },
   hashKey: null,
   sticky: null,
   slowStartMs: 0,
+  queue: null,
+  retryOn: ['connect_failure', 'reset_before_response'],
+  retryBudget: { ratio: 0.2, minPerSecond: 10 },
 } as const
 
 function configOf(result: LoadResult): Config {
@@ -93,8 +96,8 @@ describe('parseConfig: valid configs', () => {
           name: 'app',
           ...DEFAULT_UPSTREAM_SETTINGS,
           servers: [
-            { url: 'http://127.0.0.1:3001', id: '127.0.0.1:3001', weight: 1 },
-            { url: 'http://127.0.0.1:3002', id: '127.0.0.1:3002', weight: 1 },
+            { url: 'http://127.0.0.1:3001', id: '127.0.0.1:3001', weight: 1, maxRequests: 0 },
+            { url: 'http://127.0.0.1:3002', id: '127.0.0.1:3002', weight: 1, maxRequests: 0 },
           ],
           healthCheck: {
             path: '/health',
@@ -135,7 +138,7 @@ upstreams:
         {
           name: 'app',
           ...DEFAULT_UPSTREAM_SETTINGS,
-          servers: [{ url: 'http://127.0.0.1:3001', id: '127.0.0.1:3001', weight: 1 }],
+          servers: [{ url: 'http://127.0.0.1:3001', id: '127.0.0.1:3001', weight: 1, maxRequests: 0 }],
           healthCheck: null,
         },
       ],
@@ -170,8 +173,11 @@ upstreams:
   web.v2:
     balance: least_connections
     servers:
-      - {url: "http://[::1]:3001/", weight: 1000}
+      - {url: "http://[::1]:3001/", weight: 1000, max_requests: 8}
       - url: http://Example.COM
+    queue: {size: 10, timeout: 5s}
+    retry_on: [connect_failure, response_timeout, 503]
+    retry_budget: {ratio: 0.5, min_per_second: 1}
     max_connections_per_server: 1
     retries: 0
     timeouts: {connect: 250ms, response_headers: 1m, idle: 1h}
@@ -215,8 +221,8 @@ routes:
       name: 'web.v2',
       balance: 'least_connections',
       servers: [
-        { url: 'http://[::1]:3001', id: '[::1]:3001', weight: 1000 },
-        { url: 'http://example.com', id: 'example.com:80', weight: 1 },
+        { url: 'http://[::1]:3001', id: '[::1]:3001', weight: 1000, maxRequests: 8 },
+        { url: 'http://example.com', id: 'example.com:80', weight: 1, maxRequests: 0 },
       ],
       maxConnectionsPerServer: 1,
       retries: 0,
@@ -237,10 +243,13 @@ routes:
       hashKey: null,
       sticky: { cookie: 'sid', maxAgeMs: 3_600_000 },
       slowStartMs: 30_000,
+      queue: { size: 10, timeoutMs: 5_000 },
+      retryOn: ['connect_failure', 'response_timeout', '503'],
+      retryBudget: { ratio: 0.5, minPerSecond: 1 },
     })
     expect(config.upstreams[1]?.balance).toBe('hash')
     expect(config.upstreams[1]?.hashKey).toEqual({ source: 'header', name: 'x-user-id' })
-    expect(config.upstreams[1]?.servers).toEqual([{ url: 'http://10.0.0.1', id: '10.0.0.1:80', weight: 1 }])
+    expect(config.upstreams[1]?.servers).toEqual([{ url: 'http://10.0.0.1', id: '10.0.0.1:80', weight: 1, maxRequests: 0 }])
     // `health_check: {}` turns checks on with every default.
     expect(config.upstreams[1]?.healthCheck).toEqual({
       path: '/health',

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { refusedPort, startBackend, type Backend } from '../helpers/backends.js'
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
 import { rawExchange, request, sleep } from '../helpers/client.js'
-import { scrape, seriesValue, status } from '../helpers/metrics.js'
+import { scrape, seriesSum, seriesValue, status } from '../helpers/metrics.js'
 
 describe('admin port and metrics', () => {
   let a: Backend
@@ -91,8 +91,8 @@ routes:
     const S = `127.0.0.1:${dead}`
     expect(seriesValue(text, 'switchyard_upstream_errors_total', { upstream: 'broken', server: S, reason: 'connect_refused' })).toBe(2)
     expect(seriesValue(text, 'switchyard_upstream_errors_total', { upstream: 'broken', server: S, reason: 'reset' })).toBe(0)
-    expect(seriesValue(text, 'switchyard_retries_total', { upstream: 'broken' })).toBe(1)
-    expect(seriesValue(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(0)
+    expect(seriesSum(text, 'switchyard_retries_total', { upstream: 'broken' })).toBe(1)
+    expect(seriesSum(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(0)
     expect(seriesValue(text, 'switchyard_requests_total', { upstream: 'broken', server: S, method: 'GET', code: '502' })).toBe(1)
   })
 

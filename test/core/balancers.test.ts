@@ -83,8 +83,7 @@ describe.each(BALANCERS)('conformance: %s', (name, share) => {
     }
   })
 
-  // round_robin and least_connections learn `full` in the queue branch (max_requests): drop the skipIf there.
-  it.skipIf(name === 'round_robin' || name === 'least_connections')('skips a full server (at max_requests) like a tried one', () => {
+  it('skips a full server (at max_requests) like a tried one', () => {
     const all = servers([5, 1, 1])
     ;(all[0] as S).full = true
     const b = make(name, all)

@@ -13,6 +13,18 @@ export function seriesValue(text: string, name: string, labels: Record<string, s
   return undefined
 }
 
+/** The sum of every series of `name` whose labels include `labels` (e.g. retries of an upstream over all reasons); undefined when none. */
+export function seriesSum(text: string, name: string, labels: Record<string, string>): number | undefined {
+  let sum: number | undefined
+  for (const line of text.split('\n')) {
+    const m = /^([^{ ]+)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (!m || m[1] !== name) continue
+    const have = new Map([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1]!, x[2]!]))
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) sum = (sum ?? 0) + Number(m[3])
+  }
+  return sum
+}
+
 export async function scrape(adminUrl: string): Promise<string> {
   const r = await request(`${adminUrl}/metrics`)
   if (r.status !== 200) throw new Error(`/metrics answered ${r.status}`)

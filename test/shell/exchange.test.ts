@@ -20,7 +20,7 @@ import { refusedPort, type Backend, type Handler } from '../helpers/backends.js'
 import { startRawServer, onRequestHeads } from '../helpers/raw-http.js'
 import { request } from '../helpers/client.js'
 import { closeAfterEach } from '../helpers/scope.js'
-import { seriesValue } from '../helpers/metrics.js'
+import { seriesSum, seriesValue } from '../helpers/metrics.js'
 
 const scope = closeAfterEach()
 
@@ -150,7 +150,7 @@ describe('retries', () => {
     expect(r.body).toBe('GET 0 ')
     expect(ok.seen.map((s) => s.url)).toEqual(['/a'])
     const text = await proxy.scrape()
-    expect(seriesValue(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(1)
+    expect(seriesSum(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(1)
     expect(seriesValue(text, 'switchyard_upstream_errors_total', { server: id(dead), reason: 'connect_refused' })).toBe(1)
     expect(seriesValue(text, 'switchyard_requests_total', { server: id(ok.url), code: '200' })).toBe(1)
     expect(proxy.active()).toEqual([0, 0])
@@ -167,7 +167,7 @@ describe('retries', () => {
     // The other server is fine: the next request (its turn) gets through.
     expect((await request(proxy.url('/b'))).status).toBe(200)
     const text = await proxy.scrape()
-    expect(seriesValue(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(0)
+    expect(seriesSum(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(0)
     expect(seriesValue(text, 'switchyard_requests_total', { server: id(dead), code: '502' })).toBe(1)
   })
 
@@ -182,7 +182,7 @@ describe('retries', () => {
     expect(reset.connections()).toBe(1)
     expect(ok.seen).toHaveLength(0)
     const text = await proxy.scrape()
-    expect(seriesValue(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(0)
+    expect(seriesSum(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(0)
     expect(seriesValue(text, 'switchyard_upstream_errors_total', { server: id(reset.url), reason: 'reset' })).toBe(1)
   })
 
@@ -195,7 +195,7 @@ describe('retries', () => {
     expect(reset.heads).toHaveLength(1)
     expect(ok.seen.map((s) => s.url)).toEqual(['/page'])
     const text = await proxy.scrape()
-    expect(seriesValue(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(1)
+    expect(seriesSum(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(1)
     expect(seriesValue(text, 'switchyard_upstream_errors_total', { server: id(reset.url), reason: 'reset' })).toBe(1)
   })
 
@@ -209,7 +209,7 @@ describe('retries', () => {
     expect(r.body).toBe(`POST ${body.length} ${body}`)
     expect(ok.seen).toHaveLength(1)
     const text = await proxy.scrape()
-    expect(seriesValue(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(1)
+    expect(seriesSum(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(1)
     expect(seriesValue(text, 'switchyard_upstream_errors_total', { server: id(dead), reason: 'connect_refused' })).toBe(1)
   })
 })
@@ -508,7 +508,7 @@ describe('an upstream failure after the response head', () => {
     expect(got.ended).toBe(false)
     expect(got.bytes).toBeLessThanOrEqual(1000)
     const text = await proxy.scrape()
-    expect(seriesValue(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(0)
+    expect(seriesSum(text, 'switchyard_retries_total', { upstream: 'app' })).toBe(0)
     expect(seriesValue(text, 'switchyard_upstream_errors_total', { server: id(cut.url), reason: 'reset' })).toBe(1)
     await until(() => proxy.active()[0] === 0, 'in-flight back to 0', 1000)
   })

@@ -10,6 +10,7 @@
 // - Gauges that mirror state are filled in collect(), at scrape time, not per request.
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client'
 import type { ErrorReason } from '../../core/errors.js'
+import { RETRY_ON, type RetryOn } from '../../core/retry-on.js'
 import { DURATION_BUCKETS, RequestStats } from './request-stats.js'
 
 /** prom-client defaults that are gauges named `..._total`: `promtool check metrics` refuses them. */
@@ -23,7 +24,7 @@ const ERROR_REASONS: readonly ErrorReason[] = ['connect_refused', 'connect_timeo
 /** What the gauges read at scrape time. */
 export interface GaugeSource {
   serverGauges(): Iterable<{ upstream: string; server: string; up: boolean; inFlight: number }>
-  upstreamGauges(): Iterable<{ upstream: string; websockets: number }>
+  upstreamGauges(): Iterable<{ upstream: string; websockets: number; queued?: number }>
   /** Response caches: bytes and entries (memory stores only), whether the store answers. */
   cacheGauges?(): Iterable<{ cache: string; bytes: number | null; entries: number | null; up: boolean }>
 }
@@ -47,7 +48,9 @@ export class Metrics {
   readonly #users = new Map<string, number>()
   readonly healthChecks: Counter<'upstream' | 'server' | 'result'>
   readonly upstreamErrors: Counter<'upstream' | 'server' | 'reason'>
-  readonly retries: Counter<'upstream'>
+  readonly retries: Counter<'upstream' | 'reason'>
+  readonly retryBudgetExhausted: Counter<'upstream'>
+  readonly queueTimeouts: Counter<'upstream'>
   readonly configReloads: Counter<'result'>
   readonly lastReloadSuccess: Gauge
   /** Cache results per upstream as plain numbers (hit, miss, stale, bypass), read at scrape time: a hit hashes no labels. */
@@ -91,7 +94,16 @@ export class Metrics {
     })
     this.healthChecks = new Counter({ name: 'switchyard_health_checks_total', help: 'Active health check probes, by result.', labelNames: ['upstream', 'server', 'result'], registers: control })
     this.upstreamErrors = new Counter({ name: 'switchyard_upstream_errors_total', help: 'Failed attempts to a server, by reason.', labelNames: ['upstream', 'server', 'reason'], registers })
-    this.retries = new Counter({ name: 'switchyard_retries_total', help: 'Extra attempts made after a failed one.', labelNames: ['upstream'], registers })
+    this.retries = new Counter({ name: 'switchyard_retries_total', help: 'Extra attempts made after a failed one, by the retry_on condition met.', labelNames: ['upstream', 'reason'], registers })
+    this.retryBudgetExhausted = new Counter({ name: 'switchyard_retry_budget_exhausted_total', help: 'Retries not made because the upstream\'s retry_budget was spent.', labelNames: ['upstream'], registers })
+    this.queueTimeouts = new Counter({ name: 'switchyard_queue_timeouts_total', help: 'Requests answered 503 after waiting queue.timeout for a server slot.', labelNames: ['upstream'], registers })
+    new Gauge({
+      name: 'switchyard_queue_length', help: 'Requests waiting in the upstream\'s queue for a server under its max_requests.', labelNames: ['upstream'], registers,
+      collect() {
+        this.reset()
+        for (const u of source()?.upstreamGauges() ?? []) if (u.queued !== undefined) this.set({ upstream: u.upstream }, u.queued)
+      },
+    })
     this.configReloads = new Counter({ name: 'switchyard_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers: control })
     this.lastReloadSuccess = new Gauge({ name: 'switchyard_config_last_reload_success_timestamp_seconds', help: 'When the running config was loaded (Unix time).', registers: control })
     new Gauge({
@@ -243,14 +255,31 @@ export class ServerMetrics {
   }
 }
 
-/** What one upstream records: retries, and requests answered without a server (server=""). */
+/** What one upstream records: retries (by retry_on condition), and requests answered without a server (server=""). */
 export class UpstreamMetrics {
   readonly requests: RequestStats
-  readonly retries: CounterChild
+  readonly retries: Record<RetryOn, CounterChild>
+  readonly retryBudgetExhausted: CounterChild
+  readonly #metrics: Metrics
+  readonly #upstream: string
 
   constructor(metrics: Metrics, upstream: string) {
+    this.#metrics = metrics
+    this.#upstream = upstream
     this.requests = metrics.stats(upstream, '')
-    this.retries = metrics.retries.labels(upstream)
-    this.retries.inc(0)
+    this.retries = Object.fromEntries(RETRY_ON.map((reason) => {
+      const child = metrics.retries.labels(upstream, reason)
+      child.inc(0)
+      return [reason, child]
+    })) as Record<RetryOn, CounterChild>
+    this.retryBudgetExhausted = metrics.retryBudgetExhausted.labels(upstream)
+    this.retryBudgetExhausted.inc(0)
+  }
+
+  /** switchyard_queue_timeouts_total of this upstream (made only for an upstream with a queue). */
+  queueTimeouts(): CounterChild {
+    const child = this.#metrics.queueTimeouts.labels(this.#upstream)
+    child.inc(0)
+    return child
   }
 }

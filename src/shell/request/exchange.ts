@@ -11,7 +11,7 @@ import { clientResponseHeaders, type UpstreamHeaders } from '../../core/headers.
 import { LocalFailure, type ErrorClass } from '../../core/errors.js'
 import type { ForwardContext } from '../runtime/context.js'
 import type { Upstream } from '../runtime/upstreams.js'
-import { Attempts } from './attempts.js'
+import { Attempts, FULL_RETRY_AFTER } from './attempts.js'
 import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import type { BodyLimit } from './body-limit.js'
@@ -47,9 +47,11 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   #mayBuffer = false
   /** The client fell behind: the response goes through a spool from here on. */
   #spooler: ResponseSpooler | null = null
+  /** This attempt's response (a listed 502/503/504) is read and dropped: a retry follows. */
+  #dropping = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
-    super(upstream, req)
+    super(upstream, req, started)
     this.ctx = ctx
     this.req = req
     this.#socket = req.socket
@@ -82,10 +84,24 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     }
   }
 
-  /** No server takes traffic: 503 (or the last failed attempt's status, after a retry). */
+  /**
+   * No server takes traffic: 503 (or the last failed attempt's status, after a retry). Every
+   * server at its max_requests: wait in the queue, else 503 with a short Retry-After.
+   */
   protected noServer(): void {
-    if (this.lastError === null) this.errorCode = 'SY_NO_SERVER'
-    this.reply(this.noServerStatus())
+    const why = this.waitForSlot()
+    if (why === null) return // queued: resume() or timedOutInQueue() comes later
+    if (this.lastError === null) this.errorCode = why
+    this.reply(this.noServerStatus(), why === 'SY_NO_SERVER' ? this.upstream.retryAfter : FULL_RETRY_AFTER)
+  }
+
+  protected resume(): void {
+    this.attempt()
+  }
+
+  protected timedOutInQueue(): void {
+    if (this.lastError === null) this.errorCode = 'SY_QUEUE_TIMEOUT'
+    this.reply(this.noServerStatus(), FULL_RETRY_AFTER)
   }
 
   /** undici refused the request before sending it: 400, with our own code in the access log. */
@@ -99,6 +115,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   clientClosed(): void {
     if (this.#done) return
     this.#clientGone = true
+    if (this.leaveQueue()) return this.finish(statusAfterClientGone) // never dispatched
     // The server is done and the rest of its response was for this client only.
     if (this.#spooler?.upstreamEnded === true) return this.finish(statusAfterClientGone)
     // Cancel the upstream request; if it has not started yet, onRequestStart does it.
@@ -121,6 +138,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return // 1xx (103 Early Hints...) are not passed on
+    if (statusCode >= 502 && statusCode <= 504 && this.upstream.retriesStatus && this.#dropForRetry(statusCode, headers['retry-after'])) return
     this.status = statusCode
     this.serverAnswered()
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
@@ -130,6 +148,16 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.res.writeHead(statusCode, head)
     const buffering = this.responseBuffering
     if (buffering !== null) this.#mayBuffer = buffering.maxTempSize > 0 && responseMayBuffer(this.req.method as string, statusCode, headers['content-type'], headers['x-accel-buffering'])
+  }
+
+  /**
+   * retry_on lists this status and another server may answer: the response is read and
+   * dropped (the connection stays in its Pool), then the next attempt goes out.
+   */
+  #dropForRetry(status: number, retryAfter: string | string[] | undefined): boolean {
+    if (this.res.headersSent || !this.retryStatus(status, typeof retryAfter === 'string' ? retryAfter : undefined, this.req.method as string, this.headers.hasBody || this.spooledBody !== null)) return false
+    this.#dropping = true
+    return true
   }
 
   /** Hook: a response head arrived from the server of this attempt (passive health). */
@@ -146,6 +174,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#dropping) return
     this.bytesOut += chunk.length
     bodyBytes(chunk.length)
     if (this.#spooler !== null) return this.#spooler.push(chunk)
@@ -162,6 +191,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   }
 
   onResponseEnd(): void {
+    if (this.#dropping) return this.#retryDropped()
     if (this.#spooler !== null) {
       this.release() // the server is done: free it now, the client is fed from the spool
       this.#spooler.end()
@@ -183,7 +213,17 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     }
   }
 
+  /** The dropped response is over (read to its end, or cut): the retry decided on its head goes out. */
+  #retryDropped(): void {
+    this.#dropping = false
+    this.release()
+    this.controller = null
+    if (this.#clientGone || this.#socket.destroyed) this.finish(statusAfterClientGone)
+    else this.attempt()
+  }
+
   #onError(err: Error): void {
+    if (this.#dropping) return this.#retryDropped()
     this.release()
     this.controller = null
     this.noteErrorCode(err)
@@ -244,9 +284,9 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.controller?.resume()
   }
 
-  protected reply(status: number): void {
+  protected reply(status: number, retryAfter = this.upstream.retryAfter): void {
     this.bytesOut = this.req.method === 'HEAD' ? 0 : localBodyBytes(status)
-    sendLocal(this.res, status, this.headers.requestId, status === 503 ? this.upstream.retryAfter : undefined)
+    sendLocal(this.res, status, this.headers.requestId, status === 503 ? retryAfter : undefined)
     this.finish(status)
   }
 

@@ -136,7 +136,8 @@ export class Fill extends Attempts implements Dispatcher.DispatchHandler {
   start(): void {
     const server = this.pick()
     if (server === undefined) {
-      this.#fail(this.noServerStatus(), this.lastError === null ? 'SY_NO_SERVER' : this.errorCode)
+      const why = this.waitForSlot()
+      if (why !== null) this.#fail(this.noServerStatus(), this.lastError === null ? why : this.errorCode)
       return
     }
     this.#requestTime = Date.now()
@@ -147,6 +148,15 @@ export class Fill extends Attempts implements Dispatcher.DispatchHandler {
       this.noteErrorCode(err)
       this.#fail(400, 'SY_REFUSED')
     }
+  }
+
+  protected resume(): void {
+    this.start()
+  }
+
+  /** Waited queue.timeout for a server slot (its clients, if any are left, get 503). */
+  protected timedOutInQueue(): void {
+    this.#fail(this.noServerStatus(), this.lastError === null ? 'SY_QUEUE_TIMEOUT' : this.errorCode)
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {

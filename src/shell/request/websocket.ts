@@ -21,7 +21,7 @@ import type { Server, Upstream } from '../runtime/upstreams.js'
 import { CachedRoute } from '../runtime/cached-route.js'
 import { BufferedRoute } from '../runtime/buffered-route.js'
 import { clientAddress } from '../runtime/client-address.js'
-import { Attempts } from './attempts.js'
+import { Attempts, FULL_RETRY_AFTER } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
 
@@ -62,7 +62,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
   #done = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, client: Socket, head: Buffer, upstream: Upstream, headers: UpstreamHeaders, started: number) {
-    super(upstream, req)
+    super(upstream, req, started)
     this.#ctx = ctx
     this.#req = req
     this.#client = client
@@ -76,7 +76,10 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
   attempt(): void {
     const server = this.pick()
     if (server === undefined) {
-      this.#replyLocal(this.noServerStatus())
+      const why = this.waitForSlot()
+      if (why === null) return // queued: a slot or the queue's timeout comes later
+      if (this.lastError === null) this.errorCode = why
+      this.#replyLocal(this.noServerStatus(), why === 'SY_NO_SERVER' ? this.upstream.retryAfter : FULL_RETRY_AFTER)
       return
     }
     try {
@@ -92,6 +95,15 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
       this.noteErrorCode(err)
       this.#replyLocal(400)
     }
+  }
+
+  protected resume(): void {
+    this.attempt()
+  }
+
+  protected timedOutInQueue(): void {
+    if (this.lastError === null) this.errorCode = 'SY_QUEUE_TIMEOUT'
+    this.#replyLocal(this.noServerStatus(), FULL_RETRY_AFTER)
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -181,6 +193,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
   #clientClosed(): void {
     if (this.#upstreamSocket !== null) return // tunnel open: its own close handling applies
     this.#clientGone = true
+    if (this.leaveQueue()) return this.#finish(statusAfterClientGone) // never dispatched
     this.controller?.abort(new Error('client closed the connection'))
   }
 
@@ -193,8 +206,8 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
     this.#finish(this.#status)
   }
 
-  #replyLocal(status: number): void {
-    sendLocalRaw(this.#client, status, this.#headers.requestId, status === 503 ? this.upstream.retryAfter : undefined)
+  #replyLocal(status: number, retryAfter = this.upstream.retryAfter): void {
+    sendLocalRaw(this.#client, status, this.#headers.requestId, status === 503 ? retryAfter : undefined)
     if (this.#ctx.requestMetrics) {
       const seconds = (performance.now() - this.#started) / 1000
       ;(this.server === null ? this.upstream.metrics : this.server.metrics).requests.record('GET', status, seconds)

@@ -42,7 +42,10 @@ export class Runtime implements GaugeSource {
       return kept !== undefined && kept.poolKey === key ? kept : undefined
     }
     const upstreams = new Map<string, Upstream>()
-    for (const u of config.upstreams) upstreams.set(u.name, new Upstream(u, log, metrics, reuse, previous?.upstreams.has(u.name) ?? false))
+    for (const u of config.upstreams) {
+      const before = previous?.upstreams.get(u.name)
+      upstreams.set(u.name, new Upstream(u, log, metrics, reuse, before !== undefined, before?.queue ?? null))
+    }
     this.upstreams = upstreams
     const caches = new Map<string, Cache>()
     for (const c of config.caches) {
@@ -138,8 +141,8 @@ export class Runtime implements GaugeSource {
     }
   }
 
-  *upstreamGauges(): Generator<{ upstream: string; websockets: number }> {
-    for (const u of this.upstreams.values()) yield { upstream: u.name, websockets: u.websockets }
+  *upstreamGauges(): Generator<{ upstream: string; websockets: number; queued?: number }> {
+    for (const u of this.upstreams.values()) yield u.queue === null ? { upstream: u.name, websockets: u.websockets } : { upstream: u.name, websockets: u.websockets, queued: u.queue.length }
   }
 
   *cacheGauges(): Generator<{ cache: string; bytes: number | null; entries: number | null; up: boolean }> {

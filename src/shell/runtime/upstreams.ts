@@ -9,6 +9,10 @@
 // - Slow start (slow-start.ts in the core): a server that joins a running upstream (added
 //   by a reload, or taking traffic again after being unhealthy or ejected) ramps its
 //   members' weight on a timer tick, which runs only while a ramp is on.
+// - Caps and the queue (issue #16): a member is `full` at its server's max_requests, and
+//   every balancer skips it; an upstream with a cap may have a RequestQueue, kept across
+//   reloads. Without caps `capped` is false and `queue` null: nothing more is read.
+// - Retries: the retry_on mask and the retry budget, built once here.
 import { Pool } from 'undici'
 import type { ServerConfig, UpstreamConfig } from '../../config/types.js'
 import { MAX_TIMER_MS } from '../../config/duration.js'
@@ -22,6 +26,9 @@ import {
 import type { Logger } from '../observe/log.js'
 import type { Metrics, ServerMetrics, UpstreamMetrics } from '../observe/metrics.js'
 import { AccessLog } from '../observe/access-log.js'
+import { RetryBudget } from '../../core/retry-budget.js'
+import { retryOnMask, RETRY_ON } from '../../core/retry-on.js'
+import { RequestQueue } from './request-queue.js'
 import { Affinity } from './affinity.js'
 
 /** How passive failures read in the state-change log line ("connect refused x3"). */
@@ -139,6 +146,7 @@ export class Server {
     // Back in service (not the one trial request of an ejection's end): slow start.
     if (!before && !health.passive.trialOpen) this.owner.joined(this)
     this.owner.refreshAvailable()
+    if (!before) this.owner.wakeQueue() // its free slots go to requests waiting
   }
 }
 
@@ -150,21 +158,24 @@ export class Member implements Pickable {
   weight: number
   /** The configured weight (/status). */
   readonly configWeight: number
+  /** `max_requests`; 0 = no cap. */
+  readonly maxRequests: number
 
-  constructor(server: Server, index: number, weight: number, scale = 1) {
+  constructor(server: Server, index: number, weight: number, scale = 1, maxRequests = 0) {
     this.server = server
     this.index = index
     this.weight = weight * scale
     this.configWeight = weight
+    this.maxRequests = maxRequests
   }
 
   get inFlight(): number {
     return this.server.inFlight
   }
 
-  /** At its max_requests cap (the queue issue fills this in): balancers skip it like a tried server. */
+  /** At its max_requests cap (per worker process): balancers skip it like a tried server. */
   get full(): boolean {
-    return false
+    return this.maxRequests !== 0 && this.server.inFlight >= this.maxRequests
   }
 }
 
@@ -188,10 +199,22 @@ export class Upstream {
   websockets = 0
   /** The hash key and sticky cookie of a request (null: neither is configured). */
   readonly affinity: Affinity | null
+  /** Some server has max_requests. */
+  readonly capped: boolean
+  /** Where requests wait when every server is full; null without `queue` (then 503 at once). */
+  readonly queue: RequestQueue | null
+  /** retry_on as a bit mask (core/retry-on.ts), and whether it lists a status. */
+  readonly retryOn: number
+  readonly retriesStatus: boolean
+  readonly retryBudget: RetryBudget
   #rampTimer: NodeJS.Timeout | null = null
 
-  /** `running`: this upstream was in the previous config too, so a server new to it joins a running upstream (slow start). */
-  constructor(config: UpstreamConfig, log: Logger, metrics: Metrics, reuse: ServerReuse, running = false) {
+  /**
+   * `running`: this upstream was in the previous config too, so a server new to it joins a
+   * running upstream (slow start). `queue`: the previous config's queue of this upstream,
+   * kept with the requests waiting in it.
+   */
+  constructor(config: UpstreamConfig, log: Logger, metrics: Metrics, reuse: ServerReuse, running = false, queue: RequestQueue | null = null) {
     this.name = config.name
     this.config = config
     this.log = log.child({ upstream: config.name })
@@ -204,14 +227,35 @@ export class Upstream {
       const server = kept ?? new Server(s, config, this.log, metrics)
       server.owner = this
       if (kept === undefined && running && config.slowStartMs > 0) this.#startRamp(server)
-      return new Member(server, i, s.weight, scale)
+      return new Member(server, i, s.weight, scale, s.maxRequests)
     })
+    this.capped = config.servers.some((s) => s.maxRequests > 0)
+    if (config.queue === null || !this.capped) this.queue = null
+    else if (queue !== null) {
+      queue.configure(config.queue)
+      this.queue = queue
+    } else this.queue = new RequestQueue(config.queue, this.metrics.queueTimeouts())
+    this.retryOn = retryOnMask(config.retryOn)
+    this.retriesStatus = config.retryOn.some((r) => RETRY_ON.indexOf(r) >= RETRY_ON.indexOf('502'))
+    this.retryBudget = new RetryBudget(config.retryBudget.ratio, config.retryBudget.minPerSecond)
+    if (queue !== null) this.wakeQueue() // the new config may have more room
     this.refreshAvailable()
     this.balancer = createBalancer<Member>(config.balance, this.members.length, { servers: config.servers, random: Math.random })
     this.affinity = Affinity.of(config)
     if (config.slowStartMs > 0) this.#rampTick()
     const backInMs = config.healthCheck?.intervalMs ?? config.passiveHealth.ejectDurationMs
     this.retryAfter = String(Math.max(1, Math.ceil(backInMs / 1000)))
+  }
+
+  /** Free slots appeared (a server back in service, a reload): requests waiting take them, in order. */
+  wakeQueue(): void {
+    const queue = this.queue
+    if (queue === null) return
+    for (let left = queue.length; left > 0; left--) {
+      const before = queue.length
+      queue.wake()
+      if (queue.length === before) return // the head found no free slot
+    }
   }
 
   refreshAvailable(): void {
