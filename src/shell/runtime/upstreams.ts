@@ -33,14 +33,19 @@ const REASON_TEXT: Record<ErrorReason, string> = {
   other: 'bad response',
 }
 
+/** A Unix-socket server's Pool origin (undici wants one; the Host header sent is the client's). */
+const UNIX_ORIGIN = 'http://localhost'
+
 /** The settings a Pool is built from: a server is kept across a reload only when they are unchanged. */
 export function poolKey(u: UpstreamConfig): string {
   return `${u.maxConnectionsPerServer}/${u.timeouts.connectMs}/${u.timeouts.responseHeadersMs}/${u.timeouts.idleMs}`
 }
 
 export class Server {
-  readonly id: string // host:port, the `server` label everywhere
+  readonly id: string // host:port (or unix:/path), the `server` label everywhere
   readonly url: string
+  /** A `unix:` server's socket path; null for TCP. */
+  readonly socketPath: string | null
   readonly poolKey: string
   readonly pool: Pool
   readonly log: Logger
@@ -58,11 +63,14 @@ export class Server {
   constructor(config: ServerConfig, upstream: UpstreamConfig, log: Logger, metrics: Metrics) {
     this.id = config.id
     this.url = config.url
+    this.socketPath = config.socketPath ?? null
     this.poolKey = poolKey(upstream)
     this.log = log.child({ server: config.id })
     this.metrics = metrics.forServer(upstream.name, config.id)
     this.accessTarget = AccessLog.target(upstream.name, config.id)
-    this.pool = new Pool(config.url, {
+    // A Unix socket: undici connects to the path; the origin only names the request's authority.
+    this.pool = new Pool(this.socketPath === null ? config.url : UNIX_ORIGIN, {
+      ...(this.socketPath === null ? {} : { socketPath: this.socketPath }),
       connections: upstream.maxConnectionsPerServer,
       pipelining: 1, // a pipelined request dies with the one before it: never safe to retry
       connect: { timeout: upstream.timeouts.connectMs },
