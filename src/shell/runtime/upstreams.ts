@@ -23,6 +23,7 @@ import type { Logger } from '../observe/log.js'
 import type { Metrics, ServerMetrics, UpstreamMetrics } from '../observe/metrics.js'
 import { AccessLog } from '../observe/access-log.js'
 import { Affinity } from './affinity.js'
+import type { OpenTunnel } from './context.js'
 
 /** How passive failures read in the state-change log line ("connect refused x3"). */
 const REASON_TEXT: Record<ErrorReason, string> = {
@@ -58,7 +59,11 @@ export class Server {
   owner!: Upstream
   /** performance.now() when its slow start ramp began; -1 when not ramping. */
   rampFrom = -1
+  /** Open tunnels (WebSocket) to this server; a reload that removes the server cuts them after shutdown_timeout. */
+  readonly tunnels = new Set<OpenTunnel>()
   #ejectionTimer: NodeJS.Timeout | null = null
+  /** Resolves drain()'s wait for the tunnels once the last one is closed. */
+  #tunnelsClosed: (() => void) | null = null
 
   constructor(config: ServerConfig, upstream: UpstreamConfig, log: Logger, metrics: Metrics) {
     this.id = config.id
@@ -112,11 +117,38 @@ export class Server {
     if (this.health.passive.trialInFlight) this.#set(trialAbandoned(this.health))
   }
 
-  /** Removed by a reload: no new requests; the pool closes once the ones it has are done. */
-  async drain(): Promise<void> {
+  /**
+   * Removed by a reload: no new requests; the pool closes once the ones it has are done.
+   * `tunnelGraceMs`: its open tunnels are cut after this (shutdown_timeout), and the drain
+   * ends when they are closed; null when the server stays in the config under a new Server
+   * object (its pool settings changed): its tunnels are left open.
+   */
+  async drain(tunnelGraceMs: number | null): Promise<void> {
     this.#apply(setDraining(this.health, true))
     if (this.#ejectionTimer !== null) clearTimeout(this.#ejectionTimer)
-    await this.pool.close()
+    await Promise.all([this.pool.close(), tunnelGraceMs === null ? undefined : this.#closeTunnels(tunnelGraceMs)])
+  }
+
+  /** A tunnel to this server closed. */
+  tunnelClosed(tunnel: OpenTunnel): void {
+    this.tunnels.delete(tunnel)
+    if (this.tunnels.size === 0) this.#tunnelsClosed?.()
+  }
+
+  #closeTunnels(graceMs: number): Promise<void> | undefined {
+    if (this.tunnels.size === 0) return undefined
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ websockets: this.tunnels.size }, 'removed server: shutdown_timeout reached, closing its open tunnels')
+        for (const t of this.tunnels) t.destroy()
+      }, graceMs)
+      timer.unref()
+      this.#tunnelsClosed = () => {
+        clearTimeout(timer)
+        this.#tunnelsClosed = null
+        resolve()
+      }
+    })
   }
 
   /** Shutdown: stop timers and close the pool (in-flight requests were drained by the listeners). */
@@ -192,8 +224,6 @@ export class Upstream {
   readonly retryAfter: string
   /** Members whose server takes traffic now, in index order. */
   available: readonly Member[] = []
-  /** Open proxied WebSocket connections (the WebSocket issue fills this in). */
-  websockets = 0
   /** The hash key and sticky cookie of a request (null: neither is configured). */
   readonly affinity: Affinity | null
   #rampTimer: NodeJS.Timeout | null = null
