@@ -27,6 +27,11 @@ import { clientAddress } from '../runtime/client-address.js'
 import { Attempts } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
+import { bodyBytes } from './body-gc.js'
+
+function countTunnelBytes(chunk: Buffer): void {
+  bodyBytes(chunk.length)
+}
 
 export function isWebSocketUpgrade(req: IncomingMessage): boolean {
   return req.headers.upgrade?.toLowerCase() === 'websocket'
@@ -126,6 +131,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler, OpenTunnel 
       ;(s as Socket).setTimeout?.(idleMs, () => this.destroy())
       s.on('error', () => this.#close())
       s.once('close', () => this.#close())
+      s.on('data', countTunnelBytes) // a long-lived tunnel's reads are garbage like a body's (body-gc.ts)
     }
     this.#client.pipe(upstreamSocket)
     upstreamSocket.pipe(this.#client)
