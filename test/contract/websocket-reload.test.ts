@@ -81,9 +81,12 @@ describe.each([1, 2])('WebSockets across reloads, workers: %i', (workers) => {
     // Each reload adds a server, then the next removes it: the tunnels' server a stays throughout.
     for (const [r, b] of extra.entries()) {
       writeFileSync(d.file, yamlWith([a.url, b.url]))
+      const reloaded = d.logs.filter((l) => l.msg === 'config reloaded').length
       d.proc.kill('SIGHUP')
       const during = sockets.map((ws, i) => roundTrip(ws, `during ${r} ${i}`)) // in flight while the config swaps
       expect(await Promise.all(during)).toEqual([`a:during ${r} 0`, `a:during ${r} 1`])
+      // The file is read before the next one is written (else both signals could read the second).
+      await until('config reloaded', async () => d.logs.filter((l) => l.msg === 'config reloaded').length, (n) => n > reloaded)
       writeFileSync(d.file, yamlWith([a.url]))
       await reloadApplied(d, workers, `127.0.0.1:${b.port}`)
       for (const [i, ws] of sockets.entries()) expect(await roundTrip(ws, `after ${r} ${i}`)).toBe(`a:after ${r} ${i}`)

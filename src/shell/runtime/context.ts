@@ -7,6 +7,9 @@ import type { RequestStats } from '../observe/request-stats.js'
 import type { CachedRoute } from './cached-route.js'
 import type { ProxyRoute } from './proxy-route.js'
 import type { StaticSite } from './static-site.js'
+import type { OpenTunnel } from './upstreams.js'
+
+export type { OpenTunnel }
 
 /** Where a route leads: an upstream (proxied, with the route's buffering and timeouts), behind a cache, or a static directory. */
 export type RouteTarget = ProxyRoute | CachedRoute | StaticSite
@@ -37,8 +40,3 @@ export interface Lifecycle {
   readonly websockets: Set<OpenTunnel>
 }
 
-/** An upgraded connection piped to a server. */
-export interface OpenTunnel {
-  readonly upstreamName: string
-  destroy(): void
-}

@@ -23,7 +23,6 @@ import type { Logger } from '../observe/log.js'
 import type { Metrics, ServerMetrics, UpstreamMetrics } from '../observe/metrics.js'
 import { AccessLog } from '../observe/access-log.js'
 import { Affinity } from './affinity.js'
-import type { OpenTunnel } from './context.js'
 
 /** How passive failures read in the state-change log line ("connect refused x3"). */
 const REASON_TEXT: Record<ErrorReason, string> = {
@@ -32,6 +31,12 @@ const REASON_TEXT: Record<ErrorReason, string> = {
   response_timeout: 'response timeout',
   reset: 'connection reset',
   other: 'bad response',
+}
+
+/** An upgraded connection (WebSocket) piped to a server. */
+export interface OpenTunnel {
+  readonly upstreamName: string
+  destroy(): void
 }
 
 /** A Unix-socket server's Pool origin (undici wants one; the Host header sent is the client's). */
