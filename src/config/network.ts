@@ -20,7 +20,28 @@ export function checkListenAddress(address: string): string | undefined {
   return `must be an IPv4 or IPv6 address or a hostname (got "${address}")`
 }
 
-export type ServerUrl = { readonly url: string; readonly id: string } | { readonly error: string }
+export type ServerUrl = { readonly url: string; readonly id: string; readonly socketPath?: string } | { readonly error: string }
+
+/** Linux's sun_path holds 108 bytes, the last one a NUL: a longer path cannot be connected to. */
+const MAX_SOCKET_PATH_BYTES = 107
+
+/**
+ * A Unix-socket server, `unix:/run/gunicorn/app.sock` (nginx's and gunicorn's spelling) ->
+ * url and id `unix:/path` (the `server` label, /status), and the socket path. The path must
+ * be absolute: under systemd the working directory is "/", so a relative one would depend on
+ * how the daemon was started. The socket need not exist at load: a missing one is a connect
+ * refusal at request time, as a server that is not up yet.
+ */
+export function parseUnixServerUrl(raw: string): ServerUrl {
+  const path = raw.slice('unix:'.length)
+  if (path.startsWith('//')) return { error: `write a Unix socket as unix:/absolute/path, without "//" (got "${raw}")` }
+  if (!path.startsWith('/')) return { error: `a Unix socket path must be absolute, as in unix:/run/app.sock (got "${raw}")` }
+  if (/[\0\s?#]/.test(path)) return { error: `a Unix socket path must not contain spaces, NUL, "?" or "#" (got ${JSON.stringify(raw)})` }
+  if (path.endsWith('/')) return { error: `a Unix socket path names a file, not a directory (got "${raw}")` }
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) return { error: `a Unix socket path may be at most ${MAX_SOCKET_PATH_BYTES} bytes (the OS limit; got ${Buffer.byteLength(path)})` }
+  const normal = path.replace(/\/{2,}/g, '/')
+  return { url: `unix:${normal}`, id: `unix:${normal}`, socketPath: normal }
+}
 
 /**
  * An upstream server URL -> its origin ("http://127.0.0.1:3001") and id ("127.0.0.1:3001",
@@ -29,6 +50,7 @@ export type ServerUrl = { readonly url: string; readonly id: string } | { readon
  * ambiguous: they are refused.
  */
 export function parseServerUrl(raw: string): ServerUrl {
+  if (raw.startsWith('unix:')) return parseUnixServerUrl(raw)
   let u: URL
   try {
     u = new URL(raw)
@@ -36,7 +58,7 @@ export function parseServerUrl(raw: string): ServerUrl {
     return { error: `not a valid URL: "${raw}" (expected http://host:port)` }
   }
   if (u.protocol === 'https:') return { error: 'https is not supported yet: use an http:// URL (TLS to upstream servers is not implemented)' }
-  if (u.protocol !== 'http:') return { error: `must be an http:// URL such as http://host:port (got protocol "${u.protocol}")` }
+  if (u.protocol !== 'http:') return { error: `must be an http:// URL such as http://host:port (got protocol "${u.protocol}"), or unix:/path for a Unix socket` }
   if (u.username !== '' || u.password !== '') return { error: 'must not contain credentials (user:password@)' }
   if (u.pathname !== '/') return { error: `must not have a path (got "${u.pathname}"): the request path is forwarded as it is` }
   if (u.search !== '' || raw.includes('?')) return { error: 'must not have a query string' }

@@ -5,14 +5,17 @@
 
 import { readRouteBuffering } from './buffering.js'
 import { DEFAULTS } from './defaults.js'
-import { checkMap, readList, readString, REQUIRED, suggest } from './fields.js'
+import { checkMap, readDuration, readList, readString, REQUIRED, suggest } from './fields.js'
 import type { Cursor } from './fields.js'
 import { parseRouteHost } from './network.js'
 import { readStatic } from './static.js'
-import type { RouteConfig, StaticConfig } from './types.js'
+import type { RouteConfig, RouteTimeoutsConfig, StaticConfig } from './types.js'
 
-const ROUTE_KEYS = ['match', 'upstream', 'static', 'cache', 'buffering']
+const ROUTE_KEYS = ['name', 'match', 'upstream', 'static', 'cache', 'buffering', 'timeouts']
 const MATCH_KEYS = ['host', 'path_prefix']
+const TIMEOUT_KEYS = ['response_headers', 'idle', 'connect']
+/** Route names share the upstreams' alphabet: they are log fields and metric label values. */
+const ROUTE_NAME = /^[A-Za-z0-9_.-]+$/
 
 /**
  * `upstreamNames` holds every upstream key of the file, valid or not, so that a bad
@@ -25,8 +28,10 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>, cacheN
 
   const routes: RouteConfig[] = []
   const seen = new Map<string, number>() // "host path" -> index of the first route with that match
+  const names = new Map<string, number>() // name -> index of the first route with it
   for (const [i, r] of items.entries()) {
     if (!checkMap(r, ROUTE_KEYS)) continue
+    const name = readRouteName(r.field('name'), i, names)
     const match = r.field('match')
     checkMap(match, MATCH_KEYS)
     const host = readHost(match.field('host'))
@@ -42,7 +47,11 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>, cacheN
         r.report(`same match as routes.${first} (${what}): this route would never be used`)
       } else seen.set(key, i)
     }
-    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target, cache, ...readRouteBuffering(r.field('buffering'), target.static !== undefined) })
+    routes.push({
+      name, host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target, cache,
+      ...readRouteBuffering(r.field('buffering'), target.static !== undefined),
+      ...readRouteTimeouts(r.field('timeouts'), target.static !== undefined),
+    })
   }
   return routes
 }
@@ -50,13 +59,53 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>, cacheN
 /** No routes: fine with exactly one upstream (everything goes to it), an error with more. */
 function implicitRoute(c: Cursor, upstreamNames: ReadonlySet<string>): RouteConfig[] {
   const [only] = upstreamNames
-  if (upstreamNames.size === 1 && only !== undefined) return [{ host: null, pathPrefix: DEFAULTS.pathPrefix, upstream: only, cache: null }]
+  if (upstreamNames.size === 1 && only !== undefined) return [{ name: 'route-0', host: null, pathPrefix: DEFAULTS.pathPrefix, upstream: only, cache: null }]
   if (upstreamNames.size > 1) {
     const message = 'required when there is more than one upstream'
     if (c.absent) c.missing(null, message)
     else c.report(message)
   }
   return []
+}
+
+/**
+ * `name`, default "route-<index>". Unique: the name is what tells two routes apart in the
+ * access log, so a name written twice, or one that takes another route's default, is an error.
+ */
+function readRouteName(c: Cursor, index: number, names: Map<string, number>): string {
+  const fallback = `route-${index}`
+  let name = fallback
+  if (!c.absent) {
+    const raw = readString(c, REQUIRED)
+    if (raw !== '' && !ROUTE_NAME.test(raw)) c.report(`may only contain letters, digits, "_", "." and "-" (got ${JSON.stringify(raw)})`)
+    else if (raw !== '') name = raw
+  }
+  const first = names.get(name)
+  if (first !== undefined) c.report(`the route name "${name}" is already used by routes.${first}${c.absent ? ': name this route, or rename the other one' : ''}`)
+  else names.set(name, index)
+  return name
+}
+
+/**
+ * `timeouts: { response_headers, idle }`: this route's over its upstream's (an SSE or
+ * long-poll route idles longer than the API next to it). `connect` stays the upstream's:
+ * connections are pooled per server and shared by every route, so a connect has no route.
+ */
+function readRouteTimeouts(c: Cursor, staticRoute: boolean): { timeouts?: RouteTimeoutsConfig } {
+  if (c.absent) return {}
+  if (staticRoute) {
+    c.report('applies to routes with an `upstream` only: a static route asks no server')
+    return {}
+  }
+  if (!checkMap(c, TIMEOUT_KEYS) || !(c.value instanceof Map)) return {}
+  const connect = c.field('connect')
+  if (!connect.absent) connect.report('is set per upstream (upstreams.<name>.timeouts.connect): connections are pooled per server and shared by every route')
+  const out: { responseHeadersMs?: number; idleMs?: number } = {}
+  const headers = c.field('response_headers')
+  if (!headers.absent) out.responseHeadersMs = readDuration(headers, 0)
+  const idle = c.field('idle')
+  if (!idle.absent) out.idleMs = readDuration(idle, 0)
+  return { timeouts: out }
 }
 
 /** null = any host; undefined = invalid (reported). */

@@ -42,10 +42,12 @@ export interface AdminConfig {
 }
 
 export interface ServerConfig {
-  readonly url: string // normalised origin, e.g. "http://127.0.0.1:3001"
-  readonly id: string // "host:port", the `server` metric label, e.g. "127.0.0.1:3001"
+  readonly url: string // normalised origin, e.g. "http://127.0.0.1:3001"; "unix:/run/app.sock" for a Unix socket
+  readonly id: string // "host:port", the `server` metric label, e.g. "127.0.0.1:3001"; "unix:/run/app.sock" for a Unix socket
   readonly weight: number // 1..1000, default 1
   readonly maxRequests: number // in-flight cap (`max_requests`); 0 = none (default)
+  /** A `unix:` server's socket path (absolute); absent for a TCP server. */
+  readonly socketPath?: string
 }
 
 /** Inclusive status code ranges; a single code c is [c, c]. */
@@ -58,6 +60,10 @@ export interface HealthCheckConfig {
   readonly healthyThreshold: number // default 2
   readonly unhealthyThreshold: number // default 2
   readonly expectedStatus: StatusRanges // default 200-399
+  /** The probes' Host header; null = the server's host:port (`localhost` for a Unix socket), the default. */
+  readonly host: string | null
+  /** Extra probe headers as [name, value] pairs, names as written; default none. */
+  readonly headers: readonly (readonly [string, string])[]
 }
 
 export interface PassiveHealthConfig {
@@ -119,7 +125,15 @@ export interface RouteBufferingConfig {
   readonly response?: boolean
 }
 
+/** `routes[].timeouts`: the route's overrides of its upstream's (absent = the upstream's). */
+export interface RouteTimeoutsConfig {
+  readonly responseHeadersMs?: number
+  readonly idleMs?: number
+}
+
 export interface RouteConfig {
+  /** `routes[].name`, default "route-<index>": the `route` field of the access log. */
+  readonly name: string
   /** Lower-cased; exact ("api.example.com") or leading wildcard ("*.example.com"); null = any host. */
   readonly host: string | null
   /** Starts with "/"; no trailing slash except for "/" itself. Default "/". */
@@ -132,6 +146,8 @@ export interface RouteConfig {
   readonly cache: string | null
   /** Present only when the route has `buffering:` (absent: its upstream's buffering). */
   readonly buffering?: RouteBufferingConfig
+  /** Present only when the route has `timeouts:` (absent: its upstream's). */
+  readonly timeouts?: RouteTimeoutsConfig
 }
 
 export interface StaticConfig {

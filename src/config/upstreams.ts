@@ -8,14 +8,13 @@ import { readRetryBudget, readRetryOn } from './retries.js'
 import { DEFAULTS } from './defaults.js'
 import { checkMap, readDuration, readEnum, readInt, readList, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
+import { readHealthCheck } from './health-check.js'
 import { parseServerUrl } from './network.js'
 import { describe } from './problems.js'
 import type {
   BalanceName,
-  HealthCheckConfig,
   PassiveHealthConfig,
   ServerConfig,
-  StatusRanges,
   TimeoutsConfig,
   UpstreamConfig,
 } from './types.js'
@@ -27,7 +26,6 @@ const UPSTREAM_KEYS = ['balance', 'servers', 'max_connections_per_server', 'retr
   'hash_key', 'sticky', 'slow_start', 'buffering', 'queue', 'retry_on', 'retry_budget']
 const SERVER_KEYS = ['url', 'weight', 'max_requests']
 const TIMEOUT_KEYS = ['connect', 'response_headers', 'idle']
-const HEALTH_CHECK_KEYS = ['path', 'interval', 'timeout', 'healthy_threshold', 'unhealthy_threshold', 'expected_status']
 const PASSIVE_HEALTH_KEYS = ['consecutive_failures', 'eject_duration']
 
 /** All upstreams, in the file's order. Names of every entry (even invalid ones) go to `names`. */
@@ -111,7 +109,7 @@ function readServers(c: Cursor): ServerConfig[] {
       continue
     }
     seen.set(parsed.url, i)
-    servers.push({ url: parsed.url, id: parsed.id, weight, maxRequests })
+    servers.push(parsed.socketPath === undefined ? { url: parsed.url, id: parsed.id, weight, maxRequests } : { url: parsed.url, id: parsed.id, weight, maxRequests, socketPath: parsed.socketPath })
   }
   return servers
 }
@@ -126,25 +124,6 @@ function readTimeouts(c: Cursor): TimeoutsConfig {
   }
 }
 
-/** Absent or `health_check: null` -> no active checks; `health_check: {}` -> checks with all defaults. */
-function readHealthCheck(c: Cursor): HealthCheckConfig | null {
-  if (c.absent) return null
-  checkMap(c, HEALTH_CHECK_KEYS)
-  const d = DEFAULTS.healthCheck
-  const pathCursor = c.field('path')
-  const path = readString(pathCursor, d.path)
-  if (path !== '' && !path.startsWith('/')) pathCursor.report(`must start with "/" (got ${describe(path)})`)
-  else if (/[\s#]/.test(path)) pathCursor.report(`must be a URL path without spaces or "#" (got ${describe(path)})`)
-  return {
-    path,
-    intervalMs: readDuration(c.field('interval'), d.intervalMs),
-    timeoutMs: readDuration(c.field('timeout'), d.timeoutMs),
-    healthyThreshold: readInt(c.field('healthy_threshold'), { min: 1 }, d.healthyThreshold),
-    unhealthyThreshold: readInt(c.field('unhealthy_threshold'), { min: 1 }, d.unhealthyThreshold),
-    expectedStatus: readExpectedStatus(c.field('expected_status')),
-  }
-}
-
 function readPassiveHealth(c: Cursor): PassiveHealthConfig {
   checkMap(c, PASSIVE_HEALTH_KEYS)
   const d = DEFAULTS.passiveHealth
@@ -152,40 +131,4 @@ function readPassiveHealth(c: Cursor): PassiveHealthConfig {
     consecutiveFailures: readInt(c.field('consecutive_failures'), { min: 1 }, d.consecutiveFailures),
     ejectDurationMs: readDuration(c.field('eject_duration'), d.ejectDurationMs),
   }
-}
-
-/** `200`, `"200-399"`, or a list of those -> inclusive ranges. */
-function readExpectedStatus(c: Cursor): StatusRanges {
-  if (c.absent) return DEFAULTS.healthCheck.expectedStatus
-  if (!Array.isArray(c.value)) {
-    const range = statusRange(c)
-    return range ? [range] : []
-  }
-  return readList(c, 1, 'status code or range').flatMap((item) => {
-    const range = statusRange(item)
-    return range ? [range] : []
-  })
-}
-
-const RANGE = /^\s*(\d{3})\s*(?:-\s*(\d{3})\s*)?$/
-
-function statusRange(c: Cursor): [number, number] | undefined {
-  const wanted = 'must be a status code (100-599) or a range such as "200-399"'
-  const v = c.value
-  let lo: number | undefined
-  let hi: number | undefined
-  if (typeof v === 'number' && Number.isInteger(v)) [lo, hi] = [v, v]
-  else if (typeof v === 'string') {
-    const m = RANGE.exec(v)
-    if (m) [lo, hi] = [Number(m[1]), Number(m[2] ?? m[1])]
-  }
-  if (lo === undefined || hi === undefined || lo < 100 || hi > 599) {
-    c.report(`${wanted} (got ${describe(v)})`)
-    return undefined
-  }
-  if (lo > hi) {
-    c.report(`range ${lo}-${hi} is empty: write the lower code first`)
-    return undefined
-  }
-  return [lo, hi]
 }

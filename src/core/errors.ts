@@ -50,6 +50,10 @@ const BY_CODE: ReadonlyMap<string, ErrorClass> = new Map([
   ['ENETDOWN', CONNECT_FAILED],
   ['EADDRNOTAVAIL', CONNECT_FAILED],
   ['EADDRINUSE', CONNECT_FAILED],
+  // A Unix-socket server (unix:/path): no socket file there (the app is not up), or one
+  // this process may not open. Either way the request never left.
+  ['ENOENT', CONNECT_FAILED],
+  ['EACCES', CONNECT_FAILED],
   ['UND_ERR_CONNECT_TIMEOUT', CONNECT_TIMEOUT],
   // ETIMEDOUT is refined by syscall below (connect vs. an established socket).
   ['ETIMEDOUT', CONNECT_TIMEOUT],

@@ -106,11 +106,13 @@ describe('parseConfig: valid configs', () => {
             healthyThreshold: 2,
             unhealthyThreshold: 2,
             expectedStatus: [[200, 399]],
+            host: null,
+            headers: [],
           },
         },
       ],
       caches: [],
-      routes: [{ host: 'api.example.com', pathPrefix: '/api', upstream: 'app', cache: null }],
+      routes: [{ name: 'route-0', host: 'api.example.com', pathPrefix: '/api', upstream: 'app', cache: null }],
     }
     const config = configOf(parseConfig(REFERENCE_EXAMPLE))
     expect(config).toEqual(expected)
@@ -143,7 +145,7 @@ upstreams:
         },
       ],
       caches: [],
-      routes: [{ host: null, pathPrefix: '/', upstream: 'app', cache: null }],
+      routes: [{ name: 'route-0', host: null, pathPrefix: '/', upstream: 'app', cache: null }],
     } satisfies Config)
     expect(deeplyFrozen(config)).toBe(true)
   })
@@ -175,6 +177,7 @@ upstreams:
     servers:
       - {url: "http://[::1]:3001/", weight: 1000, max_requests: 8}
       - url: http://Example.COM
+      - url: unix:/run//gunicorn/app.sock
     queue: {size: 10, timeout: 5s}
     retry_on: [connect_failure, response_timeout, 503]
     retry_budget: {ratio: 0.5, min_per_second: 1}
@@ -188,6 +191,8 @@ upstreams:
       healthy_threshold: 1
       unhealthy_threshold: 5
       expected_status: [200, "204", "300-302"]
+      host: app.local:8000
+      headers: {X-Probe: 1, User-Agent: " probe/1 "}
     passive_health: {consecutive_failures: 1, eject_duration: 30s}
     sticky: {cookie: sid, max_age: 1h}
     slow_start: 30s
@@ -199,8 +204,10 @@ upstreams:
 routes:
   - match: {host: API.Example.com, path_prefix: /api/}
     upstream: web.v2
+    name: api
   - match: {host: "*.example.com", path_prefix: /api}
     upstream: web.v2
+    timeouts: {response_headers: 5m, idle: 1h}
   - match: {path_prefix: //}
     upstream: other_1
   - upstream: web.v2
@@ -223,6 +230,7 @@ routes:
       servers: [
         { url: 'http://[::1]:3001', id: '[::1]:3001', weight: 1000, maxRequests: 8 },
         { url: 'http://example.com', id: 'example.com:80', weight: 1, maxRequests: 0 },
+        { url: 'unix:/run/gunicorn/app.sock', id: 'unix:/run/gunicorn/app.sock', weight: 1, maxRequests: 0, socketPath: '/run/gunicorn/app.sock' },
       ],
       maxConnectionsPerServer: 1,
       retries: 0,
@@ -238,6 +246,8 @@ routes:
           [204, 204],
           [300, 302],
         ],
+        host: 'app.local:8000',
+        headers: [['X-Probe', '1'], ['User-Agent', 'probe/1']],
       },
       passiveHealth: { consecutiveFailures: 1, ejectDurationMs: 30_000 },
       hashKey: null,
@@ -258,12 +268,14 @@ routes:
       healthyThreshold: 2,
       unhealthyThreshold: 2,
       expectedStatus: [[200, 399]],
+      host: null,
+      headers: [],
     })
     expect(config.routes).toEqual([
-      { host: 'api.example.com', pathPrefix: '/api', upstream: 'web.v2', cache: null },
-      { host: '*.example.com', pathPrefix: '/api', upstream: 'web.v2', cache: null },
-      { host: null, pathPrefix: '/', upstream: 'other_1', cache: null },
-      { host: null, pathPrefix: '/static', upstream: 'web.v2', cache: null },
+      { name: 'api', host: 'api.example.com', pathPrefix: '/api', upstream: 'web.v2', cache: null },
+      { name: 'route-1', host: '*.example.com', pathPrefix: '/api', upstream: 'web.v2', cache: null, timeouts: { responseHeadersMs: 300_000, idleMs: 3_600_000 } },
+      { name: 'route-2', host: null, pathPrefix: '/', upstream: 'other_1', cache: null },
+      { name: 'route-3', host: null, pathPrefix: '/static', upstream: 'web.v2', cache: null },
     ])
   })
 
@@ -290,7 +302,7 @@ routes: []
     expect(config.workers).toBe(1)
     expect(config.upstreams[0]?.healthCheck).toBeNull()
     expect(config.upstreams[0]?.timeouts.idleMs).toBe(60_000)
-    expect(config.routes).toEqual([{ host: null, pathPrefix: '/', upstream: 'app', cache: null }])
+    expect(config.routes).toEqual([{ name: 'route-0', host: null, pathPrefix: '/', upstream: 'app', cache: null }])
   })
 
   test.each<[string, string, unknown, unknown]>([
@@ -336,7 +348,7 @@ describe('the example config file', () => {
     expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090, requestMetrics: true })
     expect(config.upstreams.map((u) => u.name)).toEqual(['app'])
     expect(config.upstreams[0]?.servers.map((s) => s.id)).toEqual(['127.0.0.1:3001', '127.0.0.1:3002', '127.0.0.1:3003'])
-    expect(config.routes).toEqual([{ host: null, pathPrefix: '/', upstream: 'app', cache: null }])
+    expect(config.routes).toEqual([{ name: 'route-0', host: null, pathPrefix: '/', upstream: 'app', cache: null }])
   })
 })
 

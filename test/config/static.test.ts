@@ -45,13 +45,14 @@ describe('static routes: values', () => {
   test('defaults: no Cache-Control, no index, no precompressed siblings', () => {
     const config = configOf(withStatic(`      root: ${root}\n`))
     expect(config.routes[0]).toEqual({
+      name: 'route-0',
       host: null,
       pathPrefix: '/static',
       upstream: null,
       static: { root, realRoot: realpathSync(root), cacheControl: null, index: null, precompressed: false, fileCache: FILE_CACHE_DEFAULTS },
       cache: null,
     })
-    expect(config.routes[1]).toEqual({ host: null, pathPrefix: '/', upstream: 'app', cache: null })
+    expect(config.routes[1]).toEqual({ name: 'route-1', host: null, pathPrefix: '/', upstream: 'app', cache: null })
   })
 
   test('every key set', () => {

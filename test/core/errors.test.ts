@@ -16,6 +16,8 @@ const other: Expect = { reason: 'other', status: 502, connected: true, passive: 
 describe('classifyError', () => {
   it.each<[string, unknown, Expect]>([
     ['ECONNREFUSED', coded('ECONNREFUSED', { syscall: 'connect', errno: -111 }), refused],
+    ['ENOENT: a Unix socket that is not there', coded('ENOENT', { syscall: 'connect', address: '/run/app.sock' }), refused],
+    ['EACCES: a Unix socket this process may not open', coded('EACCES', { syscall: 'connect' }), refused],
     ['ENOTFOUND', coded('ENOTFOUND', { syscall: 'getaddrinfo' }), refused],
     ['EAI_AGAIN', coded('EAI_AGAIN'), refused],
     ['EHOSTUNREACH', coded('EHOSTUNREACH'), refused],

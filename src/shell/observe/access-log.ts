@@ -44,10 +44,11 @@ export class AccessLog {
 
   /**
    * `requestId` is sane (headers.ts) or a UUID, `method` an HTTP token.
+   * `route`: the route's `,"route":..` part (ProxyRoute.accessRoute), empty when no route matched.
    * `cache`: the X-Cache result on a route with a cache (HIT, MISS, STALE, BYPASS), else ''.
    */
-  write(requestId: string, method: string, path: string, status: number, target: Buffer, seconds: number, bytesIn: number, bodyBytesOut: number, retries: number, error: string, cache = ''): void {
-    const max = FIXED_MAX + this.#head.length + target.length + maxStringBytes(requestId) + maxStringBytes(method) +
+  write(requestId: string, method: string, path: string, status: number, target: Buffer, route: Buffer, seconds: number, bytesIn: number, bodyBytesOut: number, retries: number, error: string, cache = ''): void {
+    const max = FIXED_MAX + this.#head.length + target.length + route.length + maxStringBytes(requestId) + maxStringBytes(method) +
       maxStringBytes(path) + maxStringBytes(error) + maxStringBytes(cache)
     const s: ByteSink = this.#lines.begin(max)
     putBytes(s, this.#head)
@@ -61,6 +62,7 @@ export class AccessLog {
     putBytes(s, STATUS)
     putUint(s, status)
     putBytes(s, target)
+    putBytes(s, route)
     putBytes(s, DURATION)
     putMillis(s, seconds)
     putBytes(s, BYTES_IN)

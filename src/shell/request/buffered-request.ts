@@ -15,6 +15,7 @@ import { LocalFailure, errorCode } from '../../core/errors.js'
 import type { BufferingConfig } from '../../config/types.js'
 import type { ForwardContext } from '../runtime/context.js'
 import type { Upstream } from '../runtime/upstreams.js'
+import type { ProxyRoute } from '../runtime/proxy-route.js'
 import type { CachedRoute } from '../runtime/cached-route.js'
 import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
@@ -27,6 +28,7 @@ export class BufferedRequest {
   readonly #ctx: ForwardContext
   readonly #req: IncomingMessage
   readonly #res: ServerResponse
+  readonly #route: ProxyRoute
   readonly #upstream: Upstream
   readonly #cached: CachedRoute | null
   readonly #headers: UpstreamHeaders
@@ -38,12 +40,13 @@ export class BufferedRequest {
   #over = false
   readonly #onClose = (): void => this.#end(statusAfterClientGone, '')
 
-  /** `cached`: the route has a cache (a CachedExchange takes the request), else a plain Exchange on `upstream`. */
-  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, cached: CachedRoute | null, headers: UpstreamHeaders, started: number, body: BodyLimit, buffering: BufferingConfig) {
+  /** `cached`: the route has a cache (a CachedExchange takes the request), else a plain Exchange on `route`. */
+  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: ProxyRoute, cached: CachedRoute | null, headers: UpstreamHeaders, started: number, body: BodyLimit, buffering: BufferingConfig) {
     this.#ctx = ctx
     this.#req = req
     this.#res = res
-    this.#upstream = upstream
+    this.#route = route
+    this.#upstream = route.upstream
     this.#cached = cached
     this.#headers = headers
     this.#started = started
@@ -85,7 +88,7 @@ export class BufferedRequest {
     // The client's Content-Length, when it sent one, is already there and right (Node read exactly that much).
     if (this.#headers.transferEncoding) this.#headers.headers.push('Content-Length', String(this.#spool.length))
     const exchange = this.#cached === null
-      ? new Exchange(this.#ctx, this.#req, this.#res, this.#upstream, this.#headers, this.#started, null)
+      ? new Exchange(this.#ctx, this.#req, this.#res, this.#route, this.#headers, this.#started, null)
       : new CachedExchange(this.#ctx, this.#req, this.#res, this.#cached, this.#headers, this.#started, null)
     exchange.spooledBody = this.#spool
     // On a cached route responses are not spooled: a fill reads for the cache (docs/proxying.md#buffering).
@@ -121,6 +124,6 @@ export class BufferedRequest {
     const seconds = (performance.now() - this.#started) / 1000
     const upstream = this.#upstream
     if (this.#ctx.requestMetrics) upstream.metrics.requests.record(req.method as string, status, seconds)
-    this.#ctx.accessLog?.write(this.#headers.requestId, req.method as string, req.url as string, status, upstream.accessTarget, seconds, takeBytesRead(req.socket), bytesOut, 0, code)
+    this.#ctx.accessLog?.write(this.#headers.requestId, req.method as string, req.url as string, status, upstream.accessTarget, this.#route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, code)
   }
 }

@@ -45,7 +45,7 @@ export function answerFreshHit(ctx: ForwardContext, route: CachedRoute, req: Inc
   const upstream = route.upstream
   const seconds = (performance.now() - started) / 1000
   if (ctx.requestMetrics) upstream.metrics.requests.record(method, entry.status, seconds)
-  ctx.accessLog?.write(headers.requestId, method, req.url as string, entry.status, upstream.accessTarget, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT')
+  ctx.accessLog?.write(headers.requestId, method, req.url as string, entry.status, upstream.accessTarget, route.route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT')
   return true
 }
 
@@ -75,7 +75,7 @@ export class CachedExchange extends Exchange implements FillClient {
   #leads = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: CachedRoute, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
-    super(ctx, req, res, route.upstream, headers, started, body)
+    super(ctx, req, res, route.route, headers, started, body)
     this.#route = route
     this.cacheRequest = { method: req.method as string, headers: req.headers as Record<string, string | undefined> }
     this.#key = cacheOrigin(headers.host) + (req.url as string)

@@ -10,7 +10,7 @@ import type { Dispatcher } from 'undici'
 import { clientResponseHeaders, type UpstreamHeaders } from '../../core/headers.js'
 import { LocalFailure, type ErrorClass } from '../../core/errors.js'
 import type { ForwardContext } from '../runtime/context.js'
-import type { Upstream } from '../runtime/upstreams.js'
+import type { ProxyRoute } from '../runtime/proxy-route.js'
 import { Attempts, FULL_RETRY_AFTER } from './attempts.js'
 import { localBodyBytes, sendLocal, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
@@ -32,6 +32,8 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   // with it, and a destroyed IncomingMessage no longer points at its socket.
   readonly #socket: Socket
   protected readonly headers: UpstreamHeaders
+  /** The route: its name for the access log, its response timeouts for each dispatch. */
+  readonly #route: ProxyRoute
   readonly #started: number
   /** The request body on its way to undici (null: no body); counts it against max_body_size. */
   protected readonly body: BodyLimit | null
@@ -50,8 +52,9 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   /** This attempt's response (a listed 502/503/504) is read and dropped: a retry follows. */
   #dropping = false
 
-  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
-    super(upstream, req, started)
+  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: ProxyRoute, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
+    super(route.upstream, req, started)
+    this.#route = route
     this.ctx = ctx
     this.req = req
     this.#socket = req.socket
@@ -71,12 +74,15 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
       return
     }
     const req = this.req
+    const timeouts = this.#route.timeouts
     try {
       server.pool.dispatch({
         path: req.url as string,
         method: req.method as string,
         headers: this.headers.headers,
         body: this.spooledBody === null ? this.body : this.spooledBody.body(),
+        headersTimeout: timeouts.responseHeadersMs,
+        bodyTimeout: timeouts.idleMs,
       }, this)
     } catch (err) {
       // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
@@ -316,7 +322,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     const log = this.ctx.accessLog
     if (log === null) return
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
-    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn())
+    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, status, target, this.#route.accessRoute, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn())
   }
 }
 

@@ -17,8 +17,9 @@ import { BodyLimit } from './body-limit.js'
 import { serveStatic } from './static.js'
 import { Exchange } from './exchange.js'
 import { answerFreshHit, CachedExchange } from './cached-exchange.js'
-import { BufferedRoute } from '../runtime/buffered-route.js'
+import type { ProxyRoute } from '../runtime/proxy-route.js'
 import { BufferedRequest } from './buffered-request.js'
+import type { BufferingConfig } from '../../config/types.js'
 
 /** `maxBodySize` is the listener's `max_body_size` (0 = none). */
 export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, maxBodySize = 0): void {
@@ -55,20 +56,20 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   // when its length is unknown.
   const body = !headers.hasBody ? null
     : new BodyLimit(maxBodySize > 0 && req.headers['content-length'] === undefined ? maxBodySize : undefined)
-  if (target instanceof BufferedRoute) forwardBuffered(ctx, req, res, target, headers, started, body)
-  else if (!(target instanceof CachedRoute)) new Exchange(ctx, req, res, target, headers, started, body).attempt()
-  else if (target.buffering?.request === true && body !== null) new BufferedRequest(ctx, req, res, target.upstream, target, headers, started, body, target.buffering).start()
+  if (!(target instanceof CachedRoute)) {
+    if (target.buffering === null) new Exchange(ctx, req, res, target, headers, started, body).attempt()
+    else forwardBuffered(ctx, req, res, target, target.buffering, headers, started, body)
+  } else if (target.buffering?.request === true && body !== null) new BufferedRequest(ctx, req, res, target.route, target, headers, started, body, target.buffering).start()
   else if (!answerFreshHit(ctx, target, req, res, headers, started)) new CachedExchange(ctx, req, res, target, headers, started, body).attempt()
 }
 
 /** A route with buffering (issue #16): the body is read whole first (request), and/or the response may be spooled. */
-function forwardBuffered(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: BufferedRoute, headers: UpstreamHeaders, started: number, body: BodyLimit | null): void {
-  const buffering = route.buffering
+function forwardBuffered(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: ProxyRoute, buffering: BufferingConfig, headers: UpstreamHeaders, started: number, body: BodyLimit | null): void {
   if (buffering.request && body !== null) {
-    new BufferedRequest(ctx, req, res, route.upstream, null, headers, started, body, buffering).start()
+    new BufferedRequest(ctx, req, res, route, null, headers, started, body, buffering).start()
     return
   }
-  const exchange = new Exchange(ctx, req, res, route.upstream, headers, started, body)
+  const exchange = new Exchange(ctx, req, res, route, headers, started, body)
   if (buffering.response) exchange.responseBuffering = buffering
   exchange.attempt()
 }
@@ -78,7 +79,8 @@ function answerLocally(ctx: ForwardContext, req: IncomingMessage, res: ServerRes
   sendLocal(res, status, requestId)
   if (ctx.requestMetrics) ctx.unrouted.record(req.method as string, status, (performance.now() - started) / 1000)
   if (ctx.accessLog === null) return
-  ctx.accessLog.write(requestId, req.method as string, req.url as string, status, NO_TARGET, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '')
+  ctx.accessLog.write(requestId, req.method as string, req.url as string, status, NO_TARGET, NO_ROUTE, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '')
 }
 
 const NO_TARGET = AccessLog.target('', '')
+const NO_ROUTE = Buffer.alloc(0)

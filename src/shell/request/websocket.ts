@@ -1,9 +1,12 @@
 // WebSocket proxying: an `Upgrade: websocket` request goes to a server picked by the
 // upstream's balancer (undici dispatch with `upgrade: 'websocket'`); once the server
 // answers 101, the two sockets are piped to each other and frames pass unchanged both
-// ways. A close or error on either side closes the other; `timeouts.idle` without a byte
-// either way closes both. While open, the tunnel counts in its server's in-flight requests
-// (least_connections) and in switchyard_websocket_connections.
+// ways. A close or error on either side closes the other; the route's `timeouts.idle` (its
+// upstream's unless the route sets one) without a byte either way closes both. While open,
+// the tunnel counts in its server's in-flight requests (least_connections), in its server's
+// tunnels and in the process's (switchyard_websocket_connections, counted at scrape time).
+// A reload leaves an open tunnel alone while its server stays in the config; the tunnels of
+// a removed server are cut after shutdown_timeout (runtime.ts, upstreams.ts).
 // Before the 101, failures are handled like a plain request (retry when safe, else
 // 502/503/504 written on the raw socket); a server that answers the handshake with
 // something other than 101 has that answer relayed, then the connection is closed.
@@ -16,14 +19,19 @@ import { randomUUID } from 'node:crypto'
 import type { Dispatcher } from 'undici'
 import { upstreamRequestHeaders, type UpstreamHeaders } from '../../core/headers.js'
 import { isOriginForm } from '../../core/framing.js'
-import type { ForwardContext } from '../runtime/context.js'
-import type { Server, Upstream } from '../runtime/upstreams.js'
+import type { ForwardContext, OpenTunnel } from '../runtime/context.js'
+import type { Server } from '../runtime/upstreams.js'
 import { CachedRoute } from '../runtime/cached-route.js'
-import { BufferedRoute } from '../runtime/buffered-route.js'
+import type { ProxyRoute } from '../runtime/proxy-route.js'
 import { clientAddress } from '../runtime/client-address.js'
 import { Attempts, FULL_RETRY_AFTER } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
+import { bodyBytes } from './body-gc.js'
+
+function countTunnelBytes(chunk: Buffer): void {
+  bodyBytes(chunk.length)
+}
 
 export function isWebSocketUpgrade(req: IncomingMessage): boolean {
   return req.headers.upgrade?.toLowerCase() === 'websocket'
@@ -38,19 +46,20 @@ export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: 
   const target = refusal === 0 ? ctx.router(headers.host, url) : undefined
   // A static route has no WebSocket endpoint: 404, as for no route. A route's cache does
   // not apply to WebSocket: its upstream takes the handshake.
-  // An upgrade is never buffered: a BufferedRoute leads to its upstream as it is.
-  const upstream = target instanceof StaticSite ? undefined : target instanceof CachedRoute || target instanceof BufferedRoute ? target.upstream : target
-  const status = refusal !== 0 ? refusal : upstream === undefined ? 404 : 0
-  if (status !== 0 || upstream === undefined) {
+  // An upgrade is never buffered: the route's buffering does not apply (its timeouts do).
+  const route = target instanceof StaticSite ? undefined : target instanceof CachedRoute ? target.route : target
+  const status = refusal !== 0 ? refusal : route === undefined ? 404 : 0
+  if (status !== 0 || route === undefined) {
     sendLocalRaw(socket, status, headers.requestId)
     if (ctx.requestMetrics) ctx.unrouted.record('GET', status, (performance.now() - started) / 1000)
     return
   }
-  new Tunnel(ctx, req, socket as Socket, head, upstream, headers, started).attempt()
+  new Tunnel(ctx, req, socket as Socket, head, route, headers, started).attempt()
 }
 
-class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
+class Tunnel extends Attempts implements Dispatcher.DispatchHandler, OpenTunnel {
   readonly #ctx: ForwardContext
+  readonly #route: ProxyRoute
   readonly #req: IncomingMessage
   readonly #client: Socket
   readonly #head: Buffer
@@ -61,9 +70,10 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
   #clientGone = false
   #done = false
 
-  constructor(ctx: ForwardContext, req: IncomingMessage, client: Socket, head: Buffer, upstream: Upstream, headers: UpstreamHeaders, started: number) {
-    super(upstream, req, started)
+  constructor(ctx: ForwardContext, req: IncomingMessage, client: Socket, head: Buffer, route: ProxyRoute, headers: UpstreamHeaders, started: number) {
+    super(route.upstream, req, started)
     this.#ctx = ctx
+    this.#route = route
     this.#req = req
     this.#client = client
     this.#head = head
@@ -122,17 +132,18 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
       this.#finish(statusAfterClientGone)
       return
     }
-    this.upstream.websockets++
+    server.tunnels.add(this)
     this.#ctx.lifecycle.websockets.add(this)
     if (this.#ctx.requestMetrics) server.metrics.requests.record('GET', statusCode, (performance.now() - this.#started) / 1000)
     // The 101 keeps Upgrade and Connection: they are the handshake, not hop-by-hop noise here.
     this.#client.write(this.#withCookie(rawHead(statusCode, 'Switching Protocols', controller.rawHeaders as Buffer[], this.#headers.requestId, true)))
     if (this.#head.length > 0) upstreamSocket.write(this.#head)
-    const idleMs = this.upstream.config.timeouts.idleMs
+    const idleMs = this.#route.timeouts.idleMs
     for (const s of [this.#client, upstreamSocket] as Duplex[]) {
       ;(s as Socket).setTimeout?.(idleMs, () => this.destroy())
       s.on('error', () => this.#close())
       s.once('close', () => this.#close())
+      s.on('data', countTunnelBytes) // a long-lived tunnel's reads are garbage like a body's (body-gc.ts)
     }
     this.#client.pipe(upstreamSocket)
     upstreamSocket.pipe(this.#client)
@@ -184,7 +195,11 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
     return cookie === null ? head : `${head.slice(0, -2)}Set-Cookie: ${cookie}\r\n\r\n`
   }
 
-  /** Shutdown past shutdown_timeout, or idle: cut both sides. */
+  get upstreamName(): string {
+    return this.upstream.name
+  }
+
+  /** Shutdown past shutdown_timeout, a removed server's past it, or idle: cut both sides. */
   destroy(): void {
     this.#client.destroy()
     this.#upstreamSocket?.destroy()
@@ -200,8 +215,8 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
   #close(): void {
     if (this.#done) return
     this.destroy()
-    this.upstream.websockets--
     this.#ctx.lifecycle.websockets.delete(this)
+    ;(this.server as Server).tunnelClosed(this)
     this.release()
     this.#finish(this.#status)
   }
@@ -224,7 +239,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
     const server = this.server
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
     // A tunnel's client socket is its own: its counters are the exchange's bytes.
-    log.write(this.#headers.requestId, 'GET', this.#req.url as string, status, target, (performance.now() - this.#started) / 1000,
+    log.write(this.#headers.requestId, 'GET', this.#req.url as string, status, target, this.#route.accessRoute, (performance.now() - this.#started) / 1000,
       this.#client.bytesRead, this.#client.bytesWritten, this.retries, this.errorCode)
   }
 }

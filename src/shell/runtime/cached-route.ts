@@ -5,6 +5,7 @@ import type { CacheResult } from '../../core/cache-rules.js'
 import type { Cache } from '../cache/cache.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Upstream } from './upstreams.js'
+import type { ProxyRoute } from './proxy-route.js'
 import type { BufferingConfig } from '../../config/types.js'
 
 /** Index of each result in Metrics.cacheResults() (CACHE_RESULTS order). */
@@ -12,6 +13,8 @@ const RESULT_INDEX: Record<CacheResult, number> = { HIT: 0, MISS: 1, STALE: 2, B
 
 export class CachedRoute {
   readonly upstream: Upstream
+  /** The route's name and timeouts (its buffering is `buffering` below). */
+  readonly route: ProxyRoute
   readonly cache: Cache
   /** `x_cache_header`. */
   readonly xCache: boolean
@@ -19,7 +22,9 @@ export class CachedRoute {
   /** The route's buffering (null: none); requests with a body are read whole first (a fill is not spooled). */
   buffering: BufferingConfig | null = null
 
-  constructor(upstream: Upstream, cache: Cache, metrics: Metrics) {
+  constructor(route: ProxyRoute, cache: Cache, metrics: Metrics) {
+    const upstream = route.upstream
+    this.route = route
     this.upstream = upstream
     this.cache = cache
     this.xCache = cache.config.xCacheHeader

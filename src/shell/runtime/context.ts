@@ -4,13 +4,15 @@
 import type { Router } from '../../core/routes.js'
 import type { AccessLog } from '../observe/access-log.js'
 import type { RequestStats } from '../observe/request-stats.js'
-import type { BufferedRoute } from './buffered-route.js'
 import type { CachedRoute } from './cached-route.js'
+import type { ProxyRoute } from './proxy-route.js'
 import type { StaticSite } from './static-site.js'
-import type { Upstream } from './upstreams.js'
+import type { OpenTunnel } from './upstreams.js'
 
-/** Where a route leads: an upstream (proxied), with buffering, behind a cache, or a static directory. */
-export type RouteTarget = Upstream | BufferedRoute | CachedRoute | StaticSite
+export type { OpenTunnel }
+
+/** Where a route leads: an upstream (proxied, with the route's buffering and timeouts), behind a cache, or a static directory. */
+export type RouteTarget = ProxyRoute | CachedRoute | StaticSite
 
 export interface ForwardContext {
   readonly router: Router<RouteTarget>
@@ -30,6 +32,11 @@ export interface Lifecycle {
   ready: boolean
   /** A graceful shutdown has begun. */
   draining: boolean
-  /** Open WebSocket tunnels, cut when shutdown_timeout runs out. */
-  readonly websockets: Set<{ destroy(): void }>
+  /**
+   * Open WebSocket tunnels, of every config this process has run: cut when shutdown_timeout
+   * runs out, and counted by upstream for switchyard_websocket_connections (one set per
+   * process, so a reload neither forgets nor double-counts a tunnel).
+   */
+  readonly websockets: Set<OpenTunnel>
 }
+

@@ -4,14 +4,28 @@
 // connections, and a stale kept-alive socket must not fail it). Each server's schedule
 // starts at a random point of the first interval and every wait is jittered by +-10%, so
 // many servers are not probed at the same instant.
+// A probe's headers are made once per server: Host is `health_check.host`, else the
+// server's host:port (`localhost` for a Unix socket, which has no port), plus the
+// configured `headers`. A Unix-socket server is probed over its socket.
 import { Client } from 'undici'
 import type { HealthCheckConfig } from '../../config/types.js'
 import { classifyError } from '../../core/errors.js'
 import { statusExpected } from '../../core/health.js'
 
 export interface ProbeTarget {
-  readonly id: string // host:port
+  readonly id: string // host:port, or unix:/path
   readonly url: string
+  readonly socketPath: string | null
+}
+
+/** The origin undici is given for a Unix socket, and the Host a probe sends there by default. */
+const UNIX_ORIGIN = 'http://localhost'
+
+/** The headers of every probe of one server, made once. */
+export function probeHeaders(target: ProbeTarget, cfg: HealthCheckConfig): Record<string, string> {
+  const headers: Record<string, string> = { host: cfg.host ?? (target.socketPath === null ? target.id : 'localhost'), 'user-agent': 'switchyard-health-check' }
+  for (const [name, value] of cfg.headers) headers[name.toLowerCase()] = value
+  return headers
 }
 
 export type ProbeListener = (target: ProbeTarget, ok: boolean, detail: string) => void
@@ -39,6 +53,7 @@ class ProbeLoop {
   readonly #onResult: ProbeListener
   readonly #random: () => number
   readonly #client: Client
+  readonly #headers: Record<string, string>
   #timer: NodeJS.Timeout | null = null
   #stopped = false
 
@@ -47,7 +62,9 @@ class ProbeLoop {
     this.#cfg = cfg
     this.#onResult = onResult
     this.#random = random
-    this.#client = new Client(target.url, {
+    this.#headers = probeHeaders(target, cfg)
+    this.#client = new Client(target.socketPath === null ? target.url : UNIX_ORIGIN, {
+      ...(target.socketPath === null ? {} : { socketPath: target.socketPath }),
       connect: { timeout: cfg.timeoutMs },
       headersTimeout: cfg.timeoutMs,
       bodyTimeout: cfg.timeoutMs,
@@ -79,7 +96,7 @@ class ProbeLoop {
       const res = await this.#client.request({
         path: cfg.path,
         method: 'GET',
-        headers: { host: this.#target.id, 'user-agent': 'switchyard-health-check' },
+        headers: this.#headers,
         reset: true,
         signal: AbortSignal.timeout(cfg.timeoutMs), // bounds the whole probe, body included
       })

@@ -16,11 +16,13 @@ type ProbeResult = (upstream: string, server: string, ok: boolean, detail: strin
 class WatchedServer {
   readonly id: string
   readonly url: string
+  readonly socketPath: string | null
   health: Health = initialHealth
 
-  constructor(id: string, url: string) {
+  constructor(id: string, url: string, socketPath: string | null) {
     this.id = id
     this.url = url
+    this.socketPath = socketPath
   }
 }
 
@@ -39,7 +41,7 @@ export class HealthWatch {
     for (const u of config.upstreams) {
       if (u.healthCheck === null) continue
       const before = previous === null ? undefined : previous.#watched.get(u.name)
-      this.#watched.set(u.name, new Map(u.servers.map((s) => [s.id, before?.get(s.id) ?? new WatchedServer(s.id, s.url)])))
+      this.#watched.set(u.name, new Map(u.servers.map((s) => [s.id, before?.get(s.id) ?? new WatchedServer(s.id, s.url, s.socketPath ?? null)])))
     }
     if (previous !== null) this.#releaseRemoved(previous)
   }

@@ -10,7 +10,7 @@ import { Upstream, type Server, type ServerReuse } from './upstreams.js'
 import { HealthChecker, type ProbeListener } from './health-checker.js'
 import { StaticSite } from './static-site.js'
 import { CachedRoute } from './cached-route.js'
-import { BufferedRoute } from './buffered-route.js'
+import { ProxyRoute } from './proxy-route.js'
 import { effectiveBuffering } from '../../config/buffering.js'
 import type { ForwardContext, Lifecycle, RouteTarget } from './context.js'
 import { AccessLog } from '../observe/access-log.js'
@@ -55,12 +55,12 @@ export class Runtime implements GaugeSource {
     this.caches = caches
     const router = buildRouter<RouteTarget>(config.routes.map((r) => {
       // The loader checked that the upstream exists, or that the route is static (and has no cache).
-      if (r.upstream === null) return { host: r.host, pathPrefix: r.pathPrefix, target: new StaticSite(r.static as StaticConfig, r.pathPrefix, log, metrics) }
+      if (r.upstream === null) return { host: r.host, pathPrefix: r.pathPrefix, target: new StaticSite(r.static as StaticConfig, r.pathPrefix, log, metrics, r.name) }
       const upstream = upstreams.get(r.upstream) as Upstream
       const cache = r.cache === null ? undefined : caches.get(r.cache)
       const buffering = effectiveBuffering(upstream.config.buffering, r.buffering)
-      if (cache === undefined) return { host: r.host, pathPrefix: r.pathPrefix, target: buffering === null ? upstream : new BufferedRoute(upstream, buffering) }
-      const cached = new CachedRoute(upstream, cache, metrics)
+      if (cache === undefined) return { host: r.host, pathPrefix: r.pathPrefix, target: new ProxyRoute(r.name, upstream, buffering, r.timeouts) }
+      const cached = new CachedRoute(new ProxyRoute(r.name, upstream, null, r.timeouts), cache, metrics)
       cached.buffering = buffering
       return { host: r.host, pathPrefix: r.pathPrefix, target: cached }
     }))
@@ -104,8 +104,10 @@ export class Runtime implements GaugeSource {
     for (const { upstream, server, weight } of this.#servers()) {
       if (kept.has(server)) continue
       this.#draining.set(server, weight)
-      this.#log.info({ upstream, server: server.id, active_requests: server.inFlight }, 'server removed: draining')
-      void server.drain().then(() => {
+      // Replaced by a Server with new pool settings: the same backend, whose open tunnels stay.
+      const stays = next.upstreams.get(upstream)?.members.some((m) => m.server.id === server.id) === true
+      this.#log.info({ upstream, server: server.id, active_requests: server.inFlight, websockets: server.tunnels.size }, 'server removed: draining')
+      void server.drain(stays ? null : next.config.shutdownTimeoutMs).then(() => {
         this.#draining.delete(server)
         this.#metrics.releaseServer(upstream, server.id)
         this.#log.info({ upstream, server: server.id }, 'server drained: pool closed')
@@ -141,8 +143,15 @@ export class Runtime implements GaugeSource {
     }
   }
 
+  /** Open tunnels by upstream, counted now from the process's set (exact whatever reloads happened since they opened), and queue lengths. */
   *upstreamGauges(): Generator<{ upstream: string; websockets: number; queued?: number }> {
-    for (const u of this.upstreams.values()) yield u.queue === null ? { upstream: u.name, websockets: u.websockets } : { upstream: u.name, websockets: u.websockets, queued: u.queue.length }
+    const counts = new Map<string, number>()
+    for (const u of this.upstreams.keys()) counts.set(u, 0)
+    for (const t of this.forward.lifecycle.websockets) counts.set(t.upstreamName, (counts.get(t.upstreamName) ?? 0) + 1)
+    for (const [upstream, websockets] of counts) {
+      const queue = this.upstreams.get(upstream)?.queue ?? null
+      yield queue === null ? { upstream, websockets } : { upstream, websockets, queued: queue.length }
+    }
   }
 
   *cacheGauges(): Generator<{ cache: string; bytes: number | null; entries: number | null; up: boolean }> {

@@ -7,6 +7,7 @@ import type { Stats } from 'node:fs'
 import { realpath, stat } from 'node:fs/promises'
 import { sep } from 'node:path'
 import type { StaticConfig } from '../../config/types.js'
+import { ProxyRoute } from './proxy-route.js'
 import { AccessLog } from '../observe/access-log.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
@@ -25,17 +26,20 @@ export class StaticSite {
   readonly base: string
   readonly stats: RequestStats
   readonly accessTarget: Buffer
+  /** The access log's `,"route":"<name>"`. */
+  readonly accessRoute: Buffer
   readonly log: Logger
   /** null: `file_cache: false`, every lookup goes to the file system. */
   readonly files: FileCache | null
 
-  constructor(config: StaticConfig, prefix: string, log: Logger, metrics: Metrics) {
+  constructor(config: StaticConfig, prefix: string, log: Logger, metrics: Metrics, name: string) {
     this.config = config
     this.prefix = prefix
     this.log = log.child({ static: config.root })
     this.base = config.realRoot.endsWith(sep) ? config.realRoot : config.realRoot + sep
     this.stats = metrics.stats(STATIC_LABEL, config.root)
     this.accessTarget = AccessLog.target(STATIC_LABEL, config.root)
+    this.accessRoute = ProxyRoute.accessRoute(name)
     this.files = config.fileCache === null ? null : new FileCache(config.fileCache, (path) => this.#resolve(path))
   }
 

@@ -40,14 +40,25 @@ const REASON_TEXT: Record<ErrorReason, string> = {
   other: 'bad response',
 }
 
+/** An upgraded connection (WebSocket) piped to a server. */
+export interface OpenTunnel {
+  readonly upstreamName: string
+  destroy(): void
+}
+
+/** A Unix-socket server's Pool origin (undici wants one; the Host header sent is the client's). */
+const UNIX_ORIGIN = 'http://localhost'
+
 /** The settings a Pool is built from: a server is kept across a reload only when they are unchanged. */
 export function poolKey(u: UpstreamConfig): string {
   return `${u.maxConnectionsPerServer}/${u.timeouts.connectMs}/${u.timeouts.responseHeadersMs}/${u.timeouts.idleMs}`
 }
 
 export class Server {
-  readonly id: string // host:port, the `server` label everywhere
+  readonly id: string // host:port (or unix:/path), the `server` label everywhere
   readonly url: string
+  /** A `unix:` server's socket path; null for TCP. */
+  readonly socketPath: string | null
   readonly poolKey: string
   readonly pool: Pool
   readonly log: Logger
@@ -60,16 +71,23 @@ export class Server {
   owner!: Upstream
   /** performance.now() when its slow start ramp began; -1 when not ramping. */
   rampFrom = -1
+  /** Open tunnels (WebSocket) to this server; a reload that removes the server cuts them after shutdown_timeout. */
+  readonly tunnels = new Set<OpenTunnel>()
   #ejectionTimer: NodeJS.Timeout | null = null
+  /** Resolves drain()'s wait for the tunnels once the last one is closed. */
+  #tunnelsClosed: (() => void) | null = null
 
   constructor(config: ServerConfig, upstream: UpstreamConfig, log: Logger, metrics: Metrics) {
     this.id = config.id
     this.url = config.url
+    this.socketPath = config.socketPath ?? null
     this.poolKey = poolKey(upstream)
     this.log = log.child({ server: config.id })
     this.metrics = metrics.forServer(upstream.name, config.id)
     this.accessTarget = AccessLog.target(upstream.name, config.id)
-    this.pool = new Pool(config.url, {
+    // A Unix socket: undici connects to the path; the origin only names the request's authority.
+    this.pool = new Pool(this.socketPath === null ? config.url : UNIX_ORIGIN, {
+      ...(this.socketPath === null ? {} : { socketPath: this.socketPath }),
       connections: upstream.maxConnectionsPerServer,
       pipelining: 1, // a pipelined request dies with the one before it: never safe to retry
       connect: { timeout: upstream.timeouts.connectMs },
@@ -111,11 +129,38 @@ export class Server {
     if (this.health.passive.trialInFlight) this.#set(trialAbandoned(this.health))
   }
 
-  /** Removed by a reload: no new requests; the pool closes once the ones it has are done. */
-  async drain(): Promise<void> {
+  /**
+   * Removed by a reload: no new requests; the pool closes once the ones it has are done.
+   * `tunnelGraceMs`: its open tunnels are cut after this (shutdown_timeout), and the drain
+   * ends when they are closed; null when the server stays in the config under a new Server
+   * object (its pool settings changed): its tunnels are left open.
+   */
+  async drain(tunnelGraceMs: number | null): Promise<void> {
     this.#apply(setDraining(this.health, true))
     if (this.#ejectionTimer !== null) clearTimeout(this.#ejectionTimer)
-    await this.pool.close()
+    await Promise.all([this.pool.close(), tunnelGraceMs === null ? undefined : this.#closeTunnels(tunnelGraceMs)])
+  }
+
+  /** A tunnel to this server closed. */
+  tunnelClosed(tunnel: OpenTunnel): void {
+    this.tunnels.delete(tunnel)
+    if (this.tunnels.size === 0) this.#tunnelsClosed?.()
+  }
+
+  #closeTunnels(graceMs: number): Promise<void> | undefined {
+    if (this.tunnels.size === 0) return undefined
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.log.warn({ websockets: this.tunnels.size }, 'removed server: shutdown_timeout reached, closing its open tunnels')
+        for (const t of this.tunnels) t.destroy()
+      }, graceMs)
+      timer.unref()
+      this.#tunnelsClosed = () => {
+        clearTimeout(timer)
+        this.#tunnelsClosed = null
+        resolve()
+      }
+    })
   }
 
   /** Shutdown: stop timers and close the pool (in-flight requests were drained by the listeners). */
@@ -195,8 +240,6 @@ export class Upstream {
   readonly retryAfter: string
   /** Members whose server takes traffic now, in index order. */
   available: readonly Member[] = []
-  /** Open proxied WebSocket connections (the WebSocket issue fills this in). */
-  websockets = 0
   /** The hash key and sticky cookie of a request (null: neither is configured). */
   readonly affinity: Affinity | null
   /** Some server has max_requests. */
