@@ -2,6 +2,8 @@
 // deep-frozen by the loader. YAML keys are snake_case; here they are camelCase, with
 // the same words (see docs/configuration.md for the mapping).
 
+import type { Cidr } from '../core/cidr.js'
+
 export type BalanceName = 'round_robin' | 'least_connections' | 'ip_hash' | 'hash' | 'random_two'
 
 /** What `balance: hash` hashes (`hash_key`); `name` is lower-cased for a header, as written for a cookie, '' otherwise. */
@@ -24,6 +26,10 @@ export interface ListenerConfig {
   readonly maxBodySize: number // bytes; 0 = no cap (default); larger bodies get 413
   readonly maxHeaderSize: number // bytes of request head; default 16 KiB; larger heads get 431
   readonly timeouts: ListenerTimeoutsConfig
+  /** Peers whose X-Forwarded-For (and X-Forwarded-Proto) is believed; [] = none (default). */
+  readonly trustedProxies: readonly Cidr[]
+  /** Each connection starts with a PROXY v1/v2 header, whose source is the client; default false. */
+  readonly proxyProtocol: boolean
 }
 
 export interface ListenerTimeoutsConfig {
@@ -82,6 +88,22 @@ export interface UpstreamConfig {
   readonly slowStartMs: number // 0 = off (default)
   /** Present only when `buffering:` is written (absent: nothing is buffered). */
   readonly buffering?: BufferingConfig
+  /** TLS to https:// servers; null = the defaults (system CAs, verify, no client certificate). */
+  readonly tls: UpstreamTlsConfig | null
+  /** HTTP/2 to the servers (ALPN on https://, prior knowledge on http://); default false. */
+  readonly http2: boolean
+}
+
+/** `upstreams.<name>.tls`: files are read at load; their PEM text is kept. */
+export interface UpstreamTlsConfig {
+  readonly caFile: string | null // null = the system's CAs
+  readonly ca: string | null
+  readonly serverName: string | null // SNI and the name verified; null = the URL's host
+  readonly verify: boolean // default true
+  readonly certFile: string | null // client certificate (mTLS), with keyFile
+  readonly cert: string | null
+  readonly keyFile: string | null
+  readonly key: string | null
 }
 
 /** `upstreams.<name>.buffering` (docs/proxying.md#buffering). */

@@ -2,9 +2,10 @@
 // and health settings.
 
 import { readBuffering } from './buffering.js'
+import { readUpstreamTls } from './upstream-tls.js'
 import { readHashKey, readSticky } from './affinity.js'
 import { DEFAULTS } from './defaults.js'
-import { checkMap, readDuration, readEnum, readInt, readList, readString, REQUIRED } from './fields.js'
+import { checkMap, readBool, readDuration, readEnum, readInt, readList, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
 import { parseServerUrl } from './network.js'
 import { describe } from './problems.js'
@@ -22,7 +23,7 @@ const UPSTREAM_NAME = /^[A-Za-z0-9_.-]+$/
 const BALANCES: readonly BalanceName[] = ['round_robin', 'least_connections', 'ip_hash', 'hash', 'random_two']
 
 const UPSTREAM_KEYS = ['balance', 'servers', 'max_connections_per_server', 'retries', 'timeouts', 'health_check', 'passive_health',
-  'hash_key', 'sticky', 'slow_start', 'buffering']
+  'hash_key', 'sticky', 'slow_start', 'buffering', 'tls', 'http2']
 const SERVER_KEYS = ['url', 'weight']
 const TIMEOUT_KEYS = ['connect', 'response_headers', 'idle']
 const HEALTH_CHECK_KEYS = ['path', 'interval', 'timeout', 'healthy_threshold', 'unhealthy_threshold', 'expected_status']
@@ -62,10 +63,11 @@ function readUpstream(c: Cursor, name: string): UpstreamConfig {
   const balanceCursor = c.field('balance')
   const balance = readEnum(balanceCursor, BALANCES, DEFAULTS.balance)
   const balanceValid = balanceCursor.absent || balanceCursor.value === balance
+  const servers = readServers(c.field('servers'))
   return {
     name,
     balance,
-    servers: readServers(c.field('servers')),
+    servers,
     maxConnectionsPerServer: readInt(c.field('max_connections_per_server'), { min: 1 }, DEFAULTS.maxConnectionsPerServer),
     retries: readInt(c.field('retries'), { min: 0, max: 10 }, DEFAULTS.retries),
     timeouts: readTimeouts(c.field('timeouts')),
@@ -75,6 +77,8 @@ function readUpstream(c: Cursor, name: string): UpstreamConfig {
     hashKey: readHashKey(c.field('hash_key'), balanceValid ? balance : null),
     sticky: readSticky(c.field('sticky')),
     slowStartMs: readDuration(c.field('slow_start'), DEFAULTS.slowStartMs),
+    tls: readUpstreamTls(c.field('tls'), servers.some((s) => s.url.startsWith('https:'))),
+    http2: readBool(c.field('http2'), false),
   }
 }
 

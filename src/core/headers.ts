@@ -39,6 +39,7 @@ const Kind = {
   // Forwarded as they are; read for the cache's hit path (no second scan of the headers).
   CacheControl: 11,
   Authorization: 12,
+  RealIp: 13,
 } as const
 type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -61,6 +62,7 @@ const LOWER_KINDS: readonly (readonly [string, Kind])[] = [
   ['expect', Kind.Expect],
   ['cache-control', Kind.CacheControl],
   ['authorization', Kind.Authorization],
+  ['x-real-ip', Kind.RealIp],
 ]
 
 const KINDS = new Map<string, Kind>()
@@ -75,6 +77,7 @@ for (const [lower, kind] of LOWER_KINDS) {
 // Common spellings that Title-Case does not produce.
 KINDS.set('X-Request-ID', Kind.RequestId)
 KINDS.set('TE', Kind.HopByHop)
+KINDS.set('X-Real-IP', Kind.RealIp)
 
 function kindOf(name: string): Kind {
   const k = KINDS.get(name)
@@ -165,16 +168,21 @@ export interface UpstreamHeaders {
  * - Host: the first kept in place (a second one is removed: undici rejects two and
  *   RFC 9112 calls it an error; routing uses the first too);
  * - X-Forwarded-For: the client's values joined with ", " plus ", <clientAddress>",
- *   or just clientAddress; X-Forwarded-Proto: proto; X-Forwarded-Host: the Host value
- *   (omitted without Host); client copies of these are replaced;
+ *   or just clientAddress (nginx's $proxy_add_x_forwarded_for: with trusted proxies the
+ *   appended address is the client address they vouch for, not the peer);
+ * - X-Real-IP: clientAddress, always (a client-sent one never reaches the server);
+ * - X-Forwarded-Proto: proto, unless `trustedPeer` (the peer is a trusted proxy) and the
+ *   request has one: then its first value is kept (the proxy saw the client's scheme);
+ * - X-Forwarded-Host: the Host value (omitted without Host); client copies are replaced;
  * - X-Request-Id: the client's first one when sane, else newRequestId(); exactly one.
- * The four added headers go last, in that order.
+ * The added headers go last, in that order.
  */
 export function upstreamRequestHeaders(
   raw: readonly string[],
   clientAddress: string,
   proto: string,
   newRequestId: () => string,
+  trustedPeer = false,
 ): UpstreamHeaders {
   const out: string[] = []
   let host: string | undefined
@@ -184,6 +192,7 @@ export function upstreamRequestHeaders(
   let transferEncoding = false
   let cacheControl: string | undefined
   let authorization = false
+  let forwardedProto: string | undefined
   let named: Set<string> | null = null
 
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -225,8 +234,11 @@ export function upstreamRequestHeaders(
       case Kind.RequestId:
         if (clientId === undefined) clientId = value
         break
+      case Kind.ForwardedProto:
+        if (trustedPeer) forwardedProto ??= value
+        break
       default:
-        // HopByHop, Expect, X-Forwarded-Proto, X-Forwarded-Host: dropped.
+        // HopByHop, Expect, X-Real-IP, X-Forwarded-Host: dropped.
         break
     }
   }
@@ -235,11 +247,13 @@ export function upstreamRequestHeaders(
     dropNamed(out, named)
     if (named.has('x-forwarded-for')) xff = undefined
     if (named.has('x-request-id')) clientId = undefined
+    if (named.has('x-forwarded-proto')) forwardedProto = undefined
   }
 
   const requestId = clientId !== undefined && isSaneRequestId(clientId) ? clientId : newRequestId()
   out.push('X-Forwarded-For', xff === undefined || xff === '' ? clientAddress : `${xff}, ${clientAddress}`)
-  out.push('X-Forwarded-Proto', proto)
+  out.push('X-Real-IP', clientAddress)
+  out.push('X-Forwarded-Proto', forwardedProto === undefined || forwardedProto === '' ? proto : forwardedProto)
   if (host !== undefined) out.push('X-Forwarded-Host', host)
   out.push('X-Request-Id', requestId)
   return { headers: out, requestId, host, hasBody, transferEncoding, cacheControl, authorization }

@@ -105,4 +105,6 @@ const DEFAULT_LIMITS = {
   maxBodySize: 0,
   maxHeaderSize: DEFAULTS.listener.maxHeaderSize,
   timeouts: DEFAULTS.listener.timeouts,
+  trustedProxies: [],
+  proxyProtocol: false,
 }

@@ -26,6 +26,7 @@ function failureDetail(err: unknown, timeoutMs: number): string {
     case 'connect_timeout': return `connect timeout after ${timeoutMs / 1000}s`
     case 'response_timeout': return `timeout after ${timeoutMs / 1000}s`
     case 'reset': return 'connection reset'
+    case 'tls': return `TLS handshake failed (${(err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code ?? 'unknown'})`
     default: {
       const e = err as { code?: string; name?: string } | null
       return e?.name === 'TimeoutError' ? `timeout after ${timeoutMs / 1000}s` : `error ${e?.code ?? e?.name ?? 'unknown'}`

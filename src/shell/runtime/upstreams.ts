@@ -30,6 +30,7 @@ const REASON_TEXT: Record<ErrorReason, string> = {
   connect_timeout: 'connect timeout',
   response_timeout: 'response timeout',
   reset: 'connection reset',
+  tls: 'TLS handshake failed',
   other: 'bad response',
 }
 
