@@ -4,6 +4,7 @@
 // listeners on the client response are module-level functions that find their Exchange
 // through a symbol. A route with a cache uses the subclass in cached-exchange.ts, which
 // overrides the few steps marked "hook" below.
+import { clientAddress } from '../runtime/client-address.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
@@ -276,7 +277,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     const log = this.ctx.accessLog
     if (log === null) return
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
-    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn())
+    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, clientAddress(this.req, this.#socket), status, target, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn())
   }
 }
 

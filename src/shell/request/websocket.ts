@@ -20,7 +20,7 @@ import type { ForwardContext } from '../runtime/context.js'
 import type { Server, Upstream } from '../runtime/upstreams.js'
 import { CachedRoute } from '../runtime/cached-route.js'
 import { BufferedRoute } from '../runtime/buffered-route.js'
-import { clientAddress } from '../runtime/client-address.js'
+import { clientAddress, fromTrustedProxy, requestProto } from '../runtime/client-address.js'
 import { Attempts } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
@@ -31,7 +31,7 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 
 export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const started = performance.now()
-  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), 'http', randomUUID)
+  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), requestProto(req), randomUUID, fromTrustedProxy(req))
   const url = req.url ?? ''
   // Node before 24.9 has no shouldUpgradeCallback: other upgrades (h2c) arrive here too.
   const refusal = !isWebSocketUpgrade(req) ? 400 : req.method !== 'GET' || !isOriginForm(url) ? 400 : ctx.lifecycle.draining ? 503 : 0
@@ -211,7 +211,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
     const server = this.server
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
     // A tunnel's client socket is its own: its counters are the exchange's bytes.
-    log.write(this.#headers.requestId, 'GET', this.#req.url as string, status, target, (performance.now() - this.#started) / 1000,
+    log.write(this.#headers.requestId, 'GET', this.#req.url as string, clientAddress(this.#req, this.#client), status, target, (performance.now() - this.#started) / 1000,
       this.#client.bytesRead, this.#client.bytesWritten, this.retries, this.errorCode)
   }
 }
