@@ -40,6 +40,7 @@ const Kind = {
   CacheControl: 11,
   Authorization: 12,
   RealIp: 13,
+  Te: 14,
 } as const
 type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -47,7 +48,7 @@ const LOWER_KINDS: readonly (readonly [string, Kind])[] = [
   ['connection', Kind.Connection],
   ['keep-alive', Kind.HopByHop],
   ['proxy-connection', Kind.HopByHop],
-  ['te', Kind.HopByHop],
+  ['te', Kind.Te],
   ['trailer', Kind.HopByHop],
   ['upgrade', Kind.HopByHop],
   ['proxy-authenticate', Kind.HopByHop],
@@ -76,7 +77,7 @@ for (const [lower, kind] of LOWER_KINDS) {
 }
 // Common spellings that Title-Case does not produce.
 KINDS.set('X-Request-ID', Kind.RequestId)
-KINDS.set('TE', Kind.HopByHop)
+KINDS.set('TE', Kind.Te)
 KINDS.set('X-Real-IP', Kind.RealIp)
 
 function kindOf(name: string): Kind {
@@ -104,7 +105,7 @@ function addNamed(value: string, named: Set<string> | null): Set<string> | null 
     const token = part.trim().toLowerCase()
     if (token === '' || token === 'close') continue
     const kind = KINDS.get(token)
-    if (kind === Kind.HopByHop || kind === Kind.Connection || kind === Kind.TransferEncoding ||
+    if (kind === Kind.HopByHop || kind === Kind.Te || kind === Kind.Connection || kind === Kind.TransferEncoding ||
       kind === Kind.Expect || kind === Kind.Host || kind === Kind.ContentLength) continue
     if (named === null) named = new Set()
     named.add(token)
@@ -158,6 +159,8 @@ export interface UpstreamHeaders {
   /** The request's (first) Cache-Control and whether it has Authorization: a cache hit needs no more. */
   readonly cacheControl: string | undefined
   readonly authorization: boolean
+  /** The client sent `TE: trailers` (removed as hop-by-hop; an HTTP/2 upstream gets it back: gRPC asks for it). */
+  readonly teTrailers: boolean
 }
 
 /**
@@ -193,6 +196,7 @@ export function upstreamRequestHeaders(
   let cacheControl: string | undefined
   let authorization = false
   let forwardedProto: string | undefined
+  let teTrailers = false
   let named: Set<string> | null = null
 
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -237,6 +241,9 @@ export function upstreamRequestHeaders(
       case Kind.ForwardedProto:
         if (trustedPeer) forwardedProto ??= value
         break
+      case Kind.Te:
+        if (value.toLowerCase().includes('trailers')) teTrailers = true
+        break
       default:
         // HopByHop, Expect, X-Real-IP, X-Forwarded-Host: dropped.
         break
@@ -256,7 +263,7 @@ export function upstreamRequestHeaders(
   out.push('X-Forwarded-Proto', forwardedProto === undefined || forwardedProto === '' ? proto : forwardedProto)
   if (host !== undefined) out.push('X-Forwarded-Host', host)
   out.push('X-Request-Id', requestId)
-  return { headers: out, requestId, host, hasBody, transferEncoding, cacheControl, authorization }
+  return { headers: out, requestId, host, hasBody, transferEncoding, cacheControl, authorization, teTrailers }
 }
 
 /**
@@ -278,6 +285,7 @@ export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[]
         named = addNamed(typeof v === 'string' ? v : v.toString('latin1'), named)
         break
       case Kind.HopByHop:
+      case Kind.Te:
       case Kind.TransferEncoding:
       case Kind.RequestId:
         break

@@ -54,6 +54,12 @@ describe('upstreamRequestHeaders', () => {
     expect(h.headers.filter((_, i) => i % 2 === 0 && h.headers[i]?.toLowerCase() === name.toLowerCase() && !name.toLowerCase().startsWith('x-forwarded') && name.toLowerCase() !== 'x-real-ip')).toEqual([])
   })
 
+  it.each([['TE', 'trailers', true], ['te', 'deflate, Trailers', true], ['TE', 'gzip', false]] as const)('%s: %s -> teTrailers %s, the header removed', (name, value, want) => {
+    const h = up([name, value, 'Host', 'h'])
+    expect(h.teTrailers).toBe(want)
+    expect(values(h.headers, 'te')).toEqual([])
+  })
+
   it('sets X-Real-IP to the client address: a client-sent one never reaches the server', () => {
     const h = up(['X-Real-IP', '203.0.113.9', 'x-real-ip', '203.0.113.10', 'Host', 'h'], '192.0.2.1')
     expect(values(h.headers, 'x-real-ip')).toEqual(['192.0.2.1'])

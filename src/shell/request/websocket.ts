@@ -84,9 +84,10 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler {
         path: this.#req.url as string,
         method: 'GET',
         headers: this.#headers.headers,
+        servername: server.serverName, // server-transport.ts (undici takes it; its types omit it)
         upgrade: 'websocket',
         body: null,
-      }, this)
+      } as Dispatcher.DispatchOptions, this)
     } catch (err) {
       this.release()
       this.noteErrorCode(err)

@@ -8,6 +8,7 @@ import { Client } from 'undici'
 import type { HealthCheckConfig } from '../../config/types.js'
 import { classifyError } from '../../core/errors.js'
 import { statusExpected } from '../../core/health.js'
+import type { Transport } from './server-transport.js'
 
 export interface ProbeTarget {
   readonly id: string // host:port
@@ -40,16 +41,19 @@ class ProbeLoop {
   readonly #onResult: ProbeListener
   readonly #random: () => number
   readonly #client: Client
+  readonly #serverName: string | null
   #timer: NodeJS.Timeout | null = null
   #stopped = false
 
-  constructor(target: ProbeTarget, cfg: HealthCheckConfig, onResult: ProbeListener, random: () => number) {
+  constructor(target: ProbeTarget, cfg: HealthCheckConfig, onResult: ProbeListener, random: () => number, transport: Transport | null) {
     this.#target = target
     this.#cfg = cfg
     this.#onResult = onResult
     this.#random = random
+    this.#serverName = transport?.serverName(target.url) ?? null
     this.#client = new Client(target.url, {
-      connect: { timeout: cfg.timeoutMs },
+      ...transport?.options, // the upstream's TLS and HTTP/2 settings, as its data Pools
+      connect: { ...transport?.options.connect, timeout: cfg.timeoutMs },
       headersTimeout: cfg.timeoutMs,
       bodyTimeout: cfg.timeoutMs,
       pipelining: 1,
@@ -82,6 +86,7 @@ class ProbeLoop {
         method: 'GET',
         headers: { host: this.#target.id, 'user-agent': 'switchyard-health-check' },
         reset: true,
+        ...(this.#serverName === null ? {} : { servername: this.#serverName }),
         signal: AbortSignal.timeout(cfg.timeoutMs), // bounds the whole probe, body included
       })
       await res.body.dump()
@@ -100,8 +105,9 @@ class ProbeLoop {
 export class HealthChecker {
   readonly #loops: ProbeLoop[]
 
-  constructor(targets: readonly ProbeTarget[], cfg: HealthCheckConfig, onResult: ProbeListener, random: () => number = Math.random) {
-    this.#loops = targets.map((t) => new ProbeLoop(t, cfg, onResult, random))
+  /** `transport`: the upstream's (server-transport.ts), so probes connect as its traffic does. */
+  constructor(targets: readonly ProbeTarget[], cfg: HealthCheckConfig, onResult: ProbeListener, transport: Transport | null = null, random: () => number = Math.random) {
+    this.#loops = targets.map((t) => new ProbeLoop(t, cfg, onResult, random, transport))
   }
 
   start(): void {

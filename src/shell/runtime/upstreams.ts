@@ -23,6 +23,7 @@ import type { Logger } from '../observe/log.js'
 import type { Metrics, ServerMetrics, UpstreamMetrics } from '../observe/metrics.js'
 import { AccessLog } from '../observe/access-log.js'
 import { Affinity } from './affinity.js'
+import { transportKey, transportOf } from './server-transport.js'
 
 /** How passive failures read in the state-change log line ("connect refused x3"). */
 const REASON_TEXT: Record<ErrorReason, string> = {
@@ -36,7 +37,7 @@ const REASON_TEXT: Record<ErrorReason, string> = {
 
 /** The settings a Pool is built from: a server is kept across a reload only when they are unchanged. */
 export function poolKey(u: UpstreamConfig): string {
-  return `${u.maxConnectionsPerServer}/${u.timeouts.connectMs}/${u.timeouts.responseHeadersMs}/${u.timeouts.idleMs}`
+  return `${u.maxConnectionsPerServer}/${u.timeouts.connectMs}/${u.timeouts.responseHeadersMs}/${u.timeouts.idleMs}/${transportKey(u)}`
 }
 
 export class Server {
@@ -44,6 +45,8 @@ export class Server {
   readonly url: string
   readonly poolKey: string
   readonly pool: Pool
+  /** https://: the TLS name verified and sent as SNI, pinned on every dispatch; null for http://. */
+  readonly serverName: string | null
   readonly log: Logger
   readonly metrics: ServerMetrics
   /** This server's part of an access log line, made once. */
@@ -63,10 +66,12 @@ export class Server {
     this.log = log.child({ server: config.id })
     this.metrics = metrics.forServer(upstream.name, config.id)
     this.accessTarget = AccessLog.target(upstream.name, config.id)
+    const transport = transportOf(upstream, upstream.timeouts.connectMs)
+    this.serverName = transport.serverName(config.url)
     this.pool = new Pool(config.url, {
+      ...transport.options, // TLS and HTTP/2 (server-transport.ts)
       connections: upstream.maxConnectionsPerServer,
       pipelining: 1, // a pipelined request dies with the one before it: never safe to retry
-      connect: { timeout: upstream.timeouts.connectMs },
       headersTimeout: upstream.timeouts.responseHeadersMs,
       bodyTimeout: upstream.timeouts.idleMs,
     })
