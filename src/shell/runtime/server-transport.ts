@@ -17,7 +17,7 @@ export interface Transport {
   /** undici Client/Pool options for connecting (merged into each Pool's and probe Client's). */
   readonly options: {
     readonly allowH2: boolean
-    readonly h2Options?: { readonly useH2c: boolean }
+    readonly useH2c?: boolean
     readonly connect: Record<string, unknown>
   }
   /** The name verified and sent as SNI for a server URL; null for http://. */
@@ -39,7 +39,8 @@ export function transportOf(u: UpstreamConfig, connectTimeoutMs: number): Transp
   return {
     options: {
       allowH2: u.http2,
-      ...(u.http2 && anyPlain ? { h2Options: { useH2c: true } } : {}),
+      // Top-level useH2c: undici 8.12's Pool does not pass `h2Options` on to its Clients.
+      ...(u.http2 && anyPlain ? { useH2c: true } : {}),
       connect,
     },
     serverName(url: string): string | null {
