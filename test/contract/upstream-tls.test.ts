@@ -30,10 +30,11 @@ function handler(req: http.IncomingMessage | http2.Http2ServerRequest, res: http
     path: req.url ?? '',
   }
   if (req.url?.includes('trailers/x') === true) {
-    ;(res as http.ServerResponse).writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum, x-status' })
-    res.write('part one, ')
-    res.addTrailers({ 'x-checksum': 'abc123', 'x-status': '0' })
-    ;(res as http.ServerResponse).end('part two')
+    const r = res as http.ServerResponse // the compat response of node:http2 has the same calls
+    r.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum, x-status' })
+    r.write('part one, ')
+    r.addTrailers({ 'x-checksum': 'abc123', 'x-status': '0' })
+    r.end('part two')
     return
   }
   ;(res as http.ServerResponse).writeHead(200, { 'content-type': 'application/json' })
