@@ -4,9 +4,12 @@ import { DEFAULTS } from './defaults.js'
 import { checkMap, readBool, readDuration, readInt, readList, readSize, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
 import { checkListenAddress } from './network.js'
+import { describe } from './problems.js'
+import { parseCidr, type Cidr } from '../core/cidr.js'
 import type { AdminConfig, ListenerConfig, ListenerTimeoutsConfig } from './types.js'
 
-const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_body_size', 'max_header_size', 'timeouts']
+const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_body_size', 'max_header_size', 'timeouts',
+  'trusted_proxies', 'proxy_protocol']
 const LISTENER_TIMEOUT_KEYS = ['request_head', 'request', 'keep_alive']
 const ADMIN_KEYS = ['address', 'port', 'request_metrics']
 // Port 0 asks the OS for any free port: meant for tests, which read the bound port back.
@@ -38,9 +41,31 @@ export function readListeners(c: Cursor): ListenerConfig[] {
       // Node's parser needs room for a request line and a few headers; its own default is 16 KiB.
       maxHeaderSize: readSize(l.field('max_header_size'), d.maxHeaderSize, { min: 1024, max: 1024 ** 2 }),
       timeouts: readListenerTimeouts(l.field('timeouts')),
+      trustedProxies: readTrustedProxies(l.field('trusted_proxies')),
+      proxyProtocol: readBool(l.field('proxy_protocol'), false),
     })
   }
   return listeners
+}
+
+/** `trusted_proxies`: CIDR ranges or bare addresses (docs/client-address.md); absent = none. */
+function readTrustedProxies(c: Cursor): Cidr[] {
+  if (c.absent) return []
+  if (!Array.isArray(c.value)) {
+    c.report(`must be a list of addresses or CIDR ranges such as [10.0.0.0/8, "::1"] (got ${describe(c.value)})`)
+    return []
+  }
+  const out: Cidr[] = []
+  for (const item of readList(c, 0, 'address')) {
+    if (typeof item.value !== 'string') {
+      item.report(`must be an address or a CIDR range as a string (got ${describe(item.value)})`)
+      continue
+    }
+    const cidr = parseCidr(item.value)
+    if ('error' in cidr) item.report(cidr.error)
+    else out.push(cidr)
+  }
+  return out
 }
 
 function readListenerTimeouts(c: Cursor): ListenerTimeoutsConfig {

@@ -44,8 +44,8 @@ export function parseUnixServerUrl(raw: string): ServerUrl {
 }
 
 /**
- * An upstream server URL -> its origin ("http://127.0.0.1:3001") and id ("127.0.0.1:3001",
- * default port filled in; IPv6 keeps its brackets: "[::1]:3001"). The request path is
+ * An upstream server URL -> its origin ("http://127.0.0.1:3001", "https://10.0.0.5:8443") and
+ * id ("127.0.0.1:3001", default port 80 or 443 filled in; IPv6 keeps its brackets: "[::1]:3001"). The request path is
  * forwarded as it came, so a path, query or fragment here would be silently ignored or
  * ambiguous: they are refused.
  */
@@ -57,13 +57,12 @@ export function parseServerUrl(raw: string): ServerUrl {
   } catch {
     return { error: `not a valid URL: "${raw}" (expected http://host:port)` }
   }
-  if (u.protocol === 'https:') return { error: 'https is not supported yet: use an http:// URL (TLS to upstream servers is not implemented)' }
-  if (u.protocol !== 'http:') return { error: `must be an http:// URL such as http://host:port (got protocol "${u.protocol}"), or unix:/path for a Unix socket` }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return { error: `must be an http:// or https:// URL such as http://host:port, or unix:/path for a Unix socket (got protocol "${u.protocol}")` }
   if (u.username !== '' || u.password !== '') return { error: 'must not contain credentials (user:password@)' }
   if (u.pathname !== '/') return { error: `must not have a path (got "${u.pathname}"): the request path is forwarded as it is` }
   if (u.search !== '' || raw.includes('?')) return { error: 'must not have a query string' }
   if (u.hash !== '' || raw.includes('#')) return { error: 'must not have a fragment (#...)' }
-  return { url: u.origin, id: `${u.hostname}:${u.port === '' ? '80' : u.port}` }
+  return { url: u.origin, id: `${u.hostname}:${u.port === '' ? (u.protocol === 'https:' ? '443' : '80') : u.port}` }
 }
 
 /**

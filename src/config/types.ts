@@ -2,6 +2,7 @@
 // deep-frozen by the loader. YAML keys are snake_case; here they are camelCase, with
 // the same words (see docs/configuration.md for the mapping).
 
+import type { Cidr } from '../core/cidr.js'
 import type { RetryOn } from '../core/retry-on.js'
 
 export type BalanceName = 'round_robin' | 'least_connections' | 'ip_hash' | 'hash' | 'random_two'
@@ -26,6 +27,10 @@ export interface ListenerConfig {
   readonly maxBodySize: number // bytes; 0 = no cap (default); larger bodies get 413
   readonly maxHeaderSize: number // bytes of request head; default 16 KiB; larger heads get 431
   readonly timeouts: ListenerTimeoutsConfig
+  /** Peers whose X-Forwarded-For (and X-Forwarded-Proto) is believed; [] = none (default). */
+  readonly trustedProxies: readonly Cidr[]
+  /** Each connection starts with a PROXY v1/v2 header, whose source is the client; default false. */
+  readonly proxyProtocol: boolean
 }
 
 export interface ListenerTimeoutsConfig {
@@ -96,6 +101,10 @@ export interface UpstreamConfig {
   /** The retry_on conditions (core/retry-on.ts), default connect_failure and reset_before_response. */
   readonly retryOn: readonly RetryOn[]
   readonly retryBudget: RetryBudgetConfig
+  /** TLS to https:// servers; null = the defaults (system CAs, verify, no client certificate). */
+  readonly tls: UpstreamTlsConfig | null
+  /** HTTP/2 to the servers (ALPN on https://, prior knowledge on http://); default false. */
+  readonly http2: boolean
 }
 
 /** `upstreams.<name>.queue` (docs/proxying.md#concurrency-caps-and-the-queue). */
@@ -108,6 +117,18 @@ export interface QueueConfig {
 export interface RetryBudgetConfig {
   readonly ratio: number // 0..1, default 0.2
   readonly minPerSecond: number // default 10
+}
+
+/** `upstreams.<name>.tls`: files are read at load; their PEM text is kept. */
+export interface UpstreamTlsConfig {
+  readonly caFile: string | null // null = the system's CAs
+  readonly ca: string | null
+  readonly serverName: string | null // SNI and the name verified; null = the URL's host
+  readonly verify: boolean // default true
+  readonly certFile: string | null // client certificate (mTLS), with keyFile
+  readonly cert: string | null
+  readonly keyFile: string | null
+  readonly key: string | null
 }
 
 /** `upstreams.<name>.buffering` (docs/proxying.md#buffering). */

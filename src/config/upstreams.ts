@@ -2,11 +2,12 @@
 // and health settings.
 
 import { readBuffering } from './buffering.js'
+import { readUpstreamTls } from './upstream-tls.js'
 import { readHashKey, readSticky } from './affinity.js'
 import { readQueue } from './queue.js'
 import { readRetryBudget, readRetryOn } from './retries.js'
 import { DEFAULTS } from './defaults.js'
-import { checkMap, readDuration, readEnum, readInt, readList, readString, REQUIRED } from './fields.js'
+import { checkMap, readBool, readDuration, readEnum, readInt, readList, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
 import { readHealthCheck } from './health-check.js'
 import { parseServerUrl } from './network.js'
@@ -23,7 +24,7 @@ const UPSTREAM_NAME = /^[A-Za-z0-9_.-]+$/
 const BALANCES: readonly BalanceName[] = ['round_robin', 'least_connections', 'ip_hash', 'hash', 'random_two']
 
 const UPSTREAM_KEYS = ['balance', 'servers', 'max_connections_per_server', 'retries', 'timeouts', 'health_check', 'passive_health',
-  'hash_key', 'sticky', 'slow_start', 'buffering', 'queue', 'retry_on', 'retry_budget']
+  'hash_key', 'sticky', 'slow_start', 'buffering', 'queue', 'retry_on', 'retry_budget', 'tls', 'http2']
 const SERVER_KEYS = ['url', 'weight', 'max_requests']
 const TIMEOUT_KEYS = ['connect', 'response_headers', 'idle']
 const PASSIVE_HEALTH_KEYS = ['consecutive_failures', 'eject_duration']
@@ -81,6 +82,8 @@ function readUpstream(c: Cursor, name: string): UpstreamConfig {
     queue: readQueue(c.field('queue'), servers, serversValid),
     retryOn: readRetryOn(c.field('retry_on')),
     retryBudget: readRetryBudget(c.field('retry_budget')),
+    tls: readUpstreamTls(c.field('tls'), servers.some((s) => s.url.startsWith('https:'))),
+    http2: readBool(c.field('http2'), false),
   }
 }
 

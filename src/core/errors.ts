@@ -14,7 +14,7 @@
 // over max_body_size) are LocalFailure errors with a stable `code` of their own (SY_...),
 // listed in LOCAL_FAILURES with the status the client gets.
 
-export type ErrorReason = 'connect_refused' | 'connect_timeout' | 'response_timeout' | 'reset' | 'other'
+export type ErrorReason = 'connect_refused' | 'connect_timeout' | 'response_timeout' | 'reset' | 'tls' | 'other'
 
 export interface ErrorClass {
   readonly reason: ErrorReason
@@ -33,6 +33,14 @@ const CONNECT_TIMEOUT = cls('connect_timeout', 504, false, true)
 const RESPONSE_TIMEOUT = cls('response_timeout', 504, true, true)
 /** The connection broke after it was established. */
 const RESET = cls('reset', 502, true, true)
+/**
+ * The TLS handshake with an https:// server failed: its certificate did not verify (unknown
+ * CA, wrong name, expired), or it refused ours (mTLS), or it does not speak TLS. Never
+ * silently accepted: 502. The request never reached the application (its server's TLS
+ * layer refused the connection), so another server may be tried, even for a POST; it
+ * counts toward passive ejection as any connection failure does.
+ */
+const TLS = cls('tls', 502, false, true)
 /** Malformed response, size limits, aborts, anything unknown: not safe to retry. */
 const OTHER = cls('other', 502, true, false)
 
@@ -70,6 +78,14 @@ const BY_CODE: ReadonlyMap<string, ErrorClass> = new Map([
   ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', OTHER],
   ['UND_ERR_RES_EXCEEDED_MAX_SIZE', OTHER],
   ['UND_ERR_HEADERS_OVERFLOW', OTHER],
+  // Certificate verification (OpenSSL's X509_V_ERR_* names, as Node reports them); the
+  // ERR_SSL_* (OpenSSL: alerts, wrong version...) and ERR_TLS_* (Node: name mismatch,
+  // handshake timeout...) families are matched by prefix in classifyError.
+  ...['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'CERT_REVOKED',
+    'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_SIGNATURE_FAILURE', 'CERT_CHAIN_TOO_LONG', 'INVALID_CA', 'INVALID_PURPOSE',
+    'HOSTNAME_MISMATCH', 'IP_ADDRESS_MISMATCH', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+    'ERROR_IN_CERT_NOT_AFTER_FIELD'].map((code) => [code, TLS] as const),
 ])
 
 interface Coded {
@@ -94,7 +110,7 @@ export function classifyError(err: unknown): ErrorClass {
   const found = coded(err) ?? coded((err as { cause?: unknown } | null)?.cause)
   if (found === undefined) return OTHER
   const c = BY_CODE.get(found.code)
-  if (c === undefined) return OTHER
+  if (c === undefined) return found.code.startsWith('ERR_SSL_') || found.code.startsWith('ERR_TLS_') ? TLS : OTHER
   if (c === CONNECT_TIMEOUT && found.code === 'ETIMEDOUT' &&
     typeof found.syscall === 'string' && found.syscall !== 'connect') return RESET
   return c

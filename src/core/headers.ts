@@ -39,6 +39,8 @@ const Kind = {
   // Forwarded as they are; read for the cache's hit path (no second scan of the headers).
   CacheControl: 11,
   Authorization: 12,
+  RealIp: 13,
+  Te: 14,
 } as const
 type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -46,7 +48,7 @@ const LOWER_KINDS: readonly (readonly [string, Kind])[] = [
   ['connection', Kind.Connection],
   ['keep-alive', Kind.HopByHop],
   ['proxy-connection', Kind.HopByHop],
-  ['te', Kind.HopByHop],
+  ['te', Kind.Te],
   ['trailer', Kind.HopByHop],
   ['upgrade', Kind.HopByHop],
   ['proxy-authenticate', Kind.HopByHop],
@@ -61,6 +63,7 @@ const LOWER_KINDS: readonly (readonly [string, Kind])[] = [
   ['expect', Kind.Expect],
   ['cache-control', Kind.CacheControl],
   ['authorization', Kind.Authorization],
+  ['x-real-ip', Kind.RealIp],
 ]
 
 const KINDS = new Map<string, Kind>()
@@ -74,7 +77,8 @@ for (const [lower, kind] of LOWER_KINDS) {
 }
 // Common spellings that Title-Case does not produce.
 KINDS.set('X-Request-ID', Kind.RequestId)
-KINDS.set('TE', Kind.HopByHop)
+KINDS.set('TE', Kind.Te)
+KINDS.set('X-Real-IP', Kind.RealIp)
 
 function kindOf(name: string): Kind {
   const k = KINDS.get(name)
@@ -101,7 +105,7 @@ function addNamed(value: string, named: Set<string> | null): Set<string> | null 
     const token = part.trim().toLowerCase()
     if (token === '' || token === 'close') continue
     const kind = KINDS.get(token)
-    if (kind === Kind.HopByHop || kind === Kind.Connection || kind === Kind.TransferEncoding ||
+    if (kind === Kind.HopByHop || kind === Kind.Te || kind === Kind.Connection || kind === Kind.TransferEncoding ||
       kind === Kind.Expect || kind === Kind.Host || kind === Kind.ContentLength) continue
     if (named === null) named = new Set()
     named.add(token)
@@ -155,6 +159,8 @@ export interface UpstreamHeaders {
   /** The request's (first) Cache-Control and whether it has Authorization: a cache hit needs no more. */
   readonly cacheControl: string | undefined
   readonly authorization: boolean
+  /** The client sent `TE: trailers` (removed as hop-by-hop; an HTTP/2 upstream gets it back: gRPC asks for it). */
+  readonly teTrailers: boolean
 }
 
 /**
@@ -165,16 +171,21 @@ export interface UpstreamHeaders {
  * - Host: the first kept in place (a second one is removed: undici rejects two and
  *   RFC 9112 calls it an error; routing uses the first too);
  * - X-Forwarded-For: the client's values joined with ", " plus ", <clientAddress>",
- *   or just clientAddress; X-Forwarded-Proto: proto; X-Forwarded-Host: the Host value
- *   (omitted without Host); client copies of these are replaced;
+ *   or just clientAddress (nginx's $proxy_add_x_forwarded_for: with trusted proxies the
+ *   appended address is the client address they vouch for, not the peer);
+ * - X-Real-IP: clientAddress, always (a client-sent one never reaches the server);
+ * - X-Forwarded-Proto: proto, unless `trustedPeer` (the peer is a trusted proxy) and the
+ *   request has one: then its first value is kept (the proxy saw the client's scheme);
+ * - X-Forwarded-Host: the Host value (omitted without Host); client copies are replaced;
  * - X-Request-Id: the client's first one when sane, else newRequestId(); exactly one.
- * The four added headers go last, in that order.
+ * The added headers go last, in that order.
  */
 export function upstreamRequestHeaders(
   raw: readonly string[],
   clientAddress: string,
   proto: string,
   newRequestId: () => string,
+  trustedPeer = false,
 ): UpstreamHeaders {
   const out: string[] = []
   let host: string | undefined
@@ -184,6 +195,8 @@ export function upstreamRequestHeaders(
   let transferEncoding = false
   let cacheControl: string | undefined
   let authorization = false
+  let forwardedProto: string | undefined
+  let teTrailers = false
   let named: Set<string> | null = null
 
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -225,8 +238,14 @@ export function upstreamRequestHeaders(
       case Kind.RequestId:
         if (clientId === undefined) clientId = value
         break
+      case Kind.ForwardedProto:
+        if (trustedPeer) forwardedProto ??= value
+        break
+      case Kind.Te:
+        if (value.toLowerCase().includes('trailers')) teTrailers = true
+        break
       default:
-        // HopByHop, Expect, X-Forwarded-Proto, X-Forwarded-Host: dropped.
+        // HopByHop, Expect, X-Real-IP, X-Forwarded-Host: dropped.
         break
     }
   }
@@ -235,14 +254,16 @@ export function upstreamRequestHeaders(
     dropNamed(out, named)
     if (named.has('x-forwarded-for')) xff = undefined
     if (named.has('x-request-id')) clientId = undefined
+    if (named.has('x-forwarded-proto')) forwardedProto = undefined
   }
 
   const requestId = clientId !== undefined && isSaneRequestId(clientId) ? clientId : newRequestId()
   out.push('X-Forwarded-For', xff === undefined || xff === '' ? clientAddress : `${xff}, ${clientAddress}`)
-  out.push('X-Forwarded-Proto', proto)
+  out.push('X-Real-IP', clientAddress)
+  out.push('X-Forwarded-Proto', forwardedProto === undefined || forwardedProto === '' ? proto : forwardedProto)
   if (host !== undefined) out.push('X-Forwarded-Host', host)
   out.push('X-Request-Id', requestId)
-  return { headers: out, requestId, host, hasBody, transferEncoding, cacheControl, authorization }
+  return { headers: out, requestId, host, hasBody, transferEncoding, cacheControl, authorization, teTrailers }
 }
 
 /**
@@ -264,6 +285,7 @@ export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[]
         named = addNamed(typeof v === 'string' ? v : v.toString('latin1'), named)
         break
       case Kind.HopByHop:
+      case Kind.Te:
       case Kind.TransferEncoding:
       case Kind.RequestId:
         break

@@ -12,6 +12,8 @@ const LISTENER_DEFAULTS = {
   maxBodySize: 0,
   maxHeaderSize: 16384,
   timeouts: { requestHeadMs: 10_000, requestMs: 300_000, keepAliveMs: 75_000 },
+  trustedProxies: [],
+  proxyProtocol: false,
 }
 
 // The example of the configuration reference (docs/configuration.md).
@@ -70,6 +72,8 @@ const DEFAULT_UPSTREAM_SETTINGS = {
   queue: null,
   retryOn: ['connect_failure', 'reset_before_response'],
   retryBudget: { ratio: 0.2, minPerSecond: 10 },
+  tls: null,
+  http2: false,
 } as const
 
 function configOf(result: LoadResult): Config {
@@ -164,7 +168,8 @@ upstreams:
     const config = configOf(
       parseConfig(`
 listeners:
-  - {name: a, address: "::", port: 0, max_connections: 100, max_body_size: 10m, max_header_size: 8k, timeouts: {request_head: 5s, request: 1m, keep_alive: 10s}}
+  - {name: a, address: "::", port: 0, max_connections: 100, max_body_size: 10m, max_header_size: 8k, timeouts: {request_head: 5s, request: 1m, keep_alive: 10s},
+     trusted_proxies: [10.0.0.0/8, "::1", 192.168.0.7], proxy_protocol: true}
   - {name: b, address: localhost, port: 0}
   - {address: 127.0.0.1, port: 8443}
 admin: {address: "::1", port: 0, request_metrics: false}
@@ -176,7 +181,7 @@ upstreams:
     balance: least_connections
     servers:
       - {url: "http://[::1]:3001/", weight: 1000, max_requests: 8}
-      - url: http://Example.COM
+      - url: https://Example.COM
       - url: unix:/run//gunicorn/app.sock
     queue: {size: 10, timeout: 5s}
     retry_on: [connect_failure, response_timeout, 503]
@@ -196,6 +201,8 @@ upstreams:
     passive_health: {consecutive_failures: 1, eject_duration: 30s}
     sticky: {cookie: sid, max_age: 1h}
     slow_start: 30s
+    tls: {server_name: app.internal, verify: false}
+    http2: true
   other_1:
     servers: [{url: "http://10.0.0.1:80"}]
     health_check: {}
@@ -215,7 +222,9 @@ routes:
 `),
     )
     expect(config.listeners).toEqual([
-      { name: 'a', address: '::', port: 0, maxConnections: 100, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 } },
+      { name: 'a', address: '::', port: 0, maxConnections: 100, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 },
+        trustedProxies: [{ family: 4, network: '10.0.0.0', prefix: 8 }, { family: 6, network: '::1', prefix: 128 }, { family: 4, network: '192.168.0.7', prefix: 32 }],
+        proxyProtocol: true },
       { name: 'b', address: 'localhost', port: 0, ...LISTENER_DEFAULTS },
       { name: 'listener-2', address: '127.0.0.1', port: 8443, ...LISTENER_DEFAULTS },
     ])
@@ -229,7 +238,7 @@ routes:
       balance: 'least_connections',
       servers: [
         { url: 'http://[::1]:3001', id: '[::1]:3001', weight: 1000, maxRequests: 8 },
-        { url: 'http://example.com', id: 'example.com:80', weight: 1, maxRequests: 0 },
+        { url: 'https://example.com', id: 'example.com:443', weight: 1, maxRequests: 0 },
         { url: 'unix:/run/gunicorn/app.sock', id: 'unix:/run/gunicorn/app.sock', weight: 1, maxRequests: 0, socketPath: '/run/gunicorn/app.sock' },
       ],
       maxConnectionsPerServer: 1,
@@ -256,6 +265,8 @@ routes:
       queue: { size: 10, timeoutMs: 5_000 },
       retryOn: ['connect_failure', 'response_timeout', '503'],
       retryBudget: { ratio: 0.5, minPerSecond: 1 },
+      tls: { caFile: null, ca: null, serverName: 'app.internal', verify: false, certFile: null, cert: null, keyFile: null, key: null },
+      http2: true,
     })
     expect(config.upstreams[1]?.balance).toBe('hash')
     expect(config.upstreams[1]?.hashKey).toEqual({ source: 'header', name: 'x-user-id' })

@@ -112,7 +112,7 @@ describe('listeners and admin', () => {
     ['missing listeners', upstreams, [['listeners', 1, 'required']]],
     ['empty listeners', `listeners: []\n${upstreams}`, [['listeners', 1, 'must list at least one listener']]],
     ['listeners not a list', `listeners: {port: 80}\n${upstreams}`, [['listeners', 1, 'must be a list (got a map)']]],
-    ['a listener that is not a map', `listeners:\n  - 8080\n${upstreams}`, [['listeners.0', 2, 'must be a map with the keys name, address, port, max_connections, max_body_size, max_header_size, timeouts (got 8080)']]],
+    ['a listener that is not a map', `listeners:\n  - 8080\n${upstreams}`, [['listeners.0', 2, 'must be a map with the keys name, address, port, max_connections, max_body_size, max_header_size, timeouts, trusted_proxies, proxy_protocol (got 8080)']]],
     // A missing key is reported at the map that should hold it.
     ['missing port', `listeners:\n  - name: web\n    address: 0.0.0.0\n${upstreams}`, [['listeners.0.port', 2, 'required']]],
     ['port out of range', `listeners:\n  - port: 65536\n${upstreams}`, [['listeners.0.port', 2, 'must be an integer from 0 to 65535 (got 65536)']]],
@@ -215,10 +215,9 @@ describe('upstreams', () => {
 
   describe('server urls', () => {
     test.each<[string, string]>([
-      ['https://127.0.0.1:3001', 'https is not supported yet'],
-      ['ftp://127.0.0.1', 'must be an http:// URL such as http://host:port (got protocol "ftp:")'],
+      ['ftp://127.0.0.1', 'must be an http:// or https:// URL such as http://host:port, or unix:/path for a Unix socket (got protocol "ftp:")'],
       ['127.0.0.1:3001', 'not a valid URL: "127.0.0.1:3001" (expected http://host:port)'],
-      ['localhost:3001', 'must be an http:// URL'],
+      ['localhost:3001', 'must be an http:// or https:// URL'],
       ['http://127.0.0.1:3001/api', 'must not have a path (got "/api")'],
       ['http://127.0.0.1:3001/?a=1', 'must not have a query string'],
       ['http://127.0.0.1:3001?', 'must not have a query string'],
@@ -336,7 +335,7 @@ upstreams:
       connect: 2
   api:
     servers:
-      - url: https://127.0.0.1:4001
+      - url: ftp://127.0.0.1:4001
         weight: 0
 routes:
   - match: {host: "a.*.com", path_prefix: api}
@@ -353,7 +352,7 @@ routes:
       'upstreams.app.sevrers: unknown key "sevrers"; did you mean "servers"? (line 9)',
       'upstreams.app.servers: required (line 9)',
       'upstreams.app.timeouts.connect: needs a unit: write it like "2s" or "250ms", not a bare number (got 2) (line 12)',
-      'upstreams.api.servers.0.url: https is not supported yet: use an http:// URL (TLS to upstream servers is not implemented) (line 15)',
+      'upstreams.api.servers.0.url: must be an http:// or https:// URL such as http://host:port, or unix:/path for a Unix socket (got protocol "ftp:") (line 15)',
       'upstreams.api.servers.0.weight: must be an integer from 1 to 1000 (got 0) (line 16)',
       'routes.0.match.host: a wildcard is only allowed as the whole first label, as in "*.example.com" (got "a.*.com"); leave host out to match any host (line 18)',
       'routes.0.match.path_prefix: must start with "/" (got "api") (line 18)',

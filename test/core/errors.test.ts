@@ -12,6 +12,7 @@ const connectTimeout: Expect = { reason: 'connect_timeout', status: 504, connect
 const responseTimeout: Expect = { reason: 'response_timeout', status: 504, connected: true, passive: true }
 const reset: Expect = { reason: 'reset', status: 502, connected: true, passive: true }
 const other: Expect = { reason: 'other', status: 502, connected: true, passive: false }
+const tls: Expect = { reason: 'tls', status: 502, connected: false, passive: true }
 
 describe('classifyError', () => {
   it.each<[string, unknown, Expect]>([
@@ -40,6 +41,14 @@ describe('classifyError', () => {
     ['undici RequestAbortedError', new errors.RequestAbortedError(), other],
     ['undici ClientDestroyedError', new errors.ClientDestroyedError(), other],
     ['unknown code', coded('EWHATEVER'), other],
+    ['TLS: unknown CA', coded('UNABLE_TO_VERIFY_LEAF_SIGNATURE'), tls],
+    ['TLS: self-signed', coded('DEPTH_ZERO_SELF_SIGNED_CERT'), tls],
+    ['TLS: self-signed in chain', coded('SELF_SIGNED_CERT_IN_CHAIN'), tls],
+    ['TLS: expired', coded('CERT_HAS_EXPIRED'), tls],
+    ['TLS: wrong name (Node)', coded('ERR_TLS_CERT_ALTNAME_INVALID'), tls],
+    ['TLS: client certificate required (OpenSSL alert)', coded('ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED'), tls],
+    ['TLS: plain HTTP server', coded('ERR_SSL_WRONG_VERSION_NUMBER'), tls],
+    ['TLS: wrapped in a cause', Object.assign(new Error('x'), { cause: coded('CERT_HAS_EXPIRED') }), tls],
     ['no code', new Error('ECONNREFUSED in the message only'), other],
     ['wrapped: cause carries the code', new Error('fetch failed', { cause: coded('ECONNREFUSED') }), refused],
     ['wrapped: cause is an undici error', new TypeError('x', { cause: new errors.HeadersTimeoutError() }), responseTimeout],

@@ -24,6 +24,7 @@ describe('upstreamRequestHeaders', () => {
       ['cookie', 'a=1'],
       ['Cookie', 'b=2'],
       ['X-Forwarded-For', '10.0.0.9'],
+      ['X-Real-IP', '10.0.0.9'],
       ['X-Forwarded-Proto', 'http'],
       ['X-Forwarded-Host', 'Example.com:8080'],
       ['X-Request-Id', NEW_ID],
@@ -46,10 +47,32 @@ describe('upstreamRequestHeaders', () => {
     'Expect', 'expect', 'EXPECT',
     'X-Forwarded-Proto', 'x-forwarded-proto', 'X-FORWARDED-PROTO',
     'X-Forwarded-Host', 'x-forwarded-host',
+    'X-Real-IP', 'x-real-ip', 'X-Real-Ip',
   ])('drops %s', (name) => {
     const h = up(['Host', 'a', name, 'keep-alive', 'X-Keep', '1'])
     expect(h.headers.slice(0, 4)).toEqual(['Host', 'a', 'X-Keep', '1'])
-    expect(h.headers.filter((_, i) => i % 2 === 0 && h.headers[i]?.toLowerCase() === name.toLowerCase() && !name.toLowerCase().startsWith('x-forwarded'))).toEqual([])
+    expect(h.headers.filter((_, i) => i % 2 === 0 && h.headers[i]?.toLowerCase() === name.toLowerCase() && !name.toLowerCase().startsWith('x-forwarded') && name.toLowerCase() !== 'x-real-ip')).toEqual([])
+  })
+
+  it.each([['TE', 'trailers', true], ['te', 'deflate, Trailers', true], ['TE', 'gzip', false]] as const)('%s: %s -> teTrailers %s, the header removed', (name, value, want) => {
+    const h = up([name, value, 'Host', 'h'])
+    expect(h.teTrailers).toBe(want)
+    expect(values(h.headers, 'te')).toEqual([])
+  })
+
+  it('sets X-Real-IP to the client address: a client-sent one never reaches the server', () => {
+    const h = up(['X-Real-IP', '203.0.113.9', 'x-real-ip', '203.0.113.10', 'Host', 'h'], '192.0.2.1')
+    expect(values(h.headers, 'x-real-ip')).toEqual(['192.0.2.1'])
+  })
+
+  it.each<[string, string[], boolean, string[]]>([
+    ['untrusted peer: ours, whatever the client sent', ['X-Forwarded-Proto', 'https'], false, ['http']],
+    ['trusted peer: its first value is kept', ['X-Forwarded-Proto', 'https', 'X-Forwarded-Proto', 'http'], true, ['https']],
+    ['trusted peer that sent none: ours', [], true, ['http']],
+    ['trusted peer, empty value: ours', ['X-Forwarded-Proto', ''], true, ['http']],
+    ['trusted peer, Connection names it: ours', ['X-Forwarded-Proto', 'https', 'Connection', 'x-forwarded-proto'], true, ['http']],
+  ])('X-Forwarded-Proto, %s', (_name, raw, trusted, want) => {
+    expect(values(upstreamRequestHeaders(raw, '10.0.0.9', 'http', () => NEW_ID, trusted).headers, 'x-forwarded-proto')).toEqual(want)
   })
 
   it('replaces client X-Forwarded-Proto and X-Forwarded-Host', () => {

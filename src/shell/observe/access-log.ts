@@ -13,6 +13,7 @@ const bytes = (s: string): Buffer => Buffer.from(s, 'utf8')
 const REQUEST_ID = bytes(',"request_id":')
 const METHOD = bytes(',"method":')
 const PATH = bytes(',"path":')
+const CLIENT = bytes(',"client":')
 const STATUS = bytes(',"status":')
 const DURATION = bytes(',"duration_ms":')
 const BYTES_IN = bytes(',"bytes_in":')
@@ -22,7 +23,7 @@ const ERROR = bytes(',"error":')
 const CACHE = bytes(',"cache":')
 const END = bytes(',"msg":"request"}\n')
 /** Every constant part of a line plus the numbers (at most 16 digits each: time, status, sizes, retries; 20 for the duration). */
-const FIXED_MAX = REQUEST_ID.length + METHOD.length + PATH.length + STATUS.length + DURATION.length + BYTES_IN.length +
+const FIXED_MAX = REQUEST_ID.length + METHOD.length + PATH.length + CLIENT.length + STATUS.length + DURATION.length + BYTES_IN.length +
   BYTES_OUT.length + RETRIES.length + ERROR.length + CACHE.length + END.length + 6 * 16 + 20
 
 export class AccessLog {
@@ -44,12 +45,13 @@ export class AccessLog {
 
   /**
    * `requestId` is sane (headers.ts) or a UUID, `method` an HTTP token.
+   * `client`: the client address (runtime/client-address.ts).
    * `route`: the route's `,"route":..` part (ProxyRoute.accessRoute), empty when no route matched.
    * `cache`: the X-Cache result on a route with a cache (HIT, MISS, STALE, BYPASS), else ''.
    */
-  write(requestId: string, method: string, path: string, status: number, target: Buffer, route: Buffer, seconds: number, bytesIn: number, bodyBytesOut: number, retries: number, error: string, cache = ''): void {
+  write(requestId: string, method: string, path: string, client: string, status: number, target: Buffer, route: Buffer, seconds: number, bytesIn: number, bodyBytesOut: number, retries: number, error: string, cache = ''): void {
     const max = FIXED_MAX + this.#head.length + target.length + route.length + maxStringBytes(requestId) + maxStringBytes(method) +
-      maxStringBytes(path) + maxStringBytes(error) + maxStringBytes(cache)
+      maxStringBytes(path) + maxStringBytes(client) + maxStringBytes(error) + maxStringBytes(cache)
     const s: ByteSink = this.#lines.begin(max)
     putBytes(s, this.#head)
     putUint(s, Date.now())
@@ -59,6 +61,8 @@ export class AccessLog {
     putString(s, method)
     putBytes(s, PATH)
     putString(s, path)
+    putBytes(s, CLIENT)
+    putString(s, client)
     putBytes(s, STATUS)
     putUint(s, status)
     putBytes(s, target)

@@ -19,7 +19,7 @@ const REFUSED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests
 /** The `result` label of switchyard_cache_requests_total, in the order of Metrics.cacheResults(). */
 export const CACHE_RESULTS = ['hit', 'miss', 'stale', 'bypass'] as const
 
-const ERROR_REASONS: readonly ErrorReason[] = ['connect_refused', 'connect_timeout', 'response_timeout', 'reset', 'other']
+const ERROR_REASONS: readonly ErrorReason[] = ['connect_refused', 'connect_timeout', 'response_timeout', 'reset', 'tls', 'other']
 
 /** What the gauges read at scrape time. */
 export interface GaugeSource {

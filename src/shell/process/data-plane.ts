@@ -11,6 +11,7 @@ import { proxyUpgrade } from '../request/websocket.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
 import { listen, type Listener, type UpgradeListener } from './listeners.js'
+import { ClientAddressing } from '../runtime/client-address.js'
 
 /** Binds one listener; a failure is logged with the config key and is fatal for the caller. */
 export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger, onUpgrade?: UpgradeListener): Promise<Listener | null> {
@@ -52,13 +53,23 @@ export class DataPlane {
 
   /** Binds every data listener; false (and everything closed) when one fails. */
   async listen(): Promise<boolean> {
-    const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const plainUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
       proxyUpgrade(this.runtime.forward, req, socket, head)
     }
     for (const [i, lc] of this.runtime.config.listeners.entries()) {
       const maxBody = lc.maxBodySize
-      const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-        forward(this.runtime.forward, req, res, maxBody)
+      // A listener with trusted_proxies or proxy_protocol tags each request with its client
+      // address first (runtime/client-address.ts); one without runs no extra step.
+      const addressing = ClientAddressing.of(lc)
+      const onRequest = addressing === null
+        ? (req: http.IncomingMessage, res: http.ServerResponse): void => forward(this.runtime.forward, req, res, maxBody)
+        : (req: http.IncomingMessage, res: http.ServerResponse): void => {
+          addressing.tag(req)
+          forward(this.runtime.forward, req, res, maxBody)
+        }
+      const onUpgrade = addressing === null ? plainUpgrade : (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+        addressing.tag(req)
+        proxyUpgrade(this.runtime.forward, req, socket, head)
       }
       const l = await bind(`listeners.${i}`, lc, onRequest, this.#log, onUpgrade)
       if (l === null) {

@@ -6,6 +6,7 @@ import type { AdminConfig, ListenerConfig } from '../../config/types.js'
 import { DEFAULTS } from '../../config/defaults.js'
 import { declaredLength } from '../../core/framing.js'
 import { isWebSocketUpgrade } from '../request/websocket.js'
+import { requireProxyHeader } from './proxy-protocol.js'
 
 const SILENT_GRACE_MS = 1_000
 
@@ -47,6 +48,8 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
   }
   // Connections past the cap are closed by Node as they arrive.
   if (config.maxConnections > 0) server.maxConnections = config.maxConnections
+  // PROXY protocol: the header is read before Node's HTTP parser gets the socket.
+  if (config.proxyProtocol) requireProxyHeader(server, config.timeouts.requestHeadMs)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen({ host: config.address, port: config.port }, () => {
@@ -105,4 +108,6 @@ const DEFAULT_LIMITS = {
   maxBodySize: 0,
   maxHeaderSize: DEFAULTS.listener.maxHeaderSize,
   timeouts: DEFAULTS.listener.timeouts,
+  trustedProxies: [],
+  proxyProtocol: false,
 }

@@ -9,6 +9,7 @@
 // endings here (client gone, 413 over max_body_size, a spool that cannot be written) are
 // answered and logged here, against the route's upstream. The listener's request timeout
 // (timeouts.request) still bounds a slow upload: Node answers 408 and closes the socket.
+import { clientAddress } from '../runtime/client-address.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { UpstreamHeaders } from '../../core/headers.js'
 import { LocalFailure, errorCode } from '../../core/errors.js'
@@ -124,6 +125,6 @@ export class BufferedRequest {
     const seconds = (performance.now() - this.#started) / 1000
     const upstream = this.#upstream
     if (this.#ctx.requestMetrics) upstream.metrics.requests.record(req.method as string, status, seconds)
-    this.#ctx.accessLog?.write(this.#headers.requestId, req.method as string, req.url as string, status, upstream.accessTarget, this.#route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, code)
+    this.#ctx.accessLog?.write(this.#headers.requestId, req.method as string, req.url as string, clientAddress(req), status, upstream.accessTarget, this.#route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, code)
   }
 }

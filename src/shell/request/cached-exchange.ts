@@ -10,6 +10,7 @@
 //   GET and HEAD (a successful unsafe one drops the stored URL), a request `no-store`, a
 //   store that is down (BYPASS), and a HEAD that finds nothing (MISS, not stored).
 // The X-Cache result is counted, sent (unless x_cache_header: false) and logged.
+import { clientAddress } from '../runtime/client-address.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { ageSeconds, bypasses, cacheOrigin, invalidates, reuse, varyMatches, type CacheResult } from '../../core/cache-rules.js'
@@ -45,7 +46,7 @@ export function answerFreshHit(ctx: ForwardContext, route: CachedRoute, req: Inc
   const upstream = route.upstream
   const seconds = (performance.now() - started) / 1000
   if (ctx.requestMetrics) upstream.metrics.requests.record(method, entry.status, seconds)
-  ctx.accessLog?.write(headers.requestId, method, req.url as string, entry.status, upstream.accessTarget, route.route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT')
+  ctx.accessLog?.write(headers.requestId, method, req.url as string, clientAddress(req), entry.status, upstream.accessTarget, route.route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT')
   return true
 }
 

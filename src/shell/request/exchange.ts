@@ -4,6 +4,7 @@
 // listeners on the client response are module-level functions that find their Exchange
 // through a symbol. A route with a cache uses the subclass in cached-exchange.ts, which
 // overrides the few steps marked "hook" below.
+import { clientAddress } from '../runtime/client-address.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
@@ -63,6 +64,8 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.#started = started
     this.body = body
     if (body !== null) req.pipe(body)
+    // An HTTP/2 upstream gets the client's `TE: trailers` (gRPC servers ask for it).
+    if (headers.teTrailers && route.upstream.config.http2) headers.headers.push('te', 'trailers')
     this.res[kExchange] = this
     res.once('close', onClientClose)
   }
@@ -80,10 +83,11 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
         path: req.url as string,
         method: req.method as string,
         headers: this.headers.headers,
+        servername: server.serverName, // server-transport.ts (undici takes it; its types omit it)
         body: this.spooledBody === null ? this.body : this.spooledBody.body(),
         headersTimeout: timeouts.responseHeadersMs,
         bodyTimeout: timeouts.idleMs,
-      }, this)
+      } as Dispatcher.DispatchOptions, this)
     } catch (err) {
       // undici refused the request synchronously (a header it does not accept): our answer, not the server's.
       this.refused(err)
@@ -196,13 +200,16 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers?: Record<string, string | string[] | undefined>): void {
     if (this.#dropping) return this.#retryDropped()
     if (this.#spooler !== null) {
       this.release() // the server is done: free it now, the client is fed from the spool
       this.#spooler.end()
       return
     }
+    // Trailers (gRPC's grpc-status, HTTP/1.1 chunked trailers) go on to the client: as an
+    // HTTP/2 trailing HEADERS frame, or after the last chunk of a chunked HTTP/1.1 response.
+    if (trailers !== undefined && this.req.method !== 'HEAD') forwardTrailers(this.res, trailers)
     this.res.end()
     this.release()
     this.finish(this.status)
@@ -322,7 +329,25 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     const log = this.ctx.accessLog
     if (log === null) return
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
-    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, status, target, this.#route.accessRoute, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn())
+    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, clientAddress(this.req, this.#socket), status, target, this.#route.accessRoute, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn())
+  }
+}
+
+/** Trailer fields that framing or routing owns are never forwarded (RFC 9110 6.5.1). */
+const NOT_TRAILERS = new Set(['content-length', 'transfer-encoding', 'host', 'connection', 'keep-alive', 'trailer', 'te', 'upgrade', 'content-type', 'content-encoding', 'content-range'])
+
+function forwardTrailers(res: ServerResponse, trailers: Record<string, string | string[] | undefined>): void {
+  let out: Record<string, string | string[]> | null = null
+  for (const name in trailers) {
+    const v = trailers[name]
+    if (v === undefined || NOT_TRAILERS.has(name)) continue
+    ;(out ??= {})[name] = v
+  }
+  if (out === null) return
+  try {
+    res.addTrailers(out)
+  } catch {
+    // A field Node refuses (an invalid character): the response still ends, without trailers.
   }
 }
 

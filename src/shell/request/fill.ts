@@ -142,7 +142,7 @@ export class Fill extends Attempts implements Dispatcher.DispatchHandler {
     }
     this.#requestTime = Date.now()
     try {
-      server.pool.dispatch({ path: this.#path, method: 'GET', headers: this.#headers, body: null }, this)
+      server.pool.dispatch({ path: this.#path, method: 'GET', headers: this.#headers, body: null, servername: server.serverName } as Dispatcher.DispatchOptions, this)
     } catch (err) {
       this.release()
       this.noteErrorCode(err)

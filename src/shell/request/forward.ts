@@ -8,7 +8,7 @@ import { upstreamRequestHeaders, type UpstreamHeaders } from '../../core/headers
 import { declaredLength, framingIsSafe, isOriginForm } from '../../core/framing.js'
 import type { ForwardContext } from '../runtime/context.js'
 import { CachedRoute } from '../runtime/cached-route.js'
-import { clientAddress } from '../runtime/client-address.js'
+import { clientAddress, fromTrustedProxy, requestProto } from '../runtime/client-address.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { AccessLog } from '../observe/access-log.js'
 import { localBodyBytes, sendLocal } from './replies.js'
@@ -27,7 +27,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   // While draining, every response closes its connection (Node adds `Connection: close`).
   if (ctx.lifecycle.draining) res.shouldKeepAlive = false
   const url = req.url ?? ''
-  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), 'http', randomUUID)
+  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), requestProto(req), randomUUID, fromTrustedProxy(req))
   if (!framingIsSafe(req.httpVersionMajor, req.httpVersionMinor, headers.transferEncoding)) {
     // Another hop may frame this request differently (smuggling): refuse it and close.
     res.shouldKeepAlive = false
@@ -79,7 +79,7 @@ function answerLocally(ctx: ForwardContext, req: IncomingMessage, res: ServerRes
   sendLocal(res, status, requestId)
   if (ctx.requestMetrics) ctx.unrouted.record(req.method as string, status, (performance.now() - started) / 1000)
   if (ctx.accessLog === null) return
-  ctx.accessLog.write(requestId, req.method as string, req.url as string, status, NO_TARGET, NO_ROUTE, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '')
+  ctx.accessLog.write(requestId, req.method as string, req.url as string, clientAddress(req), status, NO_TARGET, NO_ROUTE, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '')
 }
 
 const NO_TARGET = AccessLog.target('', '')

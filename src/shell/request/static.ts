@@ -11,6 +11,7 @@
 //   Range, HEAD), with the same ETag and Last-Modified.
 // send is handed the real path (relative to the real root), so nothing it resolves itself
 // can lead anywhere else.
+import { clientAddress } from '../runtime/client-address.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import type { ReadStream } from 'node:fs'
@@ -224,7 +225,7 @@ class StaticExchange {
     const log = this.#ctx.accessLog
     if (log === null) return
     const bytesOut = this.#file === null ? this.#localBytes : this.#file.bytesRead
-    log.write(this.#requestId, method, this.#req.url as string, status, this.#site.accessTarget, this.#site.accessRoute, seconds, takeBytesRead(this.#socket), bytesOut, 0, '')
+    log.write(this.#requestId, method, this.#req.url as string, clientAddress(this.#req, this.#socket), status, this.#site.accessTarget, this.#site.accessRoute, seconds, takeBytesRead(this.#socket), bytesOut, 0, '')
   }
 }
 

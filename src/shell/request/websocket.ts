@@ -23,7 +23,7 @@ import type { ForwardContext, OpenTunnel } from '../runtime/context.js'
 import type { Server } from '../runtime/upstreams.js'
 import { CachedRoute } from '../runtime/cached-route.js'
 import type { ProxyRoute } from '../runtime/proxy-route.js'
-import { clientAddress } from '../runtime/client-address.js'
+import { clientAddress, fromTrustedProxy, requestProto } from '../runtime/client-address.js'
 import { Attempts, FULL_RETRY_AFTER } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
@@ -39,7 +39,7 @@ export function isWebSocketUpgrade(req: IncomingMessage): boolean {
 
 export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: Duplex, head: Buffer): void {
   const started = performance.now()
-  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), 'http', randomUUID)
+  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), requestProto(req), randomUUID, fromTrustedProxy(req))
   const url = req.url ?? ''
   // Node before 24.9 has no shouldUpgradeCallback: other upgrades (h2c) arrive here too.
   const refusal = !isWebSocketUpgrade(req) ? 400 : req.method !== 'GET' || !isOriginForm(url) ? 400 : ctx.lifecycle.draining ? 503 : 0
@@ -97,9 +97,10 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler, OpenTunnel 
         path: this.#req.url as string,
         method: 'GET',
         headers: this.#headers.headers,
+        servername: server.serverName, // server-transport.ts (undici takes it; its types omit it)
         upgrade: 'websocket',
         body: null,
-      }, this)
+      } as Dispatcher.DispatchOptions, this)
     } catch (err) {
       this.release()
       this.noteErrorCode(err)
@@ -239,7 +240,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler, OpenTunnel 
     const server = this.server
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
     // A tunnel's client socket is its own: its counters are the exchange's bytes.
-    log.write(this.#headers.requestId, 'GET', this.#req.url as string, status, target, this.#route.accessRoute, (performance.now() - this.#started) / 1000,
+    log.write(this.#headers.requestId, 'GET', this.#req.url as string, clientAddress(this.#req, this.#client), status, target, this.#route.accessRoute, (performance.now() - this.#started) / 1000,
       this.#client.bytesRead, this.#client.bytesWritten, this.retries, this.errorCode)
   }
 }

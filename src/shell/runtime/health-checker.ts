@@ -11,6 +11,7 @@ import { Client } from 'undici'
 import type { HealthCheckConfig } from '../../config/types.js'
 import { classifyError } from '../../core/errors.js'
 import { statusExpected } from '../../core/health.js'
+import type { Transport } from './server-transport.js'
 
 export interface ProbeTarget {
   readonly id: string // host:port, or unix:/path
@@ -40,6 +41,7 @@ function failureDetail(err: unknown, timeoutMs: number): string {
     case 'connect_timeout': return `connect timeout after ${timeoutMs / 1000}s`
     case 'response_timeout': return `timeout after ${timeoutMs / 1000}s`
     case 'reset': return 'connection reset'
+    case 'tls': return `TLS handshake failed (${(err as { code?: string }).code ?? (err as { cause?: { code?: string } }).cause?.code ?? 'unknown'})`
     default: {
       const e = err as { code?: string; name?: string } | null
       return e?.name === 'TimeoutError' ? `timeout after ${timeoutMs / 1000}s` : `error ${e?.code ?? e?.name ?? 'unknown'}`
@@ -54,18 +56,21 @@ class ProbeLoop {
   readonly #random: () => number
   readonly #client: Client
   readonly #headers: Record<string, string>
+  readonly #serverName: string | null
   #timer: NodeJS.Timeout | null = null
   #stopped = false
 
-  constructor(target: ProbeTarget, cfg: HealthCheckConfig, onResult: ProbeListener, random: () => number) {
+  constructor(target: ProbeTarget, cfg: HealthCheckConfig, onResult: ProbeListener, random: () => number, transport: Transport | null) {
     this.#target = target
     this.#cfg = cfg
     this.#onResult = onResult
     this.#random = random
     this.#headers = probeHeaders(target, cfg)
+    this.#serverName = transport?.serverName(target.url) ?? null
     this.#client = new Client(target.socketPath === null ? target.url : UNIX_ORIGIN, {
+      ...transport?.options, // the upstream's TLS and HTTP/2 settings, as its data Pools
       ...(target.socketPath === null ? {} : { socketPath: target.socketPath }),
-      connect: { timeout: cfg.timeoutMs },
+      connect: { ...transport?.options.connect, timeout: cfg.timeoutMs },
       headersTimeout: cfg.timeoutMs,
       bodyTimeout: cfg.timeoutMs,
       pipelining: 1,
@@ -98,6 +103,7 @@ class ProbeLoop {
         method: 'GET',
         headers: this.#headers,
         reset: true,
+        ...(this.#serverName === null ? {} : { servername: this.#serverName }),
         signal: AbortSignal.timeout(cfg.timeoutMs), // bounds the whole probe, body included
       })
       await res.body.dump()
@@ -116,8 +122,9 @@ class ProbeLoop {
 export class HealthChecker {
   readonly #loops: ProbeLoop[]
 
-  constructor(targets: readonly ProbeTarget[], cfg: HealthCheckConfig, onResult: ProbeListener, random: () => number = Math.random) {
-    this.#loops = targets.map((t) => new ProbeLoop(t, cfg, onResult, random))
+  /** `transport`: the upstream's (server-transport.ts), so probes connect as its traffic does. */
+  constructor(targets: readonly ProbeTarget[], cfg: HealthCheckConfig, onResult: ProbeListener, transport: Transport | null = null, random: () => number = Math.random) {
+    this.#loops = targets.map((t) => new ProbeLoop(t, cfg, onResult, random, transport))
   }
 
   start(): void {

@@ -10,6 +10,7 @@ import { activeResult, initialHealth, stateOf, type Health } from '../../core/he
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
 import { HealthChecker } from './health-checker.js'
+import { transportOf } from './server-transport.js'
 
 type ProbeResult = (upstream: string, server: string, ok: boolean, detail: string) => void
 
@@ -56,7 +57,7 @@ export class HealthWatch {
       const checker = new HealthChecker([...servers.values()], cfg, (target, ok, detail) => {
         this.#note(u.name, cfg, log, servers.get(target.id) as WatchedServer, ok, detail)
         onResult(u.name, target.id, ok, detail)
-      })
+      }, transportOf(u, cfg.timeoutMs))
       checker.start()
       this.#checkers.push(checker)
     }

@@ -8,6 +8,7 @@ import { buildRouter } from '../../core/routes.js'
 import type { StatusDoc } from '../../core/status.js'
 import { Upstream, type Server, type ServerReuse } from './upstreams.js'
 import { HealthChecker, type ProbeListener } from './health-checker.js'
+import { transportOf } from './server-transport.js'
 import { StaticSite } from './static-site.js'
 import { CachedRoute } from './cached-route.js'
 import { ProxyRoute } from './proxy-route.js'
@@ -83,7 +84,7 @@ export class Runtime implements GaugeSource {
         ;(ok ? server.metrics.probeSuccess : server.metrics.probeFailure).inc()
         server.noteProbe(ok, detail)
       }
-      const checker = new HealthChecker(up.members.map((m) => m.server), up.config.healthCheck, listener)
+      const checker = new HealthChecker(up.members.map((m) => m.server), up.config.healthCheck, listener, transportOf(up.config, up.config.healthCheck.timeoutMs))
       checker.start()
       this.#checkers.push(checker)
     }

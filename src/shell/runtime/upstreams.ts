@@ -30,6 +30,7 @@ import { RetryBudget } from '../../core/retry-budget.js'
 import { retryOnMask, RETRY_ON } from '../../core/retry-on.js'
 import { RequestQueue } from './request-queue.js'
 import { Affinity } from './affinity.js'
+import { transportKey, transportOf } from './server-transport.js'
 
 /** How passive failures read in the state-change log line ("connect refused x3"). */
 const REASON_TEXT: Record<ErrorReason, string> = {
@@ -37,6 +38,7 @@ const REASON_TEXT: Record<ErrorReason, string> = {
   connect_timeout: 'connect timeout',
   response_timeout: 'response timeout',
   reset: 'connection reset',
+  tls: 'TLS handshake failed',
   other: 'bad response',
 }
 
@@ -51,7 +53,7 @@ const UNIX_ORIGIN = 'http://localhost'
 
 /** The settings a Pool is built from: a server is kept across a reload only when they are unchanged. */
 export function poolKey(u: UpstreamConfig): string {
-  return `${u.maxConnectionsPerServer}/${u.timeouts.connectMs}/${u.timeouts.responseHeadersMs}/${u.timeouts.idleMs}`
+  return `${u.maxConnectionsPerServer}/${u.timeouts.connectMs}/${u.timeouts.responseHeadersMs}/${u.timeouts.idleMs}/${transportKey(u)}`
 }
 
 export class Server {
@@ -61,6 +63,8 @@ export class Server {
   readonly socketPath: string | null
   readonly poolKey: string
   readonly pool: Pool
+  /** https://: the TLS name verified and sent as SNI, pinned on every dispatch; null for http://. */
+  readonly serverName: string | null
   readonly log: Logger
   readonly metrics: ServerMetrics
   /** This server's part of an access log line, made once. */
@@ -85,12 +89,14 @@ export class Server {
     this.log = log.child({ server: config.id })
     this.metrics = metrics.forServer(upstream.name, config.id)
     this.accessTarget = AccessLog.target(upstream.name, config.id)
+    const transport = transportOf(upstream, upstream.timeouts.connectMs)
+    this.serverName = transport.serverName(config.url)
     // A Unix socket: undici connects to the path; the origin only names the request's authority.
     this.pool = new Pool(this.socketPath === null ? config.url : UNIX_ORIGIN, {
+      ...transport.options, // TLS and HTTP/2 (server-transport.ts)
       ...(this.socketPath === null ? {} : { socketPath: this.socketPath }),
       connections: upstream.maxConnectionsPerServer,
       pipelining: 1, // a pipelined request dies with the one before it: never safe to retry
-      connect: { timeout: upstream.timeouts.connectMs },
       headersTimeout: upstream.timeouts.responseHeadersMs,
       bodyTimeout: upstream.timeouts.idleMs,
     })
