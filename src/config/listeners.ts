@@ -4,9 +4,10 @@ import { DEFAULTS } from './defaults.js'
 import { checkMap, readBool, readDuration, readInt, readList, readSize, readString, REQUIRED } from './fields.js'
 import type { Cursor } from './fields.js'
 import { checkListenAddress } from './network.js'
+import { readTls } from './tls.js'
 import type { AdminConfig, ListenerConfig, ListenerTimeoutsConfig } from './types.js'
 
-const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_body_size', 'max_header_size', 'timeouts']
+const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_body_size', 'max_header_size', 'timeouts', 'tls', 'http2', 'redirect_https']
 const LISTENER_TIMEOUT_KEYS = ['request_head', 'request', 'keep_alive']
 const ADMIN_KEYS = ['address', 'port', 'request_metrics']
 // Port 0 asks the OS for any free port: meant for tests, which read the bound port back.
@@ -31,6 +32,12 @@ export function readListeners(c: Cursor): ListenerConfig[] {
     else if (port > 0) byPort.set(port, i)
 
     const d = DEFAULTS.listener
+    const tls = readTls(l.field('tls'))
+    // h2 is offered by ALPN, which only a TLS handshake has (no h2c: nginx and browsers alike).
+    const http2 = readBool(l.field('http2'), d.http2)
+    if (tls === null && l.field('http2').value === true) l.field('http2').report('HTTP/2 is offered on TLS listeners only (by ALPN): add `tls:` or remove http2')
+    const redirectHttps = readBool(l.field('redirect_https'), false)
+    if (tls !== null && redirectHttps) l.field('redirect_https').report('is for plain listeners (it sends their clients to HTTPS); this listener has tls')
     listeners.push({
       name, address, port,
       maxConnections: readInt(l.field('max_connections'), { min: 0 }, d.maxConnections),
@@ -38,6 +45,7 @@ export function readListeners(c: Cursor): ListenerConfig[] {
       // Node's parser needs room for a request line and a few headers; its own default is 16 KiB.
       maxHeaderSize: readSize(l.field('max_header_size'), d.maxHeaderSize, { min: 1024, max: 1024 ** 2 }),
       timeouts: readListenerTimeouts(l.field('timeouts')),
+      tls, http2, redirectHttps,
     })
   }
   return listeners

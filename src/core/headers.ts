@@ -39,6 +39,10 @@ const Kind = {
   // Forwarded as they are; read for the cache's hit path (no second scan of the headers).
   CacheControl: 11,
   Authorization: 12,
+  // HTTP/2 pseudo-headers (Node's h2 compatibility API lists them in rawHeaders, first):
+  // :authority is the request's Host (RFC 9113 8.3.1); the others are in req.method/req.url.
+  Authority: 13,
+  Pseudo: 14,
 } as const
 type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -72,6 +76,9 @@ for (const [lower, kind] of LOWER_KINDS) {
   KINDS.set(lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()), kind)
   KIND_LENGTHS[lower.length] = 1
 }
+// h2 pseudo-headers arrive lower case (HPACK names are lower case).
+KINDS.set(':authority', Kind.Authority)
+for (const name of [':method', ':path', ':scheme', ':protocol', ':status']) KINDS.set(name, Kind.Pseudo)
 // Common spellings that Title-Case does not produce.
 KINDS.set('X-Request-ID', Kind.RequestId)
 KINDS.set('TE', Kind.HopByHop)
@@ -219,6 +226,13 @@ export function upstreamRequestHeaders(
           out.push(name, value)
         }
         break
+      case Kind.Authority:
+        // Before any Host (pseudo-headers come first): the upstream request gets it as Host.
+        if (host === undefined) {
+          host = value
+          out.push('Host', value)
+        }
+        break
       case Kind.ForwardedFor:
         xff = xff === undefined ? value : `${xff}, ${value}`
         break
@@ -226,7 +240,7 @@ export function upstreamRequestHeaders(
         if (clientId === undefined) clientId = value
         break
       default:
-        // HopByHop, Expect, X-Forwarded-Proto, X-Forwarded-Host: dropped.
+        // HopByHop, Expect, X-Forwarded-Proto, X-Forwarded-Host, h2 pseudo-headers: dropped.
         break
     }
   }
@@ -266,6 +280,8 @@ export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[]
       case Kind.HopByHop:
       case Kind.TransferEncoding:
       case Kind.RequestId:
+      case Kind.Authority:
+      case Kind.Pseudo:
         break
       default:
         // Expect and X-Forwarded-* mean nothing special in a response: kept.

@@ -157,6 +157,19 @@ describe('upstreamRequestHeaders', () => {
     expect(h.host).toBe('first.com')
   })
 
+  it('h2: :authority becomes Host, the other pseudo-headers are dropped', () => {
+    const h = up([':method', 'GET', ':authority', 'h2.example.com', ':scheme', 'https', ':path', '/x', 'accept', '*/*'])
+    expect(pairs(h.headers).slice(0, 2)).toEqual([['Host', 'h2.example.com'], ['accept', '*/*']])
+    expect(h.host).toBe('h2.example.com')
+    expect(pairs(h.headers).map(([n]) => n).filter((n) => n.startsWith(':'))).toEqual([])
+  })
+
+  it('h2: :authority wins over a later host header', () => {
+    const h = up([':authority', 'a.example.com', 'host', 'b.example.com'])
+    expect(values(h.headers, 'host')).toEqual(['a.example.com'])
+    expect(h.host).toBe('a.example.com')
+  })
+
   it('leaves no header undici refuses (keep-alive, upgrade, transfer-encoding, expect, connection)', () => {
     const h = up(['Connection', 'Upgrade', 'Upgrade', 'websocket', 'Sec-WebSocket-Key', 'k', 'Sec-WebSocket-Version', '13',
       'Expect', '100-continue', 'Keep-Alive', 'timeout=5', 'Transfer-Encoding', 'chunked'])

@@ -8,15 +8,17 @@ import { Runtime } from '../runtime/runtime.js'
 import type { Lifecycle } from '../runtime/context.js'
 import { forward } from '../request/forward.js'
 import { proxyUpgrade } from '../request/websocket.js'
+import { redirectHttps } from '../request/https-redirect.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
-import { listen, type Listener, type UpgradeListener } from './listeners.js'
+import { listen, type HandshakeHook, type Listener, type UpgradeListener } from './listeners.js'
 
 /** Binds one listener; a failure is logged with the config key and is fatal for the caller. */
-export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger, onUpgrade?: UpgradeListener): Promise<Listener | null> {
+export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger, onUpgrade?: UpgradeListener, onHandshake?: HandshakeHook): Promise<Listener | null> {
   try {
-    const l = await listen(lc, handler, onUpgrade)
-    log.info({ listener: lc.name, address: lc.address, port: l.port }, what === 'admin' ? 'admin listening' : 'listening')
+    const l = await listen(lc, handler, onUpgrade, onHandshake)
+    const fields = lc.tls === null ? {} : { tls: true, http2: lc.http2, certificates: lc.tls.certificates.length }
+    log.info({ listener: lc.name, address: lc.address, port: l.port, ...fields }, what === 'admin' ? 'admin listening' : 'listening')
     return l
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err)
@@ -29,7 +31,7 @@ export async function bind(what: string, lc: ListenerConfig, handler: http.Reque
 export function closeListener(l: Listener): Promise<void> {
   return new Promise((resolve) => {
     l.server.close(() => resolve())
-    l.server.closeIdleConnections()
+    ;(l.server as http.Server).closeIdleConnections() // every kind has it (an h2 listener: its HTTP/1.1 connections; close() ends its sessions)
     l.closeSilentConnections()
   })
 }
@@ -55,18 +57,22 @@ export class DataPlane {
     const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
       proxyUpgrade(this.runtime.forward, req, socket, head)
     }
+    const onHandshake: HandshakeHook = (listener, protocol, ok) => this.#metrics.tlsHandshake(listener, protocol, ok)
+    // The HTTPS port a redirect_https listener writes in Location, known once every listener is bound.
+    let httpsPort: number | null = null
     for (const [i, lc] of this.runtime.config.listeners.entries()) {
       const maxBody = lc.maxBodySize
-      const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-        forward(this.runtime.forward, req, res, maxBody)
-      }
-      const l = await bind(`listeners.${i}`, lc, onRequest, this.#log, onUpgrade)
+      const onRequest = lc.redirectHttps
+        ? (req: http.IncomingMessage, res: http.ServerResponse): void => { redirectHttps(this.runtime.forward, req, res, httpsPort, maxBody) }
+        : (req: http.IncomingMessage, res: http.ServerResponse): void => { forward(this.runtime.forward, req, res, maxBody) }
+      const l = await bind(`listeners.${i}`, lc, onRequest, this.#log, onUpgrade, onHandshake)
       if (l === null) {
         await this.drain()
         return false
       }
       this.listeners.push(l)
     }
+    httpsPort = redirectPort(this.listeners)
     return true
   }
 
@@ -74,6 +80,11 @@ export class DataPlane {
   apply(config: Config): Runtime {
     const previous = this.runtime
     this.#log.level = process.env.LOG_LEVEL ?? config.log.level
+    // The listeners are the same ones (restart.ts): only their certificates may have changed.
+    config.listeners.forEach((lc, i) => {
+      const store = this.listeners[i]?.certificates
+      if (store != null && lc.tls !== null) store.replace(lc.tls)
+    })
     const next = new Runtime(config, this.#log, this.lifecycle, this.#metrics, previous)
     this.runtime = next
     this.#metrics.setSource(next)
@@ -96,7 +107,17 @@ export class DataPlane {
 
   /** Closes every connection now, WebSocket tunnels included (shutdown_timeout, or a second signal). */
   kill(): void {
-    for (const l of this.listeners) l.server.closeAllConnections()
+    for (const l of this.listeners) l.closeAllConnections()
     for (const t of this.lifecycle.websockets) t.destroy() // upgraded sockets are no longer the HTTP server's
   }
+}
+
+/**
+ * The port redirect_https writes: none when a TLS listener is on 443 (or there is none); the
+ * bound port of the only TLS listener otherwise; none when several share the choice.
+ */
+export function redirectPort(listeners: readonly Listener[]): number | null {
+  const tls = listeners.filter((l) => l.tls)
+  if (tls.length !== 1 || tls.some((l) => l.port === 443)) return null
+  return (tls[0] as Listener).port
 }

@@ -125,7 +125,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.serverAnswered()
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
     const head = this.responseHead(controller, headers)
-    const cookie = this.stickyCookie(false) // no TLS listeners yet: never Secure
+    const cookie = this.stickyCookie((this.#socket as Socket & { encrypted?: boolean }).encrypted === true) // Secure on TLS listeners
     if (cookie !== null) head.push('Set-Cookie', cookie) // after the server's own Set-Cookie headers
     this.res.writeHead(statusCode, head)
     const buffering = this.responseBuffering
@@ -276,7 +276,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     const log = this.ctx.accessLog
     if (log === null) return
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
-    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn())
+    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, status, target, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn(), this.req.httpVersion)
   }
 }
 

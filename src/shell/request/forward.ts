@@ -78,7 +78,7 @@ function answerLocally(ctx: ForwardContext, req: IncomingMessage, res: ServerRes
   sendLocal(res, status, requestId)
   if (ctx.requestMetrics) ctx.unrouted.record(req.method as string, status, (performance.now() - started) / 1000)
   if (ctx.accessLog === null) return
-  ctx.accessLog.write(requestId, req.method as string, req.url as string, status, NO_TARGET, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '')
+  ctx.accessLog.write(requestId, req.method as string, req.url as string, status, NO_TARGET, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '', '', req.httpVersion)
 }
 
 const NO_TARGET = AccessLog.target('', '')

@@ -224,7 +224,7 @@ class StaticExchange {
     const log = this.#ctx.accessLog
     if (log === null) return
     const bytesOut = this.#file === null ? this.#localBytes : this.#file.bytesRead
-    log.write(this.#requestId, method, this.#req.url as string, status, this.#site.accessTarget, seconds, takeBytesRead(this.#socket), bytesOut, 0, '')
+    log.write(this.#requestId, method, this.#req.url as string, status, this.#site.accessTarget, seconds, takeBytesRead(this.#socket), bytesOut, 0, '', '', this.#req.httpVersion)
   }
 }
 
