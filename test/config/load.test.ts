@@ -8,6 +8,9 @@ import type { Config, LoadResult } from '../../src/config/types.js'
 
 /** A listener's limits when the file sets none. */
 const LISTENER_DEFAULTS = {
+  tls: null,
+  http2: true,
+  redirectHttps: false,
   maxConnections: 0,
   maxBodySize: 0,
   maxHeaderSize: 16384,

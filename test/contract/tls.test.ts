@@ -4,6 +4,7 @@
 // counter, HTTP/2 by ALPN (curl --http2 and node:http2) through the same routes with the
 // access log's http_version, http2: false, redirect_https, and two workers sharing a listener.
 import { execFile } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
 import http2 from 'node:http2'
 import tls from 'node:tls'
 import { writeFileSync } from 'node:fs'
@@ -38,7 +39,7 @@ interface Handshake {
   readonly subjectaltname: string
   readonly serial: string
   readonly protocol: string | null
-  readonly alpn: string | false
+  readonly alpn: string | false | null
   readonly reused: boolean
 }
 
@@ -63,12 +64,13 @@ function handshake(port: number, options: tls.ConnectionOptions = {}): Promise<H
 }
 
 /** The daemon's h2 answer through node:http2. */
-async function h2get(port: number, path: string, authority = 'default.test'): Promise<{ status: number; body: string; headers: http2.IncomingHttpHeaders }> {
-  const session = http2.connect(`https://${authority}:${port}`, { ca: pki.ca, lookup: (_h, _o, cb) => cb(null, '127.0.0.1', 4) } as http2.SecureClientSessionOptions)
+async function h2get(port: number, path: string, authority = 'default.test', method = 'GET', requestBody?: Buffer): Promise<{ status: number; body: string; headers: http2.IncomingHttpHeaders }> {
+  const session = http2.connect(`https://127.0.0.1:${port}`, { ca: pki.ca, servername: authority })
   try {
     return await new Promise((resolve, reject) => {
       session.once('error', reject)
-      const stream = session.request({ ':path': path })
+      const stream = session.request({ ':path': path, ':method': method, ':authority': `${authority}:${port}` }, { endStream: requestBody === undefined })
+      if (requestBody !== undefined) stream.end(requestBody)
       let body = ''
       let headers: http2.IncomingHttpHeaders = {}
       stream.on('response', (h) => { headers = h })
@@ -124,5 +126,150 @@ describe('HTTPS listeners', () => {
     // A refused handshake is counted with the version the client asked for.
     expect(seriesValue(text, 'switchyard_tls_handshakes_total', { listener: 'web', protocol: 'TLSv1.1', result: 'failure' })).toBe(1)
     expect(seriesValue(text, 'switchyard_tls_handshakes_total', { listener: 'strict', protocol: 'TLSv1.2', result: 'failure' })).toBe(1)
+  })
+})
+
+describe('certificate files', () => {
+  it('re-reads them on SIGHUP; a mismatched pair is refused with its path and the old one keeps serving', async () => {
+    const a = await backend('a')
+    const one = pki.issue('reload-one', ['default.test'])
+    const d = await daemon(config(tlsListener([one]), a.url))
+    const port = d.port('web')
+    const before = (await handshake(port)).serial
+    const two = pki.issue('reload-two', ['default.test'])
+    expect(await reload(d, config(tlsListener([two]), a.url))).toBe('reloaded')
+    const after = (await handshake(port)).serial
+    expect(after).not.toBe(before)
+    // The key of another pair: refused, the path named, the running certificate stays.
+    const three = pki.issue('reload-three', ['default.test'])
+    expect(await reload(d, config(tlsListener([{ certFile: three.certFile, keyFile: one.keyFile }]), a.url))).toBe('refused')
+    const line = d.logs.findLast((l) => l.msg === 'reload refused: the running config stays')!
+    expect(line.problems).toEqual([expect.stringMatching(new RegExp(`^listeners\\.0\\.tls\\.certificates\\.0\\.key_file: the key in ${one.keyFile} does not match the certificate in ${three.certFile}`))])
+    expect((await handshake(port)).serial).toBe(after)
+    // A file gone: refused too.
+    expect(await reload(d, config(tlsListener([{ certFile: `${pki.dir}/gone.pem`, keyFile: one.keyFile }]), a.url))).toBe('refused')
+    expect((await handshake(port)).serial).toBe(after)
+  })
+
+  it('switchyard check names every bad pair by its key path and file', async () => {
+    const a = await backend('a')
+    const other = pki.mismatchedKey('check-other')
+    const notPem = `${pki.dir}/not.pem`
+    writeFileSync(notPem, 'hello\n')
+    const file = writeConfig(config(tlsListener([first, { certFile: first.certFile, keyFile: other }, { certFile: `${pki.dir}/missing.pem`, keyFile: first.keyFile },
+      { certFile: notPem, keyFile: first.keyFile }, { certFile: first.certFile, keyFile: notPem }, { certFile: 'relative.pem', keyFile: first.keyFile }]), a.url))
+    const { code, stdout, stderr } = await runCli(['check', '--config', file])
+    expect(code).toBe(1)
+    const out = stdout + stderr
+    expect(out).toContain(`listeners.0.tls.certificates.1.key_file: the key in ${other} does not match the certificate in ${first.certFile}`)
+    expect(out).toContain(`listeners.0.tls.certificates.2.cert_file: ${pki.dir}/missing.pem does not exist`)
+    expect(out).toContain(`listeners.0.tls.certificates.3.cert_file: ${notPem} holds no PEM certificate`)
+    expect(out).toContain(`listeners.0.tls.certificates.4.key_file: ${notPem} holds no PEM private key`)
+    expect(out).toContain('listeners.0.tls.certificates.5.cert_file: must be an absolute path')
+    // The daemon refuses to start the same way.
+    const started = await runCli(['--config', file])
+    expect(started.code).toBe(1)
+    expect(started.stdout + started.stderr).toContain('listeners.0.tls.certificates.1.key_file: the key in')
+  })
+
+  it('the expiry gauge has each certificate\'s notAfter; one that expires within 14 days logs a warning', async () => {
+    const a = await backend('a')
+    const soon = pki.issue('soon', ['soon.test'], 7)
+    const d = await daemon(config(tlsListener([first, soon]), a.url))
+    const text = await scrape(d.adminUrl())
+    for (const [name, c] of [['default.test', first], ['soon.test', soon]] as const) {
+      expect(seriesValue(text, 'switchyard_tls_certificate_expiry_timestamp_seconds', { listener: 'web', name })).toBe(Math.floor(Date.parse(new X509Certificate(c.cert).validTo) / 1000))
+    }
+    const warnings = d.logs.filter((l) => l.msg === 'TLS certificate expires in less than 14 days')
+    expect(warnings).toEqual([expect.objectContaining({ listener: 'web', certificate: 'soon.test', cert_file: soon.certFile, days_left: 6 })])
+  })
+})
+
+describe('HTTP/2', () => {
+  it('curl --http2 and node:http2 go through the routes to the servers; the access log says 2.0', async () => {
+    const a = await backend('a', (req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain', connection: 'keep-alive', 'keep-alive': 'timeout=5' })
+      res.end(`${req.headers.host} ${req.headers['x-forwarded-host']} ${req.url}`)
+    })
+    const d = await daemon(config(tlsListener([first, exact]), a.url))
+    const port = d.port('web')
+    const curl = await run('curl', ['-sS', '--http2', '--cacert', pki.caFile, '--resolve', `a.example.com:${port}:127.0.0.1`,
+      '-o', '-', '-w', '\n%{http_version}', `https://a.example.com:${port}/x?y=1`], { timeout: 5000 })
+    expect(curl.stdout).toBe(`a.example.com:${port} a.example.com:${port} /x?y=1\n2`)
+    const viaNode = await h2get(port, '/node', 'default.test')
+    expect(viaNode.status).toBe(200)
+    expect(viaNode.body).toBe(`default.test:${port} default.test:${port} /node`)
+    expect(viaNode.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/)
+    await d.waitForLog((l) => l.kind === 'access' && l.path === '/node')
+    const access = d.logs.filter((l) => l.kind === 'access')
+    expect(access.map((l) => [l.path, l.http_version, l.status])).toEqual([['/x?y=1', '2.0', 200], ['/node', '2.0', 200]])
+    // HTTP/1.1 still offered by ALPN on the same listener.
+    const h1 = await run('curl', ['-sS', '--http1.1', '--cacert', pki.caFile, '--resolve', `default.test:${port}:127.0.0.1`, '-o', '/dev/null', '-w', '%{http_version}', `https://default.test:${port}/h1`], { timeout: 5000 })
+    expect(h1.stdout).toBe('1.1')
+    expect(await d.waitForLog((l) => l.kind === 'access' && l.path === '/h1')).toMatchObject({ path: '/h1', http_version: '1.1' })
+    const text = await scrape(d.adminUrl())
+    expect(seriesValue(text, 'switchyard_requests_total', { upstream: 'app', server: `127.0.0.1:${a.port}`, method: 'GET', code: '200' })).toBe(3)
+  })
+
+  it('local answers (404, 502) and a request body over h2', async () => {
+    const a = await backend('a', (req, res) => {
+      let n = 0
+      req.on('data', (c: Buffer) => { n += c.length })
+      req.on('end', () => { res.writeHead(200); res.end(`got ${n}`) })
+    })
+    const routes = `routes:\n  - match: { path_prefix: /app }\n    upstream: app\n  - match: { path_prefix: /down }\n    upstream: down\n`
+    const yaml = config(tlsListener([first]), a.url).replace('upstreams:\n', `${routes}upstreams:\n  down:\n    retries: 0\n    servers: [{ url: "http://127.0.0.1:1" }]\n`)
+    const d = await daemon(yaml)
+    const port = d.port('web')
+    expect((await h2get(port, '/nothing')).status).toBe(404)
+    expect((await h2get(port, '/down')).status).toBe(502)
+    const post = await h2get(port, '/app', 'default.test', 'POST', Buffer.alloc(300_000, 1))
+    expect(post).toMatchObject({ status: 200, body: 'got 300000' })
+    await d.waitForLog((l) => l.kind === 'access' && l.path === '/app')
+    expect(d.logs.filter((l) => l.kind === 'access').map((l) => [l.status, l.http_version])).toEqual([[404, '2.0'], [502, '2.0'], [200, '2.0']])
+  })
+
+  it('http2: false offers http/1.1 only', async () => {
+    const a = await backend('a')
+    const d = await daemon(config(tlsListener([first], { extra: 'http2: false' }), a.url))
+    expect((await handshake(d.port('web'), { ALPNProtocols: ['h2', 'http/1.1'] })).alpn).toBe('http/1.1')
+    const curl = await run('curl', ['-sS', '--http2', '--cacert', pki.caFile, '--resolve', `default.test:${d.port('web')}:127.0.0.1`, '-o', '-', '-w', ' %{http_version}', `https://default.test:${d.port('web')}/`], { timeout: 5000 })
+    expect(curl.stdout).toBe('a 1.1')
+  })
+})
+
+describe('redirect_https', () => {
+  it('sends every request but an ACME challenge to https:// with the TLS port, as a 308', async () => {
+    const a = await backend('a')
+    const plain = '  - name: plain\n    address: 127.0.0.1\n    port: 0\n    redirect_https: true\n'
+    const d = await daemon(config(plain + tlsListener([first]), a.url))
+    const tlsPort = d.port('web')
+    const r = await request(d.url('/a/b?c=1&d', 'plain'), { headers: { host: `Example.com:${d.port('plain')}` }, method: 'POST', body: 'x' })
+    expect(r.status).toBe(308)
+    expect(r.headers.location).toBe(`https://example.com:${tlsPort}/a/b?c=1&d`)
+    const acme = await request(d.url('/.well-known/acme-challenge/tok', 'plain'))
+    expect(acme.status).toBe(200)
+    expect(acme.body).toBe('a')
+    expect((await request(d.url('/', 'plain'), { headers: { host: 'evil.example/x' } })).status).toBe(400)
+    await d.waitForLog((l) => l.kind === 'access' && l.status === 400)
+    expect(d.logs.filter((l) => l.kind === 'access').map((l) => l.status)).toEqual([308, 200, 400])
+  })
+})
+
+describe('workers: 2', () => {
+  it('both workers serve TLS and h2 and take a reloaded certificate', async () => {
+    const a = await backend('a')
+    const one = pki.issue('workers-one', ['default.test'])
+    const d = await daemon(config(tlsListener([one]), a.url, 'workers: 2'))
+    const port = d.port('web')
+    expect((await h2get(port, '/')).body).toBe('a')
+    const two = pki.issue('workers-two', ['default.test'])
+    expect(await reload(d, config(tlsListener([two]), a.url, 'workers: 2'))).toBe('reloaded')
+    const serial = new X509Certificate(two.cert).serialNumber
+    // Each connection may land on either worker: every one has the new certificate.
+    for (let i = 0; i < 6; i++) expect((await handshake(port)).serial).toBe(serial)
+    const text = await scrape(d.adminUrl())
+    expect(seriesValue(text, 'switchyard_tls_handshakes_total', { listener: 'web', protocol: 'TLSv1.3', result: 'success' })).toBe(7)
+    expect(seriesValue(text, 'switchyard_tls_certificate_expiry_timestamp_seconds', { listener: 'web', name: 'default.test' })).toBe(Math.floor(Date.parse(new X509Certificate(two.cert).validTo) / 1000))
   })
 })

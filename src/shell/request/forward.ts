@@ -3,6 +3,7 @@
 // directory (static.ts), an upstream (exchange.ts) or an upstream behind a cache
 // (cached-exchange.ts). Answers given here are local: 400, 404, 413.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
 import { randomUUID } from 'node:crypto'
 import { upstreamRequestHeaders, type UpstreamHeaders } from '../../core/headers.js'
 import { declaredLength, framingIsSafe, isOriginForm } from '../../core/framing.js'
@@ -26,7 +27,9 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   // While draining, every response closes its connection (Node adds `Connection: close`).
   if (ctx.lifecycle.draining) res.shouldKeepAlive = false
   const url = req.url ?? ''
-  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), 'http', randomUUID)
+  let headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), 'http', randomUUID)
+  // h2: a body needs no Content-Length; there is one unless the HEADERS frame ended the stream.
+  if (req.httpVersionMajor === 2 && !headers.hasBody && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders) headers = { ...headers, hasBody: true }
   if (!framingIsSafe(req.httpVersionMajor, req.httpVersionMinor, headers.transferEncoding)) {
     // Another hop may frame this request differently (smuggling): refuse it and close.
     res.shouldKeepAlive = false
