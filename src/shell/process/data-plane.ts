@@ -2,6 +2,7 @@
 // single process (single.ts) and every cluster worker (worker.ts) have one; what drives it
 // (signals, or the primary's messages) is theirs.
 import http from 'node:http'
+import type { ServerHttp2Session } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { Config, ListenerConfig } from '../../config/types.js'
 import { Runtime } from '../runtime/runtime.js'
@@ -16,7 +17,10 @@ import { listen, type HandshakeHook, type Listener, type UpgradeListener } from 
 /** Binds one listener; a failure is logged with the config key and is fatal for the caller. */
 export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger, onUpgrade?: UpgradeListener, onHandshake?: HandshakeHook): Promise<Listener | null> {
   try {
-    const l = await listen(lc, handler, onUpgrade, onHandshake)
+    const onAbuse = (session: ServerHttp2Session): void => {
+      log.warn({ listener: lc.name, client: session.socket?.remoteAddress }, 'h2 connection closed: too many streams cancelled at once (rapid reset)')
+    }
+    const l = await listen(lc, handler, onUpgrade, onHandshake, onAbuse)
     const fields = lc.tls === null ? {} : { tls: true, http2: lc.http2, certificates: lc.tls.certificates.length }
     log.info({ listener: lc.name, address: lc.address, port: l.port, ...fields }, what === 'admin' ? 'admin listening' : 'listening')
     return l

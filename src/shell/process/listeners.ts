@@ -11,6 +11,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import type { TLSSocket } from 'node:tls'
 import { CertificateStore } from './certificates.js'
+import { guardResets } from './h2-reset-guard.js'
 import type { AdminConfig, ListenerConfig } from '../../config/types.js'
 import { DEFAULTS } from '../../config/defaults.js'
 import { declaredLength } from '../../core/framing.js'
@@ -34,7 +35,7 @@ export const H2_LIMITS = {
   maxSessionInvalidFrames: 100,
   maxSessionRejectedStreams: 100,
   maxSettings: 32, // settings entries per SETTINGS frame
-  // Rapid reset: a burst of streams opened and reset by the client ends its session.
+  // Rapid reset: nghttp2's own limit on RST_STREAM (its defaults), behind h2-reset-guard.ts.
   streamResetBurst: 1000,
   streamResetRate: 33,
 } as const
@@ -64,7 +65,7 @@ export interface Listener {
 
 export type UpgradeListener = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void
 
-export async function listen(config: ListenerConfig, onRequest: http.RequestListener, onUpgrade?: UpgradeListener, onHandshake?: HandshakeHook): Promise<Listener> {
+export async function listen(config: ListenerConfig, onRequest: http.RequestListener, onUpgrade?: UpgradeListener, onHandshake?: HandshakeHook, onAbuse?: (session: http2.ServerHttp2Session) => void): Promise<Listener> {
   const http1 = {
     keepAliveTimeout: config.timeouts.keepAliveMs,
     headersTimeout: config.timeouts.requestHeadMs, // slowloris: a trickled head gets 408
@@ -107,6 +108,7 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
         // A session error (flood, protocol error) is the client's: the session is destroyed, nothing to log per connection.
         session.on('error', noop)
       })
+      guardResets(h2, onAbuse ?? noop)
       server = h2
     } else {
       server = https.createServer({ ...tlsOptions, ...http1, shouldUpgradeCallback } as https.ServerOptions, onRequest)
