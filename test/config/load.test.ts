@@ -162,7 +162,7 @@ upstreams:
     const config = configOf(
       parseConfig(`
 listeners:
-  - {name: a, address: "::", port: 0, max_connections: 100, max_body_size: 10m, max_header_size: 8k, timeouts: {request_head: 5s, request: 1m, keep_alive: 10s}}
+  - {name: a, address: "::", port: 0, max_connections: 100, max_body_size: 10m, max_header_size: 8k, timeouts: {request_head: 5s, request: 1m, keep_alive: 10s}, http2: false, redirect_https: true}
   - {name: b, address: localhost, port: 0}
   - {address: 127.0.0.1, port: 8443}
 admin: {address: "::1", port: 0, request_metrics: false}
@@ -205,7 +205,7 @@ routes:
 `),
     )
     expect(config.listeners).toEqual([
-      { name: 'a', address: '::', port: 0, maxConnections: 100, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 } },
+      { name: 'a', address: '::', port: 0, maxConnections: 100, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 }, tls: null, http2: false, redirectHttps: true },
       { name: 'b', address: 'localhost', port: 0, ...LISTENER_DEFAULTS },
       { name: 'listener-2', address: '127.0.0.1', port: 8443, ...LISTENER_DEFAULTS },
     ])
