@@ -3,6 +3,7 @@
 // the scenario's two backends with upstream keep-alive, the anchors' settings
 // (../shared/bench-anchors/conf).
 import { parse, stringify } from 'yaml'
+import { TLS12_CIPHERS } from './tls.mjs'
 
 const isObject = (x) => x !== null && typeof x === 'object' && !Array.isArray(x)
 
@@ -15,9 +16,9 @@ export function deepMerge(base, over) {
 }
 
 /** switchyard: every feature on (access log, request metrics, health checks); YAML fragments merge over it. */
-export function switchyardYaml({ port, backends, fragments }) {
+export function switchyardYaml({ port, backends, fragments, tls }) {
   let conf = {
-    listeners: [{ address: '127.0.0.1', port }],
+    listeners: [{ address: '127.0.0.1', port, ...(tls ? { tls: { certificates: [{ cert_file: tls.cert, key_file: tls.key }] } } : {}) }],
     admin: { port: 0, request_metrics: true },
     log: { level: 'info', access_log: true },
     upstreams: {
@@ -39,13 +40,18 @@ const last = (fragments, key, dflt) => fragments.reduce((v, f) => f?.[key] ?? v,
  * The Upgrade/Connection pair is nginx's documented WebSocket recipe; a request without
  * Upgrade maps to an empty Connection header, which keeps upstream keep-alive working.
  */
-export function nginxProxyConf({ port, backends, fragments }) {
+export function nginxProxyConf({ port, backends, fragments, tls }) {
+  // HTTPS as switchyard serves it (bench/tls.mjs): TLS 1.2-1.3, the same suites, h2 by ALPN
+  // (`listen ... http2`: Debian 12's nginx 1.22 predates `http2 on`), tickets and a session cache on.
+  const ssl = tls ? `ssl_certificate ${tls.cert}; ssl_certificate_key ${tls.key}; ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_ciphers ${TLS12_CIPHERS}; ssl_prefer_server_ciphers on; ssl_session_cache shared:SSL:10m;` : ''
   return nginxConf({ name: 'nginx-proxy', workers: last(fragments, 'workers', 1), main: join(fragments, 'main'), body: `
   map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
   upstream backends { ${backends.map((p) => `server 127.0.0.1:${p};`).join(' ')} keepalive 64; keepalive_requests 1000000; keepalive_timeout 120s; }
   ${join(fragments, 'http')}
-  server { listen 127.0.0.1:${port};
+  server { listen 127.0.0.1:${port}${tls ? ' ssl http2' : ''};
     client_max_body_size 8m;
+    ${ssl}
     ${join(fragments, 'server')}
     location / { proxy_pass http://backends; proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection $connection_upgrade;

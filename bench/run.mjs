@@ -9,6 +9,7 @@
 //   DURATION=3 (s per run) REPS=3 WARMUP=1 (s per target) SCENARIOS=<all files, in DEFAULT_ORDER>
 //   TARGETS=direct,switchyard,nginx,haproxy,node-hello,pool-dispatch (+ what a scenario adds: node-memory in cache-hit-c50)
 //   COMPARE=1 (adds node-http-proxy,reply-from)
+//   TLS scenarios (`tls: true`: tls-c50, tls-newconn-c50, h2-c50) compare switchyard and nginx only; h2-c50 needs h2load (nghttp2-client)
 //   RATE=5000 (open-loop req/s) IDLE_CONNS=10000 PORT_BASE=9400  RUN_DIR=/tmp/switchyard-bench/<time>
 // Needs wrk (apt-get install wrk). Optional: apt-get install nginx haproxy.
 import { openSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -20,6 +21,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { performance } from 'node:perf_hooks'
 import { stop, waitForPort, cpuSeconds, cpuBusySeconds, rssMiB, hasCommand, assertFree } from './proc.mjs'
 import { wrk } from './load/wrk.mjs'
+import { h2load } from './load/h2load.mjs'
 import { openLoop, wsLoad, holdIdle } from './load/children.mjs'
 import { BACKEND_PORTS, FIRST_TARGET_PORT, TARGETS, DEFAULT_TARGETS, COMPARE_KINDS, SCENARIO_ONLY_KINDS, missing, startBackends, startTarget } from './targets.mjs'
 import { ensureCompareDeps } from './compare.mjs'
@@ -95,7 +97,9 @@ function targetsOf(sc) {
 async function measureLoad(sc, port, seconds, cpu) {
   switch (sc.load ?? 'wrk') {
     case 'wrk':
-      return wrk({ port, path: sc.path, connections: sc.connections, script: sc.script, headers: sc.headers, threads: sc.threads, seconds, cpu })
+      return wrk({ port, path: sc.path, connections: sc.connections, script: sc.script, headers: sc.headers, threads: sc.threads, seconds, cpu, scheme: sc.tls ? 'https' : 'http' })
+    case 'h2load':
+      return h2load({ port, path: sc.path, connections: sc.connections, streams: sc.streams, seconds, cpu })
     case 'openloop': {
       const r = await openLoop({ port, rate: sc.rate ?? RATE, seconds, connections: sc.connections, path: sc.path, cpu })
       return { ...r, requests: r.completed }

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { hasCommand, start } from './proc.mjs'
 import { haproxyCfg, haproxyMaxconn, nginxBackendConf, nginxProxyConf, switchyardYaml } from './conf.mjs'
 import { compareDepsDir } from './compare.mjs'
+import { benchCertificate } from './tls.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 // PORT_BASE (default 9400): backends on +1 and +2, targets from +10. Another harness on this
@@ -81,23 +82,25 @@ export function startTarget({ name, spec, port, dir, scenario, cpu, log, fdLimit
   const fragments = (key) => [spec[key], scenario[key], ...(key === 'switchyard' ? [extra] : [])]
   const file = (ext) => { mkdirSync(`${dir}/${name}`, { recursive: true }); return `${dir}/${name}/${name}.${ext}` }
   const backends = BACKEND_PORTS
+  // `tls: true`: the target listens with HTTPS (and h2 by ALPN), one certificate for all.
+  const tls = scenario.tls ? benchCertificate(`${dir}/tls`) : undefined
   switch (spec.kind) {
     case 'direct':
       return { port: backends[0] }
     case 'switchyard': {
       const f = file('yaml')
-      writeFileSync(f, switchyardYaml({ port, backends, fragments: fragments('switchyard') }))
+      writeFileSync(f, switchyardYaml({ port, backends, fragments: fragments('switchyard'), tls }))
       // The access log goes to /dev/null unless the target says `stdout: 'drain'` (a pipe the
       // bench reads and discards, as journald or Docker would read it).
       // `node`: flags for node itself (V8's heap sizing, say).
       const cli = spec.dist === undefined ? path.resolve(HERE, '../dist/cli.js') : path.resolve(spec.dist, 'cli.js')
       const child = start([process.execPath, ...(spec.node ?? []), cli, '--config', f], { cpu, log, stdout: spec.stdout ?? 'ignore' })
       // `rewrite(extra)`: the same config plus one more YAML fragment, written over the file (then SIGHUP reloads it).
-      return { port, child, rewrite: (extra) => writeFileSync(f, switchyardYaml({ port, backends, fragments: [...fragments('switchyard'), extra] })) }
+      return { port, child, rewrite: (extra) => writeFileSync(f, switchyardYaml({ port, backends, fragments: [...fragments('switchyard'), extra], tls })) }
     }
     case 'nginx': {
       const f = file('conf')
-      writeFileSync(f, nginxProxyConf({ port, backends, fragments: fragments('nginx') }))
+      writeFileSync(f, nginxProxyConf({ port, backends, fragments: fragments('nginx'), tls }))
       return { port, child: start(['nginx', '-p', `${dir}/${name}/`, '-c', f, '-e', `${dir}/${name}/error.log`], { cpu, log }) }
     }
     case 'haproxy': {

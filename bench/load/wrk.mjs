@@ -12,10 +12,10 @@ const ms = (v, u) => Number(v) * UNIT[u]
  * `script`: a Lua file in bench/scripts; `headers`: extra request headers ("Name: value");
  * `cpu` undefined: not pinned.
  */
-export function wrk({ port, path: target = '/', connections, seconds, cpu, script, headers = [], threads = 1 }) {
+export function wrk({ port, path: target = '/', connections, seconds, cpu, script, headers = [], threads = 1, scheme = 'http' }) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, '--latency',
     ...(script ? ['-s', path.join(SCRIPTS, script)] : []), ...headers.flatMap((h) => ['-H', h]),
-    `http://127.0.0.1:${port}${target}`]
+    `${scheme}://127.0.0.1:${port}${target}`]
   const argv = cpu !== undefined ? ['taskset', '-c', String(cpu), 'wrk', ...args] : ['wrk', ...args]
   return new Promise((resolve, reject) => {
     execFile(argv[0], argv.slice(1), { timeout: (seconds + 30) * 1000 }, (err, stdout) => {

@@ -10,6 +10,7 @@ export const DEFAULTS = {
     // request_head as HAProxy's `timeout http-request` is commonly set; request as Node's
     // requestTimeout default; keep_alive as nginx's keepalive_timeout.
     timeouts: { requestHeadMs: 10_000, requestMs: 300_000, keepAliveMs: 75_000 },
+    http2: true, // TLS listeners offer h2 and http/1.1 by ALPN
   },
   adminAddress: '127.0.0.1', // never public unless asked for
   adminPort: 9090,

@@ -6,10 +6,11 @@ import type { Cursor } from './fields.js'
 import { checkListenAddress } from './network.js'
 import { describe } from './problems.js'
 import { parseCidr, type Cidr } from '../core/cidr.js'
+import { readTls } from './tls.js'
 import type { AdminConfig, ListenerConfig, ListenerTimeoutsConfig } from './types.js'
 
 const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_body_size', 'max_header_size', 'timeouts',
-  'trusted_proxies', 'proxy_protocol']
+  'trusted_proxies', 'proxy_protocol', 'tls', 'http2', 'redirect_https']
 const LISTENER_TIMEOUT_KEYS = ['request_head', 'request', 'keep_alive']
 const ADMIN_KEYS = ['address', 'port', 'request_metrics']
 // Port 0 asks the OS for any free port: meant for tests, which read the bound port back.
@@ -34,6 +35,12 @@ export function readListeners(c: Cursor): ListenerConfig[] {
     else if (port > 0) byPort.set(port, i)
 
     const d = DEFAULTS.listener
+    const tls = readTls(l.field('tls'))
+    // h2 is offered by ALPN, which only a TLS handshake has (no h2c: nginx and browsers alike).
+    const http2 = readBool(l.field('http2'), d.http2)
+    if (tls === null && l.field('http2').value === true) l.field('http2').report('HTTP/2 is offered on TLS listeners only (by ALPN): add `tls:` or remove http2')
+    const redirectHttps = readBool(l.field('redirect_https'), false)
+    if (tls !== null && redirectHttps) l.field('redirect_https').report('is for plain listeners (it sends their clients to HTTPS); this listener has tls')
     listeners.push({
       name, address, port,
       maxConnections: readInt(l.field('max_connections'), { min: 0 }, d.maxConnections),
@@ -43,6 +50,7 @@ export function readListeners(c: Cursor): ListenerConfig[] {
       timeouts: readListenerTimeouts(l.field('timeouts')),
       trustedProxies: readTrustedProxies(l.field('trusted_proxies')),
       proxyProtocol: readBool(l.field('proxy_protocol'), false),
+      tls, http2, redirectHttps,
     })
   }
   return listeners

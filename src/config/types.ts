@@ -31,6 +31,31 @@ export interface ListenerConfig {
   readonly trustedProxies: readonly Cidr[]
   /** Each connection starts with a PROXY v1/v2 header, whose source is the client; default false. */
   readonly proxyProtocol: boolean
+  /** Present = an HTTPS listener (docs/tls.md); null = plain HTTP (default). */
+  readonly tls: TlsConfig | null
+  /** TLS listeners offer h2 by ALPN besides http/1.1; default true (meaningless without tls). */
+  readonly http2: boolean
+  /** Plain listeners: every request but an ACME challenge gets a 308 to https://; default false. */
+  readonly redirectHttps: boolean
+}
+
+/** `listeners[].tls`: the certificates are read (and checked against their keys) at config load. */
+export interface TlsConfig {
+  /** At least one; chosen by SNI: exact name, then wildcard, else the first. */
+  readonly certificates: readonly TlsCertificateConfig[]
+  readonly minVersion: 'TLSv1.2' | 'TLSv1.3' // YAML "1.2" (default) or "1.3"
+}
+
+export interface TlsCertificateConfig {
+  readonly certFile: string // absolute path, as written
+  readonly keyFile: string
+  /** The PEM texts as read at load (leaf first, then the chain): a reload re-reads the files. */
+  readonly cert: string
+  readonly key: string
+  /** DNS names of the leaf (subjectAltName, else CN), lower case; `*.example.com` for wildcards. */
+  readonly names: readonly string[]
+  /** The leaf's notAfter, Unix time in milliseconds. */
+  readonly notAfterMs: number
 }
 
 export interface ListenerTimeoutsConfig {

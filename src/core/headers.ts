@@ -41,6 +41,10 @@ const Kind = {
   Authorization: 12,
   RealIp: 13,
   Te: 14,
+  // HTTP/2 pseudo-headers (Node's h2 compatibility API lists them in rawHeaders, first):
+  // :authority is the request's Host (RFC 9113 8.3.1); the others are in req.method/req.url.
+  Authority: 15,
+  Pseudo: 16,
 } as const
 type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -75,6 +79,9 @@ for (const [lower, kind] of LOWER_KINDS) {
   KINDS.set(lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()), kind)
   KIND_LENGTHS[lower.length] = 1
 }
+// h2 pseudo-headers arrive lower case (HPACK names are lower case).
+KINDS.set(':authority', Kind.Authority)
+for (const name of [':method', ':path', ':scheme', ':protocol', ':status']) KINDS.set(name, Kind.Pseudo)
 // Common spellings that Title-Case does not produce.
 KINDS.set('X-Request-ID', Kind.RequestId)
 KINDS.set('TE', Kind.Te)
@@ -232,6 +239,13 @@ export function upstreamRequestHeaders(
           out.push(name, value)
         }
         break
+      case Kind.Authority:
+        // Before any Host (pseudo-headers come first): the upstream request gets it as Host.
+        if (host === undefined) {
+          host = value
+          out.push('Host', value)
+        }
+        break
       case Kind.ForwardedFor:
         xff = xff === undefined ? value : `${xff}, ${value}`
         break
@@ -245,7 +259,7 @@ export function upstreamRequestHeaders(
         if (value.toLowerCase().includes('trailers')) teTrailers = true
         break
       default:
-        // HopByHop, Expect, X-Real-IP, X-Forwarded-Host: dropped.
+        // HopByHop, Expect, X-Real-IP, X-Forwarded-Host, h2 pseudo-headers: dropped.
         break
     }
   }
@@ -273,7 +287,26 @@ export function upstreamRequestHeaders(
  * Hop-by-hop headers and those the response's Connection names are removed; any
  * X-Request-Id from the server is replaced by ["X-Request-Id", requestId], appended last.
  */
-export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[], requestId: string): string[] {
+/**
+ * A response's raw headers as undici gives them: a flat [name, value, ...] list over
+ * HTTP/1.1, but an object (lower-case names, arrays for repeated fields) over HTTP/2.
+ */
+export type RawResponseHeaders = readonly Buffer[] | readonly string[] | Readonly<Record<string, string | string[] | undefined>>
+
+/** An HTTP/2 response's header object as a flat list; a flat list as it is. */
+export function flatHeaders(raw: RawResponseHeaders): readonly Buffer[] | readonly string[] {
+  if (Array.isArray(raw)) return raw as readonly Buffer[] | readonly string[]
+  const out: string[] = []
+  for (const [name, value] of Object.entries(raw as Readonly<Record<string, string | string[] | undefined>>)) {
+    if (value === undefined) continue
+    if (typeof value === 'string') out.push(name, value)
+    else for (const v of value) out.push(name, v)
+  }
+  return out
+}
+
+export function clientResponseHeaders(rawHeaders: RawResponseHeaders, requestId: string): string[] {
+  const raw = flatHeaders(rawHeaders)
   const out: string[] = []
   let named: Set<string> | null = null
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -288,6 +321,8 @@ export function clientResponseHeaders(raw: readonly Buffer[] | readonly string[]
       case Kind.Te:
       case Kind.TransferEncoding:
       case Kind.RequestId:
+      case Kind.Authority:
+      case Kind.Pseudo:
         break
       default:
         // Expect and X-Forwarded-* mean nothing special in a response: kept.

@@ -8,6 +8,9 @@ import type { Config, LoadResult } from '../../src/config/types.js'
 
 /** A listener's limits when the file sets none. */
 const LISTENER_DEFAULTS = {
+  tls: null,
+  http2: true,
+  redirectHttps: false,
   maxConnections: 0,
   maxBodySize: 0,
   maxHeaderSize: 16384,
@@ -169,7 +172,7 @@ upstreams:
       parseConfig(`
 listeners:
   - {name: a, address: "::", port: 0, max_connections: 100, max_body_size: 10m, max_header_size: 8k, timeouts: {request_head: 5s, request: 1m, keep_alive: 10s},
-     trusted_proxies: [10.0.0.0/8, "::1", 192.168.0.7], proxy_protocol: true}
+     trusted_proxies: [10.0.0.0/8, "::1", 192.168.0.7], proxy_protocol: true, http2: false, redirect_https: true}
   - {name: b, address: localhost, port: 0}
   - {address: 127.0.0.1, port: 8443}
 admin: {address: "::1", port: 0, request_metrics: false}
@@ -224,7 +227,7 @@ routes:
     expect(config.listeners).toEqual([
       { name: 'a', address: '::', port: 0, maxConnections: 100, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 },
         trustedProxies: [{ family: 4, network: '10.0.0.0', prefix: 8 }, { family: 6, network: '::1', prefix: 128 }, { family: 4, network: '192.168.0.7', prefix: 32 }],
-        proxyProtocol: true },
+        proxyProtocol: true, tls: null, http2: false, redirectHttps: true },
       { name: 'b', address: 'localhost', port: 0, ...LISTENER_DEFAULTS },
       { name: 'listener-2', address: '127.0.0.1', port: 8443, ...LISTENER_DEFAULTS },
     ])

@@ -2,21 +2,17 @@
 // a TLS listener, forwarded to an `http2: true` upstream (a grpc-js server speaking h2c),
 // with trailers and grpc-status intact: unary and server-streaming calls, trailing metadata,
 // and a non-OK status.
-// Guarded: the TLS listener (listeners[].tls, HTTP/2 downstream) is another branch's work;
-// the test runs once the config reader accepts `listeners[].tls` (then remove the guard).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
-import { parseConfig } from '../../src/config/load.js'
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
 import { makeTestCa } from '../helpers/test-ca.js'
 
 const pki = makeTestCa()
 const leaf = pki.issue('localhost', ['localhost', 'IP:127.0.0.1'])
 const listenerTls = `tls: {certificates: [{cert_file: ${leaf.cert}, key_file: ${leaf.key}}]}`
-const tlsListenersAvailable = parseConfig(`listeners: [{port: 0, ${listenerTls}}]\nupstreams: {app: {servers: [{url: "http://127.0.0.1:1"}]}}\n`).ok
 
 const PROTO = `
 syntax = "proto3";
@@ -36,7 +32,7 @@ type EchoClient = grpc.Client & {
   Fail(n: Note, cb: (e: grpc.ServiceError | null, r?: Note) => void): grpc.ClientUnaryCall
 }
 
-describe.skipIf(!tlsListenersAvailable)('gRPC through an h2 listener to an http2 upstream', () => {
+describe('gRPC through an h2 listener to an http2 upstream', () => {
   let server: grpc.Server
   let d: RunningDaemon
   let client: EchoClient

@@ -10,7 +10,9 @@ describe('framingIsSafe', () => {
     ['HTTP/1.0', 1, 0, false, true],
     ['HTTP/1.0 with Transfer-Encoding (RFC 9112 6.1: faulty)', 1, 0, true, false],
     ['HTTP/0.9 (no version: headers would be read differently)', 0, 9, false, false],
-    ['HTTP/2.0 on an HTTP/1 listener', 2, 0, false, false],
+    ['HTTP/2 (its own framing)', 2, 0, false, true],
+    ['HTTP/2 with Transfer-Encoding (nghttp2 refuses it first)', 2, 0, true, false],
+    ['HTTP/2.1', 2, 1, false, false],
     ['HTTP/1.2', 1, 2, false, false],
   ] as const)('%s', (_name, major, minor, te, safe) => {
     expect(framingIsSafe(major, minor, te)).toBe(safe)

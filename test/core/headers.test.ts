@@ -180,6 +180,19 @@ describe('upstreamRequestHeaders', () => {
     expect(h.host).toBe('first.com')
   })
 
+  it('h2: :authority becomes Host, the other pseudo-headers are dropped', () => {
+    const h = up([':method', 'GET', ':authority', 'h2.example.com', ':scheme', 'https', ':path', '/x', 'accept', '*/*'])
+    expect(pairs(h.headers).slice(0, 2)).toEqual([['Host', 'h2.example.com'], ['accept', '*/*']])
+    expect(h.host).toBe('h2.example.com')
+    expect(pairs(h.headers).map(([n]) => n).filter((n) => n.startsWith(':'))).toEqual([])
+  })
+
+  it('h2: :authority wins over a later host header', () => {
+    const h = up([':authority', 'a.example.com', 'host', 'b.example.com'])
+    expect(values(h.headers, 'host')).toEqual(['a.example.com'])
+    expect(h.host).toBe('a.example.com')
+  })
+
   it('leaves no header undici refuses (keep-alive, upgrade, transfer-encoding, expect, connection)', () => {
     const h = up(['Connection', 'Upgrade', 'Upgrade', 'websocket', 'Sec-WebSocket-Key', 'k', 'Sec-WebSocket-Version', '13',
       'Expect', '100-continue', 'Keep-Alive', 'timeout=5', 'Transfer-Encoding', 'chunked'])
@@ -190,6 +203,11 @@ describe('upstreamRequestHeaders', () => {
 })
 
 describe('clientResponseHeaders', () => {
+  it('an HTTP/2 response: undici gives an object (lower-case names, arrays for repeats); it is flattened and filtered the same', () => {
+    const out = clientResponseHeaders({ 'content-type': 'application/grpc', 'grpc-status': '5', 'set-cookie': ['a=1', 'b=2'], connection: 'close', 'x-request-id': 'theirs', skipped: undefined }, 'rid')
+    expect(out).toEqual(['content-type', 'application/grpc', 'grpc-status', '5', 'set-cookie', 'a=1', 'set-cookie', 'b=2', 'X-Request-Id', 'rid'])
+  })
+
   const b = (...s: string[]) => s.map((x) => Buffer.from(x, 'latin1'))
 
   it('decodes Buffers as latin1, keeps order and case, appends X-Request-Id', () => {

@@ -21,10 +21,11 @@ const BYTES_OUT = bytes(',"bytes_out":')
 const RETRIES = bytes(',"retries":')
 const ERROR = bytes(',"error":')
 const CACHE = bytes(',"cache":')
+const HTTP_VERSION = bytes(',"http_version":')
 const END = bytes(',"msg":"request"}\n')
 /** Every constant part of a line plus the numbers (at most 16 digits each: time, status, sizes, retries; 20 for the duration). */
 const FIXED_MAX = REQUEST_ID.length + METHOD.length + PATH.length + CLIENT.length + STATUS.length + DURATION.length + BYTES_IN.length +
-  BYTES_OUT.length + RETRIES.length + ERROR.length + CACHE.length + END.length + 6 * 16 + 20
+  BYTES_OUT.length + RETRIES.length + ERROR.length + CACHE.length + HTTP_VERSION.length + END.length + 6 * 16 + 20
 
 export class AccessLog {
   readonly #head: Buffer
@@ -43,15 +44,20 @@ export class AccessLog {
     return bytes(`,"upstream":${JSON.stringify(upstream)},"server":${JSON.stringify(server)}`)
   }
 
+  /** The target and route parts of a line answered before any route matched (404, 400, a redirect). */
+  static readonly NO_TARGET = AccessLog.target('', '')
+  static readonly NO_ROUTE = Buffer.alloc(0)
+
   /**
    * `requestId` is sane (headers.ts) or a UUID, `method` an HTTP token.
    * `client`: the client address (runtime/client-address.ts).
    * `route`: the route's `,"route":..` part (ProxyRoute.accessRoute), empty when no route matched.
    * `cache`: the X-Cache result on a route with a cache (HIT, MISS, STALE, BYPASS), else ''.
+   * `httpVersion`: Node's req.httpVersion ("1.1", "1.0", "2.0").
    */
-  write(requestId: string, method: string, path: string, client: string, status: number, target: Buffer, route: Buffer, seconds: number, bytesIn: number, bodyBytesOut: number, retries: number, error: string, cache = ''): void {
+  write(requestId: string, method: string, path: string, client: string, status: number, target: Buffer, route: Buffer, seconds: number, bytesIn: number, bodyBytesOut: number, retries: number, error: string, cache = '', httpVersion = '1.1'): void {
     const max = FIXED_MAX + this.#head.length + target.length + route.length + maxStringBytes(requestId) + maxStringBytes(method) +
-      maxStringBytes(path) + maxStringBytes(client) + maxStringBytes(error) + maxStringBytes(cache)
+      maxStringBytes(path) + maxStringBytes(client) + maxStringBytes(error) + maxStringBytes(cache) + maxStringBytes(httpVersion)
     const s: ByteSink = this.#lines.begin(max)
     putBytes(s, this.#head)
     putUint(s, Date.now())
@@ -83,6 +89,8 @@ export class AccessLog {
       putBytes(s, CACHE)
       putString(s, cache)
     }
+    putBytes(s, HTTP_VERSION)
+    putString(s, httpVersion)
     putBytes(s, END)
     this.#lines.end()
   }

@@ -56,6 +56,9 @@ export class Metrics {
   /** Cache results per upstream as plain numbers (hit, miss, stale, bypass), read at scrape time: a hit hashes no labels. */
   readonly #cacheResults = new Map<string, Float64Array>()
   readonly cacheRedisErrors: Counter<'cache'>
+  readonly tlsHandshakes: Counter<'listener' | 'protocol' | 'result'>
+  /** TLS certificates of the running config (docs/tls.md): the expiry gauge reads them at scrape time. */
+  #certificates: readonly { listener: string; name: string; notAfterMs: number }[] = []
   /** Requests that matched no route (404) or were refused before routing (400): upstream="", server="". */
   readonly unrouted: RequestStats
   #source: GaugeSource | null = null
@@ -144,6 +147,16 @@ export class Metrics {
         for (const c of source()?.cacheGauges?.() ?? []) this.set({ cache: c.cache }, c.up ? 1 : 0)
       },
     })
+    this.tlsHandshakes = new Counter({ name: 'switchyard_tls_handshakes_total', help: 'TLS handshakes on HTTPS listeners, by TLS version and result (success, failure).', labelNames: ['listener', 'protocol', 'result'], registers })
+    const certificates = (): readonly { listener: string; name: string; notAfterMs: number }[] => this.#certificates
+    new Gauge({
+      // The process that loads the config sets it (single, or the primary): one value, not a sum over workers.
+      name: 'switchyard_tls_certificate_expiry_timestamp_seconds', help: 'When a certificate of a TLS listener expires (Unix time), by listener and certificate name.', labelNames: ['listener', 'name'], registers: control,
+      collect() {
+        this.reset()
+        for (const c of certificates()) this.set({ listener: c.listener, name: c.name }, Math.floor(c.notAfterMs / 1000))
+      },
+    })
     // Zero-valued series exist from the start, so rate() sees the first increment.
     this.configReloads.inc({ result: 'success' }, 0)
     this.configReloads.inc({ result: 'failure' }, 0)
@@ -152,6 +165,16 @@ export class Metrics {
       collectDefaultMetrics({ register: this.registry })
       for (const name of REFUSED_DEFAULTS) this.registry.removeSingleMetric(name)
     }
+  }
+
+  /** A handshake on TLS listener `listener`: `protocol` is the TLS version agreed ('' when none was). */
+  tlsHandshake(listener: string, protocol: string, ok: boolean): void {
+    this.tlsHandshakes.inc({ listener, protocol, result: ok ? 'success' : 'failure' })
+  }
+
+  /** The certificates the expiry gauge shows: those of the running config. */
+  setCertificates(list: readonly { listener: string; name: string; notAfterMs: number }[]): void {
+    this.#certificates = list
   }
 
   /** Where the state gauges read from: the running config's upstreams. */

@@ -18,6 +18,7 @@ import type { Lifecycle } from '../runtime/context.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { ControlSignal, SignalInbox } from './signals.js'
+import { noteCertificates } from './certificate-expiry.js'
 
 /** What a running daemon offers the controller. */
 export interface Mode {
@@ -58,6 +59,7 @@ export class Control {
   /** Startup is over: every listener accepts. A signal kept meanwhile is acted on now. */
   ready(mode: Mode, fields: Record<string, unknown>): void {
     this.#mode = mode
+    noteCertificates(mode.config, this.#log, this.#metrics)
     this.lifecycle.ready = true
     this.#log.info(fields, 'ready')
     notifySystemd('READY=1', this.#log)
@@ -126,6 +128,7 @@ export class Control {
       return
     }
     mode.apply(result.config)
+    noteCertificates(result.config, this.#log, this.#metrics)
     this.#metrics.configReloads.inc({ result: 'success' })
     this.#metrics.lastReloadSuccess.setToCurrentTime()
     this.#log.info({ config: this.#file }, 'config reloaded')

@@ -2,22 +2,28 @@
 // single process (single.ts) and every cluster worker (worker.ts) have one; what drives it
 // (signals, or the primary's messages) is theirs.
 import http from 'node:http'
+import type { ServerHttp2Session } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { Config, ListenerConfig } from '../../config/types.js'
 import { Runtime } from '../runtime/runtime.js'
 import type { Lifecycle } from '../runtime/context.js'
 import { forward } from '../request/forward.js'
 import { proxyUpgrade } from '../request/websocket.js'
+import { redirectHttps } from '../request/https-redirect.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
-import { listen, type Listener, type UpgradeListener } from './listeners.js'
+import { listen, type HandshakeHook, type Listener, type UpgradeListener } from './listeners.js'
 import { ClientAddressing } from '../runtime/client-address.js'
 
 /** Binds one listener; a failure is logged with the config key and is fatal for the caller. */
-export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger, onUpgrade?: UpgradeListener): Promise<Listener | null> {
+export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger, onUpgrade?: UpgradeListener, onHandshake?: HandshakeHook): Promise<Listener | null> {
   try {
-    const l = await listen(lc, handler, onUpgrade)
-    log.info({ listener: lc.name, address: lc.address, port: l.port }, what === 'admin' ? 'admin listening' : 'listening')
+    const onAbuse = (session: ServerHttp2Session): void => {
+      log.warn({ listener: lc.name, client: session.socket?.remoteAddress }, 'h2 connection closed: too many streams cancelled at once (rapid reset)')
+    }
+    const l = await listen(lc, handler, onUpgrade, onHandshake, onAbuse)
+    const fields = lc.tls === null ? {} : { tls: true, http2: lc.http2, certificates: lc.tls.certificates.length }
+    log.info({ listener: lc.name, address: lc.address, port: l.port, ...fields }, what === 'admin' ? 'admin listening' : 'listening')
     return l
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err)
@@ -30,7 +36,7 @@ export async function bind(what: string, lc: ListenerConfig, handler: http.Reque
 export function closeListener(l: Listener): Promise<void> {
   return new Promise((resolve) => {
     l.server.close(() => resolve())
-    l.server.closeIdleConnections()
+    ;(l.server as http.Server).closeIdleConnections() // every kind has it (an h2 listener: its HTTP/1.1 connections; close() ends its sessions)
     l.closeSilentConnections()
   })
 }
@@ -56,28 +62,35 @@ export class DataPlane {
     const plainUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
       proxyUpgrade(this.runtime.forward, req, socket, head)
     }
+    const onHandshake: HandshakeHook = (listener, protocol, ok) => this.#metrics.tlsHandshake(listener, protocol, ok)
+    // The HTTPS port a redirect_https listener writes in Location, known once every listener is bound.
+    let httpsPort: number | null = null
     for (const [i, lc] of this.runtime.config.listeners.entries()) {
       const maxBody = lc.maxBodySize
       // A listener with trusted_proxies or proxy_protocol tags each request with its client
       // address first (runtime/client-address.ts); one without runs no extra step.
       const addressing = ClientAddressing.of(lc)
+      const handle = lc.redirectHttps
+        ? (req: http.IncomingMessage, res: http.ServerResponse): void => { redirectHttps(this.runtime.forward, req, res, httpsPort, maxBody) }
+        : (req: http.IncomingMessage, res: http.ServerResponse): void => { forward(this.runtime.forward, req, res, maxBody) }
       const onRequest = addressing === null
-        ? (req: http.IncomingMessage, res: http.ServerResponse): void => forward(this.runtime.forward, req, res, maxBody)
+        ? handle
         : (req: http.IncomingMessage, res: http.ServerResponse): void => {
           addressing.tag(req)
-          forward(this.runtime.forward, req, res, maxBody)
+          handle(req, res)
         }
       const onUpgrade = addressing === null ? plainUpgrade : (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
         addressing.tag(req)
         proxyUpgrade(this.runtime.forward, req, socket, head)
       }
-      const l = await bind(`listeners.${i}`, lc, onRequest, this.#log, onUpgrade)
+      const l = await bind(`listeners.${i}`, lc, onRequest, this.#log, onUpgrade, onHandshake)
       if (l === null) {
         await this.drain()
         return false
       }
       this.listeners.push(l)
     }
+    httpsPort = redirectPort(this.listeners)
     return true
   }
 
@@ -85,6 +98,11 @@ export class DataPlane {
   apply(config: Config): Runtime {
     const previous = this.runtime
     this.#log.level = process.env.LOG_LEVEL ?? config.log.level
+    // The listeners are the same ones (restart.ts): only their certificates may have changed.
+    config.listeners.forEach((lc, i) => {
+      const store = this.listeners[i]?.certificates
+      if (store != null && lc.tls !== null) store.replace(lc.tls)
+    })
     const next = new Runtime(config, this.#log, this.lifecycle, this.#metrics, previous)
     this.runtime = next
     this.#metrics.setSource(next)
@@ -107,7 +125,17 @@ export class DataPlane {
 
   /** Closes every connection now, WebSocket tunnels included (shutdown_timeout, or a second signal). */
   kill(): void {
-    for (const l of this.listeners) l.server.closeAllConnections()
+    for (const l of this.listeners) l.closeAllConnections()
     for (const t of this.lifecycle.websockets) t.destroy() // upgraded sockets are no longer the HTTP server's
   }
+}
+
+/**
+ * The port redirect_https writes: none when a TLS listener is on 443 (or there is none); the
+ * bound port of the only TLS listener otherwise; none when several share the choice.
+ */
+export function redirectPort(listeners: readonly Listener[]): number | null {
+  const tls = listeners.filter((l) => l.tls)
+  if (tls.length !== 1 || tls.some((l) => l.port === 443)) return null
+  return (tls[0] as Listener).port
 }

@@ -1,7 +1,17 @@
-// The client-facing HTTP servers, one per configured listener.
+// The client-facing HTTP servers, one per configured listener: node:http for a plain
+// listener; for a TLS one node:https (`http2: false`) or node:http2's secure server with
+// HTTP/1.1 allowed (`http2: true`: ALPN offers h2 and http/1.1). The same handlers serve all
+// three: Node's h2 compatibility API hands them request/response objects shaped like
+// node:http's (request/ reads what both have). HTTP/1.1 limits and timeouts are the same on
+// every kind; h2 has its own bounds (H2_LIMITS, docs/tls.md#http2).
 import http from 'node:http'
+import https from 'node:https'
+import http2 from 'node:http2'
 import type { AddressInfo, Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
+import type { TLSSocket } from 'node:tls'
+import { CertificateStore } from './certificates.js'
+import { guardResets } from './h2-reset-guard.js'
 import type { AdminConfig, ListenerConfig } from '../../config/types.js'
 import { DEFAULTS } from '../../config/defaults.js'
 import { declaredLength } from '../../core/framing.js'
@@ -10,10 +20,42 @@ import { requireProxyHeader } from './proxy-protocol.js'
 
 const SILENT_GRACE_MS = 1_000
 
+/** Any of the three kinds: what the process code calls on them is common to all. */
+export type ListenerServer = http.Server | https.Server | http2.Http2SecureServer
+
+/**
+ * h2 bounds (abuse: CVE-2023-44487 rapid reset, SETTINGS/PING floods, header bombs). Node's
+ * own guards stay on: nghttp2 ends a session that queues more than 1000 unanswered control
+ * frame ACKs (a SETTINGS or PING flood whose ACKs the client does not read) or resets streams
+ * faster than its rate limit, and Node ends one that sends maxSessionInvalidFrames bad frames
+ * or gets maxSessionRejectedStreams streams refused.
+ */
+export const H2_LIMITS = {
+  maxConcurrentStreams: 128, // nginx's http2_max_concurrent_streams
+  maxSessionMemory: 10, // MiB of buffered data per session (Node's default)
+  maxSessionInvalidFrames: 100,
+  maxSessionRejectedStreams: 100,
+  maxSettings: 32, // settings entries per SETTINGS frame
+  // Rapid reset: nghttp2's own limit on RST_STREAM (its defaults), behind h2-reset-guard.ts.
+  streamResetBurst: 1000,
+  streamResetRate: 33,
+} as const
+
+/** What a TLS listener reports per handshake (metrics), given by the process. */
+export interface HandshakeHook {
+  (listener: string, protocol: string, ok: boolean): void
+}
+
 export interface Listener {
   readonly config: ListenerConfig
-  readonly server: http.Server
+  readonly server: ListenerServer
   readonly port: number // the bound port (differs from config when it is 0)
+  /** An HTTPS listener (X-Forwarded-Proto https, Secure cookies). */
+  readonly tls: boolean
+  /** The certificates of a TLS listener (reload: replace(); a runtime source: install()); null on a plain one. */
+  readonly certificates: CertificateStore | null
+  /** Cuts every connection now (h2 sessions included). */
+  closeAllConnections(): void
   /**
    * Shutdown: Node's closeIdleConnections() spares connections that never sent a byte. Those
    * still silent after a grace second are closed (a connection accepted just before the
@@ -24,24 +66,67 @@ export interface Listener {
 
 export type UpgradeListener = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => void
 
-export async function listen(config: ListenerConfig, onRequest: http.RequestListener, onUpgrade?: UpgradeListener): Promise<Listener> {
-  const server = http.createServer({
+export async function listen(config: ListenerConfig, onRequest: http.RequestListener, onUpgrade?: UpgradeListener, onHandshake?: HandshakeHook, onAbuse?: (session: http2.ServerHttp2Session) => void): Promise<Listener> {
+  const http1 = {
     keepAliveTimeout: config.timeouts.keepAliveMs,
     headersTimeout: config.timeouts.requestHeadMs, // slowloris: a trickled head gets 408
     requestTimeout: config.timeouts.requestMs,
     maxHeaderSize: config.maxHeaderSize, // 431 beyond
     // Node checks those two timeouts only every connectionsCheckingInterval (30 s by default).
     connectionsCheckingInterval: 1_000,
-    // Only WebSocket upgrades leave HTTP; any other Upgrade (h2c...) is served as HTTP/1.1,
-    // the header dropped as hop-by-hop (Node >= 24.9; older Node hands them to onUpgrade).
-    shouldUpgradeCallback: (req: http.IncomingMessage) => onUpgrade !== undefined && isWebSocketUpgrade(req),
-  } as http.ServerOptions, onRequest)
+  }
+  // Only WebSocket upgrades leave HTTP; any other Upgrade (h2c...) is served as HTTP/1.1,
+  // the header dropped as hop-by-hop (Node >= 24.9; older Node hands them to onUpgrade).
+  const shouldUpgradeCallback = (req: http.IncomingMessage): boolean => onUpgrade !== undefined && isWebSocketUpgrade(req)
+  const certificates = config.tls === null ? null : new CertificateStore(config.tls)
+  let server: ListenerServer
+  const sessions = new Set<http2.ServerHttp2Session>()
+  if (certificates === null) {
+    server = http.createServer({ ...http1, shouldUpgradeCallback } as http.ServerOptions, onRequest)
+  } else {
+    const tlsOptions = { ...certificates.contextOptions(certificates.defaultPair as { cert: string; key: string }), SNICallback: certificates.sniCallback }
+    if (config.http2) {
+      const h2 = http2.createSecureServer({
+        ...tlsOptions,
+        allowHTTP1: true,
+        http1Options: http1,
+        maxSessionMemory: H2_LIMITS.maxSessionMemory,
+        maxSessionInvalidFrames: H2_LIMITS.maxSessionInvalidFrames,
+        maxSessionRejectedStreams: H2_LIMITS.maxSessionRejectedStreams,
+        maxSettings: H2_LIMITS.maxSettings,
+        streamResetBurst: H2_LIMITS.streamResetBurst,
+        streamResetRate: H2_LIMITS.streamResetRate,
+        settings: { maxConcurrentStreams: H2_LIMITS.maxConcurrentStreams, maxHeaderListSize: config.maxHeaderSize, enablePush: false },
+        maxSendHeaderBlockLength: config.maxHeaderSize,
+      } as http2.SecureServerOptions, onRequest as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void)
+      ;(h2 as unknown as { shouldUpgradeCallback: typeof shouldUpgradeCallback }).shouldUpgradeCallback = shouldUpgradeCallback
+      // An idle session (no frame either way for keep_alive) is closed gracefully (GOAWAY).
+      h2.setTimeout(config.timeouts.keepAliveMs)
+      h2.on('timeout', (session: http2.ServerHttp2Session) => session.close())
+      h2.on('session', (session: http2.ServerHttp2Session) => {
+        sessions.add(session)
+        session.once('close', () => sessions.delete(session))
+        // A session error (flood, protocol error) is the client's: the session is destroyed, nothing to log per connection.
+        session.on('error', noop)
+      })
+      guardResets(h2, onAbuse ?? noop)
+      server = h2
+    } else {
+      server = https.createServer({ ...tlsOptions, ...http1, shouldUpgradeCallback } as https.ServerOptions, onRequest)
+    }
+    certificates.onDefaultChange = (options) => (server as https.Server).setSecureContext(options)
+    const name = config.name
+    if (onHandshake !== undefined) {
+      server.on('secureConnection', (socket: TLSSocket) => onHandshake(name, socket.getProtocol() ?? '', true))
+      server.on('tlsClientError', (_err: Error, socket: TLSSocket) => onHandshake(name, socket.getProtocol() ?? '', false))
+    }
+  }
   if (onUpgrade !== undefined) server.on('upgrade', onUpgrade)
   // Expect: 100-continue: a body over max_body_size is refused before the client sends it;
   // else the 100 goes out at once (Node's default without this listener) and the request
   // is forwarded (undici refuses to forward Expect itself).
   if (config.maxBodySize > 0) {
-    server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    ;(server as http.Server).on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
       if (declaredLength(req.headers['content-length']) <= config.maxBodySize) res.writeContinue()
       onRequest(req, res)
     })
@@ -71,8 +156,15 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
     if (silent.length === 0) return
     setTimeout(() => { for (const s of silent) if (s.bytesRead === 0) s.destroy() }, SILENT_GRACE_MS).unref()
   }
-  return { config, server, port: (server.address() as AddressInfo).port, closeSilentConnections }
+  const closeAllConnections = (): void => {
+    // node:http and node:https have it; an h2 listener's HTTP/1.1 connections are tracked the same way.
+    http.Server.prototype.closeAllConnections.call(server as http.Server)
+    for (const s of sessions) s.destroy()
+  }
+  return { config, server, port: (server.address() as AddressInfo).port, tls: certificates !== null, certificates, closeSilentConnections, closeAllConnections }
 }
+
+function noop(): void {}
 
 function onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   if (!socket.writable || err.code === 'ECONNRESET') {
@@ -110,4 +202,7 @@ const DEFAULT_LIMITS = {
   timeouts: DEFAULTS.listener.timeouts,
   trustedProxies: [],
   proxyProtocol: false,
+  tls: null,
+  http2: false,
+  redirectHttps: false,
 }

@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { ageSeconds, bypasses, cacheOrigin, invalidates, reuse, varyMatches, type CacheResult } from '../../core/cache-rules.js'
 import type { CachedResponse, CacheRequest } from '../../core/cached-response.js'
-import { clientResponseHeaders, type UpstreamHeaders } from '../../core/headers.js'
+import { clientResponseHeaders, type RawResponseHeaders, type UpstreamHeaders } from '../../core/headers.js'
 import type { ForwardContext } from '../runtime/context.js'
 import type { CachedRoute } from '../runtime/cached-route.js'
 import type { BodyLimit } from './body-limit.js'
@@ -46,7 +46,7 @@ export function answerFreshHit(ctx: ForwardContext, route: CachedRoute, req: Inc
   const upstream = route.upstream
   const seconds = (performance.now() - started) / 1000
   if (ctx.requestMetrics) upstream.metrics.requests.record(method, entry.status, seconds)
-  ctx.accessLog?.write(headers.requestId, method, req.url as string, clientAddress(req), entry.status, upstream.accessTarget, route.route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT')
+  ctx.accessLog?.write(headers.requestId, method, req.url as string, clientAddress(req), entry.status, upstream.accessTarget, route.route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT', req.httpVersion)
   return true
 }
 
@@ -149,7 +149,7 @@ export class CachedExchange extends Exchange implements FillClient {
     const result = this.#result as CacheResult
     route.count(result)
     if (invalidates(this.req.method as string, this.status)) void route.cache.store.delete(this.#key)
-    const out = clientResponseHeaders(controller.rawHeaders as Buffer[], this.headers.requestId)
+    const out = clientResponseHeaders(controller.rawHeaders as RawResponseHeaders, this.headers.requestId)
     if (route.xCache) out.push('X-Cache', result)
     return out
   }

@@ -8,7 +8,7 @@ import { clientAddress } from '../runtime/client-address.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Dispatcher } from 'undici'
-import { clientResponseHeaders, type UpstreamHeaders } from '../../core/headers.js'
+import { clientResponseHeaders, type RawResponseHeaders, type UpstreamHeaders } from '../../core/headers.js'
 import { LocalFailure, type ErrorClass } from '../../core/errors.js'
 import type { ForwardContext } from '../runtime/context.js'
 import type { ProxyRoute } from '../runtime/proxy-route.js'
@@ -52,6 +52,8 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   #spooler: ResponseSpooler | null = null
   /** This attempt's response (a listed 502/503/504) is read and dropped: a retry follows. */
   #dropping = false
+  /** A gRPC Trailers-Only head for an h2 client, written at the end (#writeHeldHead). */
+  #heldHead: string[] | null = null
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: ProxyRoute, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
     super(route.upstream, req, started)
@@ -153,9 +155,12 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.serverAnswered()
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
     const head = this.responseHead(controller, headers)
-    const cookie = this.stickyCookie(false) // no TLS listeners yet: never Secure
+    const cookie = this.stickyCookie((this.#socket as Socket & { encrypted?: boolean }).encrypted === true) // Secure on TLS listeners
     if (cookie !== null) head.push('Set-Cookie', cookie) // after the server's own Set-Cookie headers
-    this.res.writeHead(statusCode, head)
+    // A gRPC "Trailers-Only" answer (grpc-status in the head, no body) must reach an h2 client
+    // as one HEADERS frame that ends the stream, or grpc-js reads no status: held until the end.
+    if (this.req.httpVersionMajor === 2 && headers['grpc-status'] !== undefined) this.#heldHead = head
+    else this.res.writeHead(statusCode, head)
     const buffering = this.responseBuffering
     if (buffering !== null) this.#mayBuffer = buffering.maxTempSize > 0 && responseMayBuffer(this.req.method as string, statusCode, headers['content-type'], headers['x-accel-buffering'])
   }
@@ -180,11 +185,12 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
    * duplicates (Set-Cookie): forward those, not the parsed object.
    */
   protected responseHead(controller: Dispatcher.DispatchController, _headers: Record<string, string | string[] | undefined>): string[] {
-    return clientResponseHeaders(controller.rawHeaders as Buffer[], this.headers.requestId)
+    return clientResponseHeaders(controller.rawHeaders as RawResponseHeaders, this.headers.requestId)
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#dropping) return
+    if (this.#heldHead !== null) this.#writeHeldHead(false)
     this.bytesOut += chunk.length
     bodyBytes(chunk.length)
     if (this.#spooler !== null) return this.#spooler.push(chunk)
@@ -209,6 +215,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     }
     // Trailers (gRPC's grpc-status, HTTP/1.1 chunked trailers) go on to the client: as an
     // HTTP/2 trailing HEADERS frame, or after the last chunk of a chunked HTTP/1.1 response.
+    if (this.#heldHead !== null) this.#writeHeldHead(true)
     if (trailers !== undefined && this.req.method !== 'HEAD') forwardTrailers(this.res, trailers)
     this.res.end()
     this.release()
@@ -224,6 +231,28 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
       this.finish(this.status === 0 ? 502 : this.status)
       this.upstream.log.error({ err: bug }, 'bug while handling an upstream error')
     }
+  }
+
+  /**
+   * The held head goes out: with writeHead when a body follows; else as headers set one by one,
+   * which Node's h2 compatibility API sends with END_STREAM when end() comes next.
+   */
+  #writeHeldHead(ending: boolean): void {
+    const head = this.#heldHead as string[]
+    this.#heldHead = null
+    if (!ending) {
+      this.res.writeHead(this.status, head)
+      return
+    }
+    this.res.statusCode = this.status
+    const fields = new Map<string, string[]>()
+    for (let i = 0; i < head.length; i += 2) {
+      const name = (head[i] as string).toLowerCase()
+      const values = fields.get(name)
+      if (values === undefined) fields.set(name, [head[i + 1] as string])
+      else values.push(head[i + 1] as string)
+    }
+    for (const [name, values] of fields) this.res.setHeader(name, values.length === 1 ? values[0] as string : values)
   }
 
   /** The dropped response is over (read to its end, or cut): the retry decided on its head goes out. */
@@ -329,7 +358,8 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     const log = this.ctx.accessLog
     if (log === null) return
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
-    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, clientAddress(this.req, this.#socket), status, target, this.#route.accessRoute, seconds, takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn())
+    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, clientAddress(this.req, this.#socket), status, target, this.#route.accessRoute, seconds,
+      takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn(), this.req.httpVersion)
   }
 }
 

@@ -17,7 +17,7 @@ import type { Dispatcher } from 'undici'
 import type { CacheResult } from '../../core/cache-rules.js'
 import { ageSeconds, conditionalHeaders, headerMap, refreshed, staleIfError, toStore } from '../../core/cache-rules.js'
 import type { CachedResponse, CacheRequest } from '../../core/cached-response.js'
-import { clientResponseHeaders } from '../../core/headers.js'
+import { clientResponseHeaders, type RawResponseHeaders } from '../../core/headers.js'
 import type { Cache } from '../cache/cache.js'
 import type { Server, Upstream } from '../runtime/upstreams.js'
 import { Attempts } from './attempts.js'
@@ -167,7 +167,7 @@ export class Fill extends Attempts implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return
     this.server?.noteSuccess()
     const now = Date.now()
-    const raw = clientResponseHeaders(controller.rawHeaders as Buffer[], '')
+    const raw = clientResponseHeaders(controller.rawHeaders as RawResponseHeaders, '')
     raw.length -= 2 // the X-Request-Id placeholder: each client gets its own
     const map = headerMap(raw)
     const stale = this.#stale

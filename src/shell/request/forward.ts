@@ -3,6 +3,7 @@
 // directory (static.ts), an upstream (exchange.ts) or an upstream behind a cache
 // (cached-exchange.ts). Answers given here are local: 400, 404, 413.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Http2ServerRequest } from 'node:http2'
 import { randomUUID } from 'node:crypto'
 import { upstreamRequestHeaders, type UpstreamHeaders } from '../../core/headers.js'
 import { declaredLength, framingIsSafe, isOriginForm } from '../../core/framing.js'
@@ -27,7 +28,9 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   // While draining, every response closes its connection (Node adds `Connection: close`).
   if (ctx.lifecycle.draining) res.shouldKeepAlive = false
   const url = req.url ?? ''
-  const headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), requestProto(req), randomUUID, fromTrustedProxy(req))
+  let headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), requestProto(req), randomUUID, fromTrustedProxy(req))
+  // h2: a body needs no Content-Length; there is one unless the HEADERS frame ended the stream.
+  if (req.httpVersionMajor === 2 && !headers.hasBody && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders) headers = { ...headers, hasBody: true }
   if (!framingIsSafe(req.httpVersionMajor, req.httpVersionMinor, headers.transferEncoding)) {
     // Another hop may frame this request differently (smuggling): refuse it and close.
     res.shouldKeepAlive = false
@@ -79,8 +82,6 @@ function answerLocally(ctx: ForwardContext, req: IncomingMessage, res: ServerRes
   sendLocal(res, status, requestId)
   if (ctx.requestMetrics) ctx.unrouted.record(req.method as string, status, (performance.now() - started) / 1000)
   if (ctx.accessLog === null) return
-  ctx.accessLog.write(requestId, req.method as string, req.url as string, clientAddress(req), status, NO_TARGET, NO_ROUTE, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '')
+  ctx.accessLog.write(requestId, req.method as string, req.url as string, clientAddress(req), status, AccessLog.NO_TARGET, AccessLog.NO_ROUTE, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '', '', req.httpVersion)
 }
 
-const NO_TARGET = AccessLog.target('', '')
-const NO_ROUTE = Buffer.alloc(0)

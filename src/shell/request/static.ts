@@ -225,7 +225,7 @@ class StaticExchange {
     const log = this.#ctx.accessLog
     if (log === null) return
     const bytesOut = this.#file === null ? this.#localBytes : this.#file.bytesRead
-    log.write(this.#requestId, method, this.#req.url as string, clientAddress(this.#req, this.#socket), status, this.#site.accessTarget, this.#site.accessRoute, seconds, takeBytesRead(this.#socket), bytesOut, 0, '')
+    log.write(this.#requestId, method, this.#req.url as string, clientAddress(this.#req, this.#socket), status, this.#site.accessTarget, this.#site.accessRoute, seconds, takeBytesRead(this.#socket), bytesOut, 0, '', '', this.#req.httpVersion)
   }
 }
 

@@ -192,7 +192,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler, OpenTunnel 
 
   /** A raw response head with the sticky cookie added before its blank line, when one is due. */
   #withCookie(head: string): string {
-    const cookie = this.stickyCookie(false) // no TLS listeners yet: never Secure
+    const cookie = this.stickyCookie((this.#client as Socket & { encrypted?: boolean }).encrypted === true) // Secure on TLS listeners
     return cookie === null ? head : `${head.slice(0, -2)}Set-Cookie: ${cookie}\r\n\r\n`
   }
 
