@@ -135,7 +135,7 @@ export function staticMethodAllowed(method: string): boolean {
 // Validators of a file answered from memory (shell/runtime/file-cache.ts), the same bytes
 // `send` writes for a streamed one, so a client sees one ETag whichever path answered.
 
-/** send's (the `etag` package's) weak ETag of a file: size and mtime in hex. */
+/** send's (the `etag` package's) weak ETag of a file: size and mtime in hex; `mtimeMs` as stat.mtime.getTime() gives it (rounded, unlike stat.mtimeMs). */
 export function fileEtag(size: number, mtimeMs: number): string {
   return `W/"${size.toString(16)}-${Math.trunc(mtimeMs).toString(16)}"`
 }

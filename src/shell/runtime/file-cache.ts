@@ -44,7 +44,7 @@ export function staticFile(path: string, real: string, stat: Stats, body: Buffer
   return {
     real,
     size: stat.size,
-    etag: fileEtag(stat.size, stat.mtimeMs),
+    etag: fileEtag(stat.size, stat.mtime.getTime()), // Node rounds mtimeMs into the Date; send hashes the Date
     lastModified: stat.mtime.toUTCString(),
     type: contentType(extname(basename(path))) || 'application/octet-stream',
     body,
