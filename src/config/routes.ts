@@ -10,8 +10,9 @@ import type { Cursor } from './fields.js'
 import { parseRouteHost } from './network.js'
 import { readStatic } from './static.js'
 import type { RouteConfig, StaticConfig } from './types.js'
+import { POLICY_KEYS, readRoutePolicies } from './policies.js'
 
-const ROUTE_KEYS = ['match', 'upstream', 'static', 'cache', 'buffering']
+const ROUTE_KEYS = ['match', 'upstream', 'static', 'cache', 'buffering', ...POLICY_KEYS]
 const MATCH_KEYS = ['host', 'path_prefix']
 
 /**
@@ -42,7 +43,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>, cacheN
         r.report(`same match as routes.${first} (${what}): this route would never be used`)
       } else seen.set(key, i)
     }
-    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target, cache, ...readRouteBuffering(r.field('buffering'), target.static !== undefined) })
+    routes.push({ host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target, cache, ...readRouteBuffering(r.field('buffering'), target.static !== undefined), ...readRoutePolicies(r, target.static !== undefined) })
   }
   return routes
 }
@@ -92,6 +93,8 @@ function readTarget(r: Cursor, upstreamNames: ReadonlySet<string>): { upstream: 
   const upstream = r.field('upstream')
   const files = r.field('static')
   // `static:` written without a value still means a static route (one without a root).
+  // A redirect route (policies.ts) answers every request itself: no upstream needed.
+  if (files.absent && upstream.absent && r.value instanceof Map && r.value.has('redirect')) return { upstream: null }
   if (files.absent && !(r.value instanceof Map && r.value.has('static'))) return { upstream: readUpstreamName(upstream, upstreamNames) }
   if (!upstream.absent) {
     r.report('has both `upstream` and `static`: a route is served by exactly one of them')

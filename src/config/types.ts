@@ -2,6 +2,8 @@
 // deep-frozen by the loader. YAML keys are snake_case; here they are camelCase, with
 // the same words (see docs/configuration.md for the mapping).
 
+import type { ErrorPagesConfig, RoutePoliciesConfig } from './policy-types.js'
+
 export type BalanceName = 'round_robin' | 'least_connections' | 'ip_hash' | 'hash' | 'random_two'
 
 /** What `balance: hash` hashes (`hash_key`); `name` is lower-cased for a header, as written for a cookie, '' otherwise. */
@@ -21,6 +23,7 @@ export interface ListenerConfig {
   readonly address: string // default "0.0.0.0"
   readonly port: number // 1..65535 (0 allowed: any free port, for tests)
   readonly maxConnections: number // concurrent client connections; 0 = no cap (default)
+  readonly maxConnectionsPerClient: number // concurrent connections per client address, per process; 0 = no cap (default)
   readonly maxBodySize: number // bytes; 0 = no cap (default); larger bodies get 413
   readonly maxHeaderSize: number // bytes of request head; default 16 KiB; larger heads get 431
   readonly timeouts: ListenerTimeoutsConfig
@@ -112,6 +115,8 @@ export interface RouteConfig {
   readonly cache: string | null
   /** Present only when the route has `buffering:` (absent: its upstream's buffering). */
   readonly buffering?: RouteBufferingConfig
+  /** Present only when the route writes a policy key (config/policies.ts); a redirect route may have neither upstream nor static. */
+  readonly policies?: RoutePoliciesConfig
 }
 
 export interface StaticConfig {
@@ -172,6 +177,8 @@ export interface Config {
   readonly caches: readonly CacheConfig[]
   /** When the file has no `routes` and exactly one upstream: one route "/" to it. */
   readonly routes: readonly RouteConfig[]
+  /** Top-level `error_pages`: every route's default (null: none). */
+  readonly errorPages: ErrorPagesConfig | null
 }
 
 /** One problem in a config file. Printed as `path: message (line N)`. */
