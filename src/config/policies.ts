@@ -52,6 +52,7 @@ function readRedirect(c: Cursor): RedirectConfig | null {
   if (to !== '') {
     const compiled = compileRedirect(to)
     if ('error' in compiled) toCursor.report(compiled.error)
+    // eslint-disable-next-line no-control-regex -- control characters are what it refuses
     else if (/[\0-\x1f\x7f]/.test(to)) toCursor.report('must not contain control characters (it becomes a Location header)')
   }
   const statusCursor = c.field('status')
@@ -112,6 +113,7 @@ function readRewritePrefix(c: Cursor): string | null {
   const raw = readString(c, REQUIRED)
   if (raw === '') return null
   if (!raw.startsWith('/')) c.report(`must start with "/" (got "${raw}")`)
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
   else if (/[?#\s\0-\x1f\x7f]/.test(raw)) c.report(`must be a path only: no "?", "#", spaces or control characters (got ${describe(raw)})`)
   else return raw
   return null

@@ -61,6 +61,7 @@ const RESERVED: ReadonlyMap<string, string> = new Map([
 // RFC 9110 token characters for names; values: visible ASCII, space and tab inside, obs-text
 // (0x80-0xff) allowed as Node allows it, never CR, LF or NUL, no leading or trailing space.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+// eslint-disable-next-line no-control-regex -- control characters are what it refuses
 const VALUE = /^(?:[\x21-\x7e\x80-\xff](?:[\x20-\x7e\x09\x80-\xff]*[\x21-\x7e\x80-\xff])?)?$/
 
 export type RuleKind = 'set' | 'add' | 'remove'

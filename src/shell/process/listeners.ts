@@ -6,6 +6,7 @@ import type { AdminConfig, ListenerConfig } from '../../config/types.js'
 import { DEFAULTS } from '../../config/defaults.js'
 import { declaredLength } from '../../core/framing.js'
 import { isWebSocketUpgrade } from '../request/websocket.js'
+import { capConnectionsPerClient } from './client-connections.js'
 
 const SILENT_GRACE_MS = 1_000
 
@@ -47,6 +48,7 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
   }
   // Connections past the cap are closed by Node as they arrive.
   if (config.maxConnections > 0) server.maxConnections = config.maxConnections
+  capConnectionsPerClient(server, config.maxConnectionsPerClient)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen({ host: config.address, port: config.port }, () => {
@@ -102,6 +104,7 @@ export function adminListenerConfig(admin: AdminConfig): ListenerConfig {
 
 const DEFAULT_LIMITS = {
   maxConnections: 0,
+  maxConnectionsPerClient: 0,
   maxBodySize: 0,
   maxHeaderSize: DEFAULTS.listener.maxHeaderSize,
   timeouts: DEFAULTS.listener.timeouts,

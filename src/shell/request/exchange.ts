@@ -20,6 +20,7 @@ import type { BufferingConfig } from '../../config/types.js'
 import { responseMayBuffer } from '../../core/buffering.js'
 import type { Spool } from './spool.js'
 import { ResponseSpooler, type SpoolOwner } from './buffered-response.js'
+import { outboundHead } from './outbound.js'
 
 const kExchange = Symbol('switchyard.exchange')
 type TrackedResponse = ServerResponse & { [kExchange]?: Exchange }
@@ -47,6 +48,8 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   #mayBuffer = false
   /** The client fell behind: the response goes through a spool from here on. */
   #spooler: ResponseSpooler | null = null
+  /** The route's way out answered instead (intercept_errors): the server's body is read and dropped. */
+  #dropBody = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, upstream: Upstream, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
     super(upstream, req)
@@ -125,6 +128,13 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.serverAnswered()
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
     const head = this.responseHead(controller, headers)
+    // The route's policies on the way out (outbound.ts): response header rules, intercept_errors.
+    const sent = outboundHead(this.res, statusCode, head, this.headers.requestId)
+    if (sent >= 0) {
+      this.bytesOut = sent
+      this.#dropBody = true
+      return
+    }
     const cookie = this.stickyCookie(false) // no TLS listeners yet: never Secure
     if (cookie !== null) head.push('Set-Cookie', cookie) // after the server's own Set-Cookie headers
     this.res.writeHead(statusCode, head)
@@ -146,6 +156,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#dropBody) return
     this.bytesOut += chunk.length
     bodyBytes(chunk.length)
     if (this.#spooler !== null) return this.#spooler.push(chunk)

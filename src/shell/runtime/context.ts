@@ -8,9 +8,11 @@ import type { BufferedRoute } from './buffered-route.js'
 import type { CachedRoute } from './cached-route.js'
 import type { StaticSite } from './static-site.js'
 import type { Upstream } from './upstreams.js'
+import type { PolicyRoute } from './policy-route.js'
+import type { ErrorPagesConfig } from '../../config/policy-types.js'
 
-/** Where a route leads: an upstream (proxied), with buffering, behind a cache, or a static directory. */
-export type RouteTarget = Upstream | BufferedRoute | CachedRoute | StaticSite
+/** Where a route leads: an upstream (proxied), with buffering, behind a cache, or a static directory; or any of these behind the route's policies. */
+export type RouteTarget = Upstream | BufferedRoute | CachedRoute | StaticSite | PolicyRoute
 
 export interface ForwardContext {
   readonly router: Router<RouteTarget>
@@ -22,6 +24,8 @@ export interface ForwardContext {
   readonly requestMetrics: boolean
   /** Shared with the process: true once a graceful shutdown has begun. */
   readonly lifecycle: Lifecycle
+  /** Top-level `error_pages` (the 404 of no route uses them); null: none. */
+  readonly errorPages: ErrorPagesConfig | null
 }
 
 /** The process's state the request path must see: one object per process, across reloads. */
