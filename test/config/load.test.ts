@@ -9,6 +9,7 @@ import type { Config, LoadResult } from '../../src/config/types.js'
 /** A listener's limits when the file sets none. */
 const LISTENER_DEFAULTS = {
   maxConnections: 0,
+  maxConnectionsPerClient: 0,
   maxBodySize: 0,
   maxHeaderSize: 16384,
   timeouts: { requestHeadMs: 10_000, requestMs: 300_000, keepAliveMs: 75_000 },
@@ -108,6 +109,7 @@ describe('parseConfig: valid configs', () => {
       ],
       caches: [],
       routes: [{ host: 'api.example.com', pathPrefix: '/api', upstream: 'app', cache: null }],
+      errorPages: null,
     }
     const config = configOf(parseConfig(REFERENCE_EXAMPLE))
     expect(config).toEqual(expected)
@@ -141,6 +143,7 @@ upstreams:
       ],
       caches: [],
       routes: [{ host: null, pathPrefix: '/', upstream: 'app', cache: null }],
+      errorPages: null,
     } satisfies Config)
     expect(deeplyFrozen(config)).toBe(true)
   })
@@ -202,7 +205,7 @@ routes:
 `),
     )
     expect(config.listeners).toEqual([
-      { name: 'a', address: '::', port: 0, maxConnections: 100, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 } },
+      { name: 'a', address: '::', port: 0, maxConnections: 100, maxConnectionsPerClient: 0, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 } },
       { name: 'b', address: 'localhost', port: 0, ...LISTENER_DEFAULTS },
       { name: 'listener-2', address: '127.0.0.1', port: 8443, ...LISTENER_DEFAULTS },
     ])

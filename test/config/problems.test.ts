@@ -112,7 +112,7 @@ describe('listeners and admin', () => {
     ['missing listeners', upstreams, [['listeners', 1, 'required']]],
     ['empty listeners', `listeners: []\n${upstreams}`, [['listeners', 1, 'must list at least one listener']]],
     ['listeners not a list', `listeners: {port: 80}\n${upstreams}`, [['listeners', 1, 'must be a list (got a map)']]],
-    ['a listener that is not a map', `listeners:\n  - 8080\n${upstreams}`, [['listeners.0', 2, 'must be a map with the keys name, address, port, max_connections, max_body_size, max_header_size, timeouts (got 8080)']]],
+    ['a listener that is not a map', `listeners:\n  - 8080\n${upstreams}`, [['listeners.0', 2, 'must be a map with the keys name, address, port, max_connections, max_connections_per_client, max_body_size, max_header_size, timeouts (got 8080)']]],
     // A missing key is reported at the map that should hold it.
     ['missing port', `listeners:\n  - name: web\n    address: 0.0.0.0\n${upstreams}`, [['listeners.0.port', 2, 'required']]],
     ['port out of range', `listeners:\n  - port: 65536\n${upstreams}`, [['listeners.0.port', 2, 'must be an integer from 0 to 65535 (got 65536)']]],
