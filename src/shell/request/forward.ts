@@ -19,9 +19,8 @@ import { Exchange } from './exchange.js'
 import { answerFreshHit, CachedExchange } from './cached-exchange.js'
 import { BufferedRoute } from '../runtime/buffered-route.js'
 import { BufferedRequest } from './buffered-request.js'
-import { PolicyRoute } from '../runtime/policy-route.js'
+import { PolicyRoute, type InnerTarget } from '../runtime/policy-route.js'
 import { runPolicies } from './policies.js'
-import type { RouteTarget } from '../runtime/context.js'
 
 /** `maxBodySize` is the listener's `max_body_size` (0 = none). */
 export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, maxBodySize = 0): void {
@@ -57,8 +56,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
 }
 
 /** The route's target takes the request: a static directory, an upstream (buffered, cached or plain). */
-function serve(ctx: ForwardContext, target: RouteTarget, req: IncomingMessage, res: ServerResponse, headers: UpstreamHeaders, started: number, maxBodySize: number): void {
-  if (target instanceof PolicyRoute) return // never nested: the runtime wraps a target once
+function serve(ctx: ForwardContext, target: InnerTarget, req: IncomingMessage, res: ServerResponse, headers: UpstreamHeaders, started: number, maxBodySize: number): void {
   if (target instanceof StaticSite) {
     serveStatic(ctx, target, req, res, headers.requestId, started)
     return

@@ -6,15 +6,15 @@
 // client that left in between is only logged (499).
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { UpstreamHeaders } from '../../core/headers.js'
-import type { ForwardContext, RouteTarget } from '../runtime/context.js'
-import type { Denial, PolicyRoute } from '../runtime/policy-route.js'
+import type { ForwardContext } from '../runtime/context.js'
+import type { Denial, InnerTarget, PolicyRoute } from '../runtime/policy-route.js'
 import { AccessLog } from '../observe/access-log.js'
 import { sendLocal, setErrorPages, statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import { kOutbound } from './outbound.js'
 import type { Upstream } from '../runtime/upstreams.js'
 
-export type Serve = (ctx: ForwardContext, target: RouteTarget, req: IncomingMessage, res: ServerResponse, headers: UpstreamHeaders, started: number, maxBodySize: number) => void
+export type Serve = (ctx: ForwardContext, target: InnerTarget, req: IncomingMessage, res: ServerResponse, headers: UpstreamHeaders, started: number, maxBodySize: number) => void
 
 export function runPolicies(ctx: ForwardContext, route: PolicyRoute, req: IncomingMessage, res: ServerResponse, headers: UpstreamHeaders, started: number, maxBodySize: number, serve: Serve): void {
   setErrorPages(res, route.errorPages)

@@ -24,7 +24,13 @@ import type { Metrics } from '../observe/metrics.js'
 import { BasicAuthVerifier } from './basic-auth.js'
 import { clientAddress } from './client-address.js'
 import { MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit-store.js'
-import type { RouteTarget } from './context.js'
+import type { Upstream } from './upstreams.js'
+import type { BufferedRoute } from './buffered-route.js'
+import type { CachedRoute } from './cached-route.js'
+import type { StaticSite } from './static-site.js'
+
+/** What a PolicyRoute leads to (context.ts's RouteTarget without PolicyRoute; not imported from there: no cycle). */
+export type InnerTarget = Upstream | BufferedRoute | CachedRoute | StaticSite
 
 export type DenialPolicy = 'rate_limit' | 'access' | 'auth' | 'maintenance'
 export const DENIAL_POLICIES: readonly DenialPolicy[] = ['rate_limit', 'access', 'auth', 'maintenance']
@@ -53,7 +59,7 @@ export interface Outbound {
 
 export class PolicyRoute {
   /** null on a redirect route (its first step always answers). */
-  readonly target: RouteTarget | null
+  readonly target: InnerTarget | null
   readonly label: string
   readonly steps: readonly PolicyStep[]
   /** The route's pages over the top-level ones; null when neither has any. */
@@ -62,7 +68,7 @@ export class PolicyRoute {
   readonly #denials: Record<DenialPolicy, { inc(): void }>
   readonly #stores: RateLimitStore[] = []
 
-  constructor(route: RouteConfig, label: string, target: RouteTarget | null, topPages: ErrorPagesConfig | null, metrics: Metrics, log: Logger) {
+  constructor(route: RouteConfig, label: string, target: InnerTarget | null, topPages: ErrorPagesConfig | null, metrics: Metrics, log: Logger) {
     const p = route.policies as RoutePoliciesConfig | undefined
     this.target = target
     this.label = label

@@ -17,7 +17,7 @@ import { AccessLog } from '../observe/access-log.js'
 import type { Logger } from '../observe/log.js'
 import type { GaugeSource, Metrics } from '../observe/metrics.js'
 import { Cache } from '../cache/cache.js'
-import { PolicyRoute } from './policy-route.js'
+import { PolicyRoute, type InnerTarget } from './policy-route.js'
 
 interface ServerView { upstream: string; server: Server; weight: number }
 
@@ -74,7 +74,7 @@ export class Runtime implements GaugeSource {
   }
 
   /** A route's target without its policies; null for a redirect route (neither upstream nor static). */
-  #routeEntry(r: Config['routes'][number], upstreams: ReadonlyMap<string, Upstream>, caches: ReadonlyMap<string, Cache>, log: Logger, metrics: Metrics): { host: string | null; pathPrefix: string; target: Exclude<RouteTarget, PolicyRoute> | null } {
+  #routeEntry(r: Config['routes'][number], upstreams: ReadonlyMap<string, Upstream>, caches: ReadonlyMap<string, Cache>, log: Logger, metrics: Metrics): { host: string | null; pathPrefix: string; target: InnerTarget | null } {
       if (r.upstream === null && r.static === undefined) return { host: r.host, pathPrefix: r.pathPrefix, target: null }
       // The loader checked that the upstream exists, or that the route is static (and has no cache).
       if (r.upstream === null) return { host: r.host, pathPrefix: r.pathPrefix, target: new StaticSite(r.static as StaticConfig, r.pathPrefix, log, metrics) }
