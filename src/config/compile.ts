@@ -7,12 +7,13 @@ import { readAdmin, readListeners } from './listeners.js'
 import { describe } from './problems.js'
 import { readCaches } from './caches.js'
 import { readRoutes } from './routes.js'
+import { readErrorPages } from './error-pages.js'
 import { LOG_LEVELS, type Config, type LogConfig } from './types.js'
 import { readUpstreams } from './upstreams.js'
 
 /** More worker processes than this is a typo, not a plan (each one is a Node.js process). */
 const MAX_WORKERS = 256
-const TOP_KEYS = ['listeners', 'admin', 'workers', 'shutdown_timeout', 'log', 'upstreams', 'caches', 'routes']
+const TOP_KEYS = ['listeners', 'admin', 'workers', 'shutdown_timeout', 'log', 'upstreams', 'caches', 'routes', 'error_pages']
 const LOG_KEYS = ['level', 'access_log']
 
 /**
@@ -33,6 +34,7 @@ export function compileConfig(root: Cursor): Config {
     upstreams,
     caches: caches.caches,
     routes: readRoutes(root.field('routes'), names, caches.names),
+    errorPages: readErrorPages(root.field('error_pages')),
   }
 }
 

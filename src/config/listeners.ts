@@ -9,7 +9,7 @@ import { parseCidr, type Cidr } from '../core/cidr.js'
 import { readTls } from './tls.js'
 import type { AdminConfig, ListenerConfig, ListenerTimeoutsConfig } from './types.js'
 
-const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_body_size', 'max_header_size', 'timeouts',
+const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_connections_per_client', 'max_body_size', 'max_header_size', 'timeouts',
   'trusted_proxies', 'proxy_protocol', 'tls', 'http2', 'redirect_https']
 const LISTENER_TIMEOUT_KEYS = ['request_head', 'request', 'keep_alive']
 const ADMIN_KEYS = ['address', 'port', 'request_metrics']
@@ -44,6 +44,7 @@ export function readListeners(c: Cursor): ListenerConfig[] {
     listeners.push({
       name, address, port,
       maxConnections: readInt(l.field('max_connections'), { min: 0 }, d.maxConnections),
+      maxConnectionsPerClient: readInt(l.field('max_connections_per_client'), { min: 0 }, 0),
       maxBodySize: readSize(l.field('max_body_size'), d.maxBodySize, { min: 0, max: Number.MAX_SAFE_INTEGER }),
       // Node's parser needs room for a request line and a few headers; its own default is 16 KiB.
       maxHeaderSize: readSize(l.field('max_header_size'), d.maxHeaderSize, { min: 1024, max: 1024 ** 2 }),

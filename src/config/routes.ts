@@ -10,8 +10,9 @@ import type { Cursor } from './fields.js'
 import { parseRouteHost } from './network.js'
 import { readStatic } from './static.js'
 import type { RouteConfig, RouteTimeoutsConfig, StaticConfig } from './types.js'
+import { POLICY_KEYS, readRoutePolicies } from './policies.js'
 
-const ROUTE_KEYS = ['name', 'match', 'upstream', 'static', 'cache', 'buffering', 'timeouts']
+const ROUTE_KEYS = ['name', 'match', 'upstream', 'static', 'cache', 'buffering', 'timeouts', ...POLICY_KEYS]
 const MATCH_KEYS = ['host', 'path_prefix']
 const TIMEOUT_KEYS = ['response_headers', 'idle', 'connect']
 /** Route names share the upstreams' alphabet: they are log fields and metric label values. */
@@ -51,6 +52,7 @@ export function readRoutes(c: Cursor, upstreamNames: ReadonlySet<string>, cacheN
       name, host: host ?? null, pathPrefix: pathPrefix ?? '/', ...target, cache,
       ...readRouteBuffering(r.field('buffering'), target.static !== undefined),
       ...readRouteTimeouts(r.field('timeouts'), target.static !== undefined),
+      ...readRoutePolicies(r, target.static !== undefined),
     })
   }
   return routes
@@ -141,6 +143,8 @@ function readTarget(r: Cursor, upstreamNames: ReadonlySet<string>): { upstream: 
   const upstream = r.field('upstream')
   const files = r.field('static')
   // `static:` written without a value still means a static route (one without a root).
+  // A redirect route (policies.ts) answers every request itself: no upstream needed.
+  if (files.absent && upstream.absent && r.value instanceof Map && r.value.has('redirect')) return { upstream: null }
   if (files.absent && !(r.value instanceof Map && r.value.has('static'))) return { upstream: readUpstreamName(upstream, upstreamNames) }
   if (!upstream.absent) {
     r.report('has both `upstream` and `static`: a route is served by exactly one of them')

@@ -4,6 +4,7 @@
 
 import type { Cidr } from '../core/cidr.js'
 import type { RetryOn } from '../core/retry-on.js'
+import type { ErrorPagesConfig, RoutePoliciesConfig } from './policy-types.js'
 
 export type BalanceName = 'round_robin' | 'least_connections' | 'ip_hash' | 'hash' | 'random_two'
 
@@ -24,6 +25,7 @@ export interface ListenerConfig {
   readonly address: string // default "0.0.0.0"
   readonly port: number // 1..65535 (0 allowed: any free port, for tests)
   readonly maxConnections: number // concurrent client connections; 0 = no cap (default)
+  readonly maxConnectionsPerClient: number // concurrent connections per client address, per process; 0 = no cap (default)
   readonly maxBodySize: number // bytes; 0 = no cap (default); larger bodies get 413
   readonly maxHeaderSize: number // bytes of request head; default 16 KiB; larger heads get 431
   readonly timeouts: ListenerTimeoutsConfig
@@ -194,6 +196,8 @@ export interface RouteConfig {
   readonly buffering?: RouteBufferingConfig
   /** Present only when the route has `timeouts:` (absent: its upstream's). */
   readonly timeouts?: RouteTimeoutsConfig
+  /** Present only when the route writes a policy key (config/policies.ts); a redirect route may have neither upstream nor static. */
+  readonly policies?: RoutePoliciesConfig
 }
 
 export interface StaticConfig {
@@ -254,6 +258,8 @@ export interface Config {
   readonly caches: readonly CacheConfig[]
   /** When the file has no `routes` and exactly one upstream: one route "/" to it. */
   readonly routes: readonly RouteConfig[]
+  /** Top-level `error_pages`: every route's default (null: none). */
+  readonly errorPages: ErrorPagesConfig | null
 }
 
 /** One problem in a config file. Printed as `path: message (line N)`. */

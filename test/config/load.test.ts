@@ -12,6 +12,7 @@ const LISTENER_DEFAULTS = {
   http2: true,
   redirectHttps: false,
   maxConnections: 0,
+  maxConnectionsPerClient: 0,
   maxBodySize: 0,
   maxHeaderSize: 16384,
   timeouts: { requestHeadMs: 10_000, requestMs: 300_000, keepAliveMs: 75_000 },
@@ -120,6 +121,7 @@ describe('parseConfig: valid configs', () => {
       ],
       caches: [],
       routes: [{ name: 'route-0', host: 'api.example.com', pathPrefix: '/api', upstream: 'app', cache: null }],
+      errorPages: null,
     }
     const config = configOf(parseConfig(REFERENCE_EXAMPLE))
     expect(config).toEqual(expected)
@@ -153,6 +155,7 @@ upstreams:
       ],
       caches: [],
       routes: [{ name: 'route-0', host: null, pathPrefix: '/', upstream: 'app', cache: null }],
+      errorPages: null,
     } satisfies Config)
     expect(deeplyFrozen(config)).toBe(true)
   })
@@ -225,7 +228,7 @@ routes:
 `),
     )
     expect(config.listeners).toEqual([
-      { name: 'a', address: '::', port: 0, maxConnections: 100, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 },
+      { name: 'a', address: '::', port: 0, maxConnections: 100, maxConnectionsPerClient: 0, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 },
         trustedProxies: [{ family: 4, network: '10.0.0.0', prefix: 8 }, { family: 6, network: '::1', prefix: 128 }, { family: 4, network: '192.168.0.7', prefix: 32 }],
         proxyProtocol: true, tls: null, http2: false, redirectHttps: true },
       { name: 'b', address: 'localhost', port: 0, ...LISTENER_DEFAULTS },

@@ -27,6 +27,8 @@ export interface GaugeSource {
   upstreamGauges(): Iterable<{ upstream: string; websockets: number; queued?: number }>
   /** Response caches: bytes and entries (memory stores only), whether the store answers. */
   cacheGauges?(): Iterable<{ cache: string; bytes: number | null; entries: number | null; up: boolean }>
+  /** Routes with a rate limit: whether its store answers (a memory store always does). */
+  rateLimitGauges?(): Iterable<{ route: string; up: boolean }>
 }
 
 interface CollectedValue {
@@ -59,6 +61,10 @@ export class Metrics {
   readonly tlsHandshakes: Counter<'listener' | 'protocol' | 'result'>
   /** TLS certificates of the running config (docs/tls.md): the expiry gauge reads them at scrape time. */
   #certificates: readonly { listener: string; name: string; notAfterMs: number }[] = []
+  /** Requests a route's policies answered instead of its target (docs/policies.md). */
+  readonly policyDenials: Counter<'route' | 'policy'>
+  /** Failed checks of a Redis rate limit store (the request passed: fail open). */
+  readonly rateLimitStoreErrors: Counter<'route'>
   /** Requests that matched no route (404) or were refused before routing (400): upstream="", server="". */
   readonly unrouted: RequestStats
   #source: GaugeSource | null = null
@@ -155,6 +161,16 @@ export class Metrics {
       collect() {
         this.reset()
         for (const c of certificates()) this.set({ listener: c.listener, name: c.name }, Math.floor(c.notAfterMs / 1000))
+      },
+    })
+    this.policyDenials = new Counter({ name: 'switchyard_policy_denials_total', help: 'Requests refused by a route policy, by route and policy (rate_limit, access, auth, maintenance).', labelNames: ['route', 'policy'], registers })
+    this.rateLimitStoreErrors = new Counter({ name: 'switchyard_rate_limit_store_errors_total', help: 'Failed Redis rate limit checks; each let its request pass (fail open).', labelNames: ['route'], registers })
+    new Gauge({
+      aggregator: 'min',
+      name: 'switchyard_rate_limit_store_up', help: '1 while a route\'s rate limit store answers, 0 while Redis is down and requests pass unlimited.', labelNames: ['route'], registers,
+      collect() {
+        this.reset()
+        for (const r of source()?.rateLimitGauges?.() ?? []) this.set({ route: r.route }, r.up ? 1 : 0)
       },
     })
     // Zero-valued series exist from the start, so rate() sees the first increment.

@@ -17,6 +17,7 @@ import { DEFAULTS } from '../../config/defaults.js'
 import { declaredLength } from '../../core/framing.js'
 import { isWebSocketUpgrade } from '../request/websocket.js'
 import { requireProxyHeader } from './proxy-protocol.js'
+import { capConnectionsPerClient } from './client-connections.js'
 
 const SILENT_GRACE_MS = 1_000
 
@@ -133,6 +134,7 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
   }
   // Connections past the cap are closed by Node as they arrive.
   if (config.maxConnections > 0) server.maxConnections = config.maxConnections
+  capConnectionsPerClient(server, config.maxConnectionsPerClient)
   // PROXY protocol: the header is read before Node's HTTP parser gets the socket.
   if (config.proxyProtocol) requireProxyHeader(server, config.timeouts.requestHeadMs)
   await new Promise<void>((resolve, reject) => {
@@ -197,6 +199,7 @@ export function adminListenerConfig(admin: AdminConfig): ListenerConfig {
 
 const DEFAULT_LIMITS = {
   maxConnections: 0,
+  maxConnectionsPerClient: 0,
   maxBodySize: 0,
   maxHeaderSize: DEFAULTS.listener.maxHeaderSize,
   timeouts: DEFAULTS.listener.timeouts,

@@ -21,6 +21,7 @@ import type { BufferingConfig } from '../../config/types.js'
 import { responseMayBuffer } from '../../core/buffering.js'
 import type { Spool } from './spool.js'
 import { ResponseSpooler, type SpoolOwner } from './buffered-response.js'
+import { outboundHead } from './outbound.js'
 
 const kExchange = Symbol('switchyard.exchange')
 type TrackedResponse = ServerResponse & { [kExchange]?: Exchange }
@@ -54,6 +55,8 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   #dropping = false
   /** A gRPC Trailers-Only head for an h2 client, written at the end (#writeHeldHead). */
   #heldHead: string[] | null = null
+  /** The route's way out answered instead (intercept_errors): the server's body is read and dropped. */
+  #dropBody = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: ProxyRoute, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
     super(route.upstream, req, started)
@@ -155,6 +158,13 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.serverAnswered()
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
     const head = this.responseHead(controller, headers)
+    // The route's policies on the way out (outbound.ts): response header rules, intercept_errors.
+    const sent = outboundHead(this.res, statusCode, head, this.headers.requestId)
+    if (sent >= 0) {
+      this.bytesOut = sent
+      this.#dropBody = true
+      return
+    }
     const cookie = this.stickyCookie((this.#socket as Socket & { encrypted?: boolean }).encrypted === true) // Secure on TLS listeners
     if (cookie !== null) head.push('Set-Cookie', cookie) // after the server's own Set-Cookie headers
     // A gRPC "Trailers-Only" answer (grpc-status in the head, no body) must reach an h2 client
@@ -189,7 +199,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#dropping) return
+    if (this.#dropping || this.#dropBody) return
     if (this.#heldHead !== null) this.#writeHeldHead(false)
     this.bytesOut += chunk.length
     bodyBytes(chunk.length)

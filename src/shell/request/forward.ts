@@ -12,7 +12,7 @@ import { CachedRoute } from '../runtime/cached-route.js'
 import { clientAddress, fromTrustedProxy, requestProto } from '../runtime/client-address.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { AccessLog } from '../observe/access-log.js'
-import { localBodyBytes, sendLocal } from './replies.js'
+import { localBodyBytes, sendLocal, setErrorPages } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import { BodyLimit } from './body-limit.js'
 import { serveStatic } from './static.js'
@@ -21,6 +21,8 @@ import { answerFreshHit, CachedExchange } from './cached-exchange.js'
 import type { ProxyRoute } from '../runtime/proxy-route.js'
 import { BufferedRequest } from './buffered-request.js'
 import type { BufferingConfig } from '../../config/types.js'
+import { PolicyRoute, type InnerTarget } from '../runtime/policy-route.js'
+import { runPolicies } from './policies.js'
 
 /** `maxBodySize` is the listener's `max_body_size` (0 = none). */
 export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, maxBodySize = 0): void {
@@ -48,9 +50,17 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   }
   const target = ctx.router(headers.host, url)
   if (target === undefined) {
+    setErrorPages(res, ctx.errorPages)
     answerLocally(ctx, req, res, headers.requestId, 404, started)
     return
   }
+  // A route with policies (issue #17): its compiled chain runs first, then serve() below.
+  if (target instanceof PolicyRoute) runPolicies(ctx, target, req, res, headers, started, maxBodySize, serve)
+  else serve(ctx, target, req, res, headers, started, maxBodySize)
+}
+
+/** The route's target takes the request: a static directory, an upstream (buffered, cached or plain). */
+function serve(ctx: ForwardContext, target: InnerTarget, req: IncomingMessage, res: ServerResponse, headers: UpstreamHeaders, started: number, maxBodySize: number): void {
   if (target instanceof StaticSite) {
     serveStatic(ctx, target, req, res, headers.requestId, started)
     return

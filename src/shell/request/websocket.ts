@@ -26,6 +26,7 @@ import type { ProxyRoute } from '../runtime/proxy-route.js'
 import { clientAddress, fromTrustedProxy, requestProto } from '../runtime/client-address.js'
 import { Attempts, FULL_RETRY_AFTER } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
+import { PolicyRoute } from '../runtime/policy-route.js'
 import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
 import { bodyBytes } from './body-gc.js'
 
@@ -43,7 +44,16 @@ export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: 
   const url = req.url ?? ''
   // Node before 24.9 has no shouldUpgradeCallback: other upgrades (h2c) arrive here too.
   const refusal = !isWebSocketUpgrade(req) ? 400 : req.method !== 'GET' || !isOriginForm(url) ? 400 : ctx.lifecycle.draining ? 503 : 0
-  const target = refusal === 0 ? ctx.router(headers.host, url) : undefined
+  const routed = refusal === 0 ? ctx.router(headers.host, url) : undefined
+  // A route with policies: the upgrade passes its synchronous gate first (policy-route.ts).
+  const gate = routed instanceof PolicyRoute ? routed.upgradeGate(req, headers) : null
+  if (gate !== null) {
+    sendLocalRaw(socket, gate.status, headers.requestId, undefined, gate.headers)
+    if (ctx.requestMetrics) ctx.unrouted.record('GET', gate.status, (performance.now() - started) / 1000)
+    return
+  }
+  const inner = routed instanceof PolicyRoute ? routed.target ?? undefined : routed
+  const target = inner instanceof PolicyRoute ? undefined : inner
   // A static route has no WebSocket endpoint: 404, as for no route. A route's cache does
   // not apply to WebSocket: its upstream takes the handshake.
   // An upgrade is never buffered: the route's buffering does not apply (its timeouts do).

@@ -8,11 +8,13 @@ import type { CachedRoute } from './cached-route.js'
 import type { ProxyRoute } from './proxy-route.js'
 import type { StaticSite } from './static-site.js'
 import type { OpenTunnel } from './upstreams.js'
+import type { PolicyRoute } from './policy-route.js'
+import type { ErrorPagesConfig } from '../../config/policy-types.js'
 
 export type { OpenTunnel }
 
-/** Where a route leads: an upstream (proxied, with the route's buffering and timeouts), behind a cache, or a static directory. */
-export type RouteTarget = ProxyRoute | CachedRoute | StaticSite
+/** Where a route leads: an upstream (proxied, with the route's buffering and timeouts), behind a cache, or a static directory; or any of these behind the route's policies. */
+export type RouteTarget = ProxyRoute | CachedRoute | StaticSite | PolicyRoute
 
 export interface ForwardContext {
   readonly router: Router<RouteTarget>
@@ -24,6 +26,8 @@ export interface ForwardContext {
   readonly requestMetrics: boolean
   /** Shared with the process: true once a graceful shutdown has begun. */
   readonly lifecycle: Lifecycle
+  /** Top-level `error_pages` (the 404 of no route uses them); null: none. */
+  readonly errorPages: ErrorPagesConfig | null
 }
 
 /** The process's state the request path must see: one object per process, across reloads. */

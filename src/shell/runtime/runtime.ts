@@ -18,6 +18,7 @@ import { AccessLog } from '../observe/access-log.js'
 import type { Logger } from '../observe/log.js'
 import type { GaugeSource, Metrics } from '../observe/metrics.js'
 import { Cache } from '../cache/cache.js'
+import { PolicyRoute, type InnerTarget } from './policy-route.js'
 
 interface ServerView { upstream: string; server: Server; weight: number }
 
@@ -27,6 +28,8 @@ export class Runtime implements GaugeSource {
   /** Response caches by name; a reload keeps a cache (and what it holds) whose settings are unchanged. */
   readonly caches: ReadonlyMap<string, Cache>
   readonly forward: ForwardContext
+  /** Routes with a policy chain (their rate limit stores close with the config). */
+  readonly policyRoutes: readonly PolicyRoute[]
   readonly #log: Logger
   readonly #metrics: Metrics
   #checkers: HealthChecker[] = []
@@ -54,7 +57,29 @@ export class Runtime implements GaugeSource {
       caches.set(c.name, kept !== undefined && kept.settingsKey === Cache.settingsKey(c) ? kept : new Cache(c, log, metrics))
     }
     this.caches = caches
+    const policyRoutes: PolicyRoute[] = []
     const router = buildRouter<RouteTarget>(config.routes.map((r) => {
+      const entry = this.#routeEntry(r, upstreams, caches, log, metrics)
+      // A route with policies, or any route when there are top-level error pages: its chain first.
+      if (r.policies === undefined && config.errorPages === null) return entry as { host: string | null; pathPrefix: string; target: RouteTarget }
+      const route = new PolicyRoute(r, r.name, entry.target, config.errorPages, metrics, log)
+      policyRoutes.push(route)
+      return { host: r.host, pathPrefix: r.pathPrefix, target: route }
+    }))
+    this.policyRoutes = policyRoutes
+    this.forward = {
+      router,
+      accessLog: config.log.accessLog && log.isLevelEnabled('info') ? new AccessLog() : null,
+      unrouted: metrics.unrouted,
+      requestMetrics: config.admin.requestMetrics,
+      lifecycle,
+      errorPages: config.errorPages,
+    }
+  }
+
+  /** A route's target without its policies; null for a redirect route (neither upstream nor static). */
+  #routeEntry(r: Config['routes'][number], upstreams: ReadonlyMap<string, Upstream>, caches: ReadonlyMap<string, Cache>, log: Logger, metrics: Metrics): { host: string | null; pathPrefix: string; target: InnerTarget | null } {
+      if (r.upstream === null && r.static === undefined) return { host: r.host, pathPrefix: r.pathPrefix, target: null }
       // The loader checked that the upstream exists, or that the route is static (and has no cache).
       if (r.upstream === null) return { host: r.host, pathPrefix: r.pathPrefix, target: new StaticSite(r.static as StaticConfig, r.pathPrefix, log, metrics, r.name) }
       const upstream = upstreams.get(r.upstream) as Upstream
@@ -64,14 +89,6 @@ export class Runtime implements GaugeSource {
       const cached = new CachedRoute(new ProxyRoute(r.name, upstream, null, r.timeouts), cache, metrics)
       cached.buffering = buffering
       return { host: r.host, pathPrefix: r.pathPrefix, target: cached }
-    }))
-    this.forward = {
-      router,
-      accessLog: config.log.accessLog && log.isLevelEnabled('info') ? new AccessLog() : null,
-      unrouted: metrics.unrouted,
-      requestMetrics: config.admin.requestMetrics,
-      lifecycle,
-    }
   }
 
   /** Starts probing every server of an upstream with `health_check` (the primary of workers uses a HealthWatch instead). */
@@ -101,6 +118,7 @@ export class Runtime implements GaugeSource {
     // A cache the next config does not keep: a Redis store closes its connections (entries
     // stay in Redis); a memory store is dropped with its entries.
     for (const c of this.caches.values()) if (next.caches.get(c.name) !== c) void c.close()
+    for (const p of this.policyRoutes) void p.close()
     const kept = new Set([...next.#servers()].map((v) => v.server))
     for (const { upstream, server, weight } of this.#servers()) {
       if (kept.has(server)) continue
@@ -120,6 +138,11 @@ export class Runtime implements GaugeSource {
     await this.#stopHealthChecks()
     await Promise.all([...this.#servers()].map((v) => v.server.close()))
     await Promise.all([...this.caches.values()].map((c) => c.close()))
+    await Promise.all(this.policyRoutes.map((p) => p.close()))
+  }
+
+  *rateLimitGauges(): Generator<{ route: string; up: boolean }> {
+    for (const p of this.policyRoutes) if (p.hasRateLimit) yield { route: p.label, up: p.storesUp() }
   }
 
   async #stopHealthChecks(): Promise<void> {
