@@ -1,7 +1,8 @@
 // deploy/kubernetes/: every manifest parses (the `yaml` package) and validates against the
 // Kubernetes OpenAPI schemas, through the ajv-compiled validators the `kubernetes-models`
-// npm package ships (no cluster, no network). Those validators check types, formats and
-// required fields, not unknown fields, so what matters to switchyard is asserted by name:
+// npm package ships (no cluster, no network): types, formats, required fields. Unknown
+// fields (a typo) are caught by type-checking each manifest against the same package's
+// generated interfaces (manifest-types.ts). Then what matters to switchyard is asserted:
 // probes on the real admin endpoints and port of the ConfigMap's config, a grace period
 // longer than preStop + shutdown_timeout, a non-root read-only container matching the
 // Dockerfile, selectors that select the pods. The ConfigMap's config passes the real
@@ -17,6 +18,7 @@ import { ConfigMap } from 'kubernetes-models/v1/ConfigMap'
 import { Service } from 'kubernetes-models/v1/Service'
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget'
 import { runCli, writeConfig } from '../helpers/daemon.js'
+import { typeCheckManifests, type TypedManifest } from './manifest-types.js'
 import { closeAfterEach } from '../helpers/scope.js'
 import { request } from '../helpers/client.js'
 
@@ -33,6 +35,15 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'v1/Service': Service,
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
 }
+
+/** The generated TypeScript interface of each kind (the unknown-field check). */
+const TYPES: Record<string, { module: string; iface: string }> = {
+  'apps/v1/Deployment': { module: 'kubernetes-models/apps/v1/Deployment', iface: 'IDeployment' },
+  'v1/ConfigMap': { module: 'kubernetes-models/v1/ConfigMap', iface: 'IConfigMap' },
+  'v1/Service': { module: 'kubernetes-models/v1/Service', iface: 'IService' },
+  'policy/v1/PodDisruptionBudget': { module: 'kubernetes-models/policy/v1/PodDisruptionBudget', iface: 'IPodDisruptionBudget' },
+}
+const typed = (label: string, doc: Manifest['doc']): TypedManifest => ({ label, doc, ...TYPES[`${doc.apiVersion}/${doc.kind}`]! })
 
 const kustomization = parse(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8')) as { apiVersion: string; kind: string; resources: string[] }
 const manifests: Manifest[] = kustomization.resources.flatMap((file) =>
@@ -83,14 +94,27 @@ describe('deploy/kubernetes: the manifests', () => {
     expect(manifests.map((m) => m.doc.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'Service'])
   })
 
-  it('the validators do reject a wrong manifest (so the check above can fail)', () => {
+  it('have no field their kind does not define (type-checked against the generated interfaces)', () => {
+    expect(typeCheckManifests(ROOT, manifests.map((m) => typed(`${m.file} (${m.doc.kind} ${m.doc.metadata.name})`, m.doc)))).toEqual([])
+  }, 20_000)
+
+  it('the validators do reject a wrong manifest (so the checks above can fail)', () => {
     const broken = structuredClone(deployment) as { spec: { replicas: unknown; template: { spec: { containers: { ports: { containerPort: unknown }[] }[] } } } }
     broken.spec.replicas = 'two'
     expect(() => new Deployment(broken as never).validate()).toThrow(/replicas/)
     const noContainers = structuredClone(deployment) as { spec: { template: { spec: Record<string, unknown> } } }
     delete noContainers.spec.template.spec.containers
     expect(() => new Deployment(noContainers as never).validate()).toThrow(/containers/)
-  })
+    // A typo deep in the pod spec, and one at the top of a Service.
+    const typo = structuredClone(deployment) as { spec: { template: { spec: { containers: Record<string, unknown>[] } } } }
+    const c = typo.spec.template.spec.containers[0]!
+    c.readinesProbe = c.readinessProbe
+    delete c.readinessProbe
+    const service = structuredClone(one('Service', 'switchyard'))
+    ;(service as Record<string, unknown>).sepc = service.spec
+    const complaints = typeCheckManifests(ROOT, [typed('typo', typo as never), typed('sepc', service)])
+    expect(complaints).toEqual([expect.stringMatching(/^typo: .*"readinesProbe".* 'IContainer'/), expect.stringMatching(/^sepc: .*"sepc".* 'IService'/)])
+  }, 20_000)
 
   it('the Deployment probes the real admin endpoints, drains before it is killed, and runs as the image\'s non-root user', () => {
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
@@ -127,15 +151,15 @@ describe('deploy/kubernetes: the manifests', () => {
   it('the Service, the PodDisruptionBudget and the headless Service select what they mean to', () => {
     const podLabels = deployment.spec.template.metadata.labels as Record<string, string>
     expect(deployment.spec.selector.matchLabels).toEqual(podLabels)
-    const service = one('Service', 'switchyard') as { spec: { selector: Record<string, string>; ports: { targetPort: string }[] } }
+    const service = one('Service', 'switchyard') as unknown as { spec: { selector: Record<string, string>; ports: { targetPort: string }[] } }
     expect(service.spec.selector).toEqual(podLabels)
     const portNames = (container.ports as { name: string }[]).map((p) => p.name)
     for (const p of service.spec.ports) expect(portNames).toContain(p.targetPort)
     expect(service.spec.ports.map((p) => p.targetPort), 'the admin port stays off the Service').not.toContain('admin')
-    const pdb = one('PodDisruptionBudget', 'switchyard') as { spec: { selector: { matchLabels: Record<string, string> }; maxUnavailable: number } }
+    const pdb = one('PodDisruptionBudget', 'switchyard') as unknown as { spec: { selector: { matchLabels: Record<string, string> }; maxUnavailable: number } }
     expect(pdb.spec.selector.matchLabels).toEqual(podLabels)
     expect(pdb.spec.maxUnavailable).toBeLessThan(deployment.spec.replicas)
-    const headless = one('Service', 'app-headless') as { spec: { clusterIP: string; selector: Record<string, string> } }
+    const headless = one('Service', 'app-headless') as unknown as { spec: { clusterIP: string; selector: Record<string, string> } }
     expect(headless.spec.clusterIP).toBe('None')
     expect(headless.spec.selector).not.toEqual(podLabels) // it selects the app, not switchyard
   })
