@@ -9,24 +9,31 @@
 // query over one of them is only checked to be accepted; once the metric exists on main the
 // last test fails until it is removed from the list (the lead empties it after merging).
 import { readFileSync } from 'node:fs'
+import https from 'node:https'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { closeAfterEach } from '../helpers/scope.js'
-import { oneUpstream } from '../helpers/config.js'
+import { makePki, tlsListener } from '../helpers/pki.js'
 import { request } from '../helpers/client.js'
 import { needTool } from '../helpers/tools.js'
 import { parseExposition, startPrometheus, type PromSample } from '../helpers/prometheus.js'
 
 const PENDING_METRICS = [
-  'switchyard_queue_length',
-  'switchyard_queue_timeouts_total',
-  'switchyard_retry_budget_exhausted_total',
-  'switchyard_tls_certificate_expiry_timestamp_seconds',
-  'switchyard_tls_handshakes_total',
   'switchyard_dns_lookups_total',
-  'switchyard_policy_denials_total',
 ]
+
+/** One HTTPS request to the TLS listener (a handshake for switchyard_tls_handshakes_total). */
+function httpsStatus(port: number, ca: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path: '/', servername: 'localhost', ca, agent: false, timeout: 5000 }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+    })
+    req.on('error', reject)
+    req.on('timeout', () => req.destroy(new Error('https request timed out')))
+  })
+}
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -122,13 +129,36 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
       res.writeHead(req.url === '/health' ? 500 : 200)
       res.end()
     })
-    const d = await daemon(oneUpstream([a.url, b.url, c.url],
-      'health_check: { path: /health, interval: 1s, timeout: 500ms, unhealthy_threshold: 1, healthy_threshold: 1 }',
-      'caches:\n  pages: {}\nroutes:\n  - { match: { path_prefix: /cached }, upstream: app, cache: pages }\n  - { match: { path_prefix: / }, upstream: app }'))
+    // Every feature a panel reads is on: a queue (servers with max_requests), a TLS listener,
+    // a route with a rate limit, a cache.
+    const pki = makePki()
+    defer({ close: () => pki.close() })
+    const leaf = pki.issue('leaf', ['localhost'])
+    const d = await daemon(`
+listeners:
+  - { name: public, address: 127.0.0.1, port: 0 }
+${tlsListener([leaf])}
+admin: { port: 0 }
+upstreams:
+  app:
+    servers:
+${[a.url, b.url, c.url].map((u) => `      - { url: ${u}, max_requests: 100 }`).join('\n')}
+    queue: {}
+    health_check: { path: /health, interval: 1s, timeout: 500ms, unhealthy_threshold: 1, healthy_threshold: 1 }
+caches:
+  pages: {}
+routes:
+  - { match: { path_prefix: /cached }, upstream: app, cache: pages }
+  - { match: { path_prefix: /limited }, upstream: app, rate_limit: { requests: 1, per: 1m } }
+  - { match: { path_prefix: / }, upstream: app }
+`)
     const traffic = async (): Promise<void> => {
       for (let i = 0; i < 6; i++) expect((await request(d.url(`/r${i}`))).status).toBe(200)
       for (let i = 0; i < 2; i++) expect((await request(d.url('/cached/page'))).status).toBe(200)
       expect((await request(d.url('/nowhere'), { method: 'PURGE' })).status).toBe(200)
+      expect((await request(d.url('/limited'))).status).toBeOneOf([200, 429])
+      expect((await request(d.url('/limited'))).status).toBe(429)
+      expect(await httpsStatus(d.port('web'), pki.ca)).toBe(200)
     }
     await traffic() // the series exist before the first scrape
     const p = await startPrometheus({ targetPort: d.adminPort() })
