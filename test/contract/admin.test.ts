@@ -5,6 +5,11 @@ import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
 import { rawExchange, request, sleep } from '../helpers/client.js'
 import { scrape, seriesSum, seriesValue, status } from '../helpers/metrics.js'
 
+/** A server in service with nothing in flight, as /status shows it (besides its url). */
+const idle = (id: string, weight: number): Record<string, unknown> => ({
+  id, weight, config_weight: weight, state: 'healthy', admin_state: 'active', drained: false, active_requests: 0, websockets: 0,
+})
+
 describe('admin port and metrics', () => {
   let a: Backend
   let dead: number
@@ -45,8 +50,8 @@ routes:
     const doc = await status(d.adminUrl())
     expect(doc).toEqual({
       upstreams: {
-        app: { balance: 'round_robin', servers: [{ url: a.url, weight: 2, state: 'healthy', active_requests: 0 }] },
-        broken: { balance: 'round_robin', servers: [{ url: `http://127.0.0.1:${dead}`, weight: 1, state: 'healthy', active_requests: 0 }] },
+        app: { balance: 'round_robin', servers: [{ url: a.url, ...idle(`127.0.0.1:${a.port}`, 2) }] },
+        broken: { balance: 'round_robin', servers: [{ url: `http://127.0.0.1:${dead}`, ...idle(`127.0.0.1:${dead}`, 1) }] },
       },
     })
   })
