@@ -30,7 +30,7 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 
 export function adminHandler(deps: AdminDeps): http.RequestListener {
   return (req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0]
+    const path = (req.url ?? '/').split('?', 1)[0] as string
     if (path === '/cache/purge') return purge(deps, req, res)
     if (isApiPath(path)) return runtimeApi(deps, req, res)
     const known = path === '/metrics' || path === '/healthz' || path === '/readyz' || path === '/status'
