@@ -3,7 +3,7 @@
 // bad file fails the load (or the reload, which keeps the old token) with the key's line.
 // The token is the file's text, trimmed; it must be one printable ASCII word (it travels in
 // an Authorization header), at least 16 characters.
-import { readFileSync } from 'node:fs'
+import { readFileSync, statSync } from 'node:fs'
 import { isAbsolute } from 'node:path'
 import { readString } from './fields.js'
 import type { Cursor } from './fields.js'
@@ -22,7 +22,13 @@ export function readAdminToken(c: Cursor): { tokenFile: string | null; token: st
   }
   let bytes: Buffer
   try {
-    bytes = readFileSync(tokenFile)
+    // Checked first, so a device (/dev/zero) or a huge file is never read.
+    const stat = statSync(tokenFile)
+    if (!stat.isFile()) {
+      c.report(`${tokenFile} is not a regular file`)
+      return { tokenFile, token: null }
+    }
+    bytes = stat.size > MAX_FILE ? Buffer.alloc(MAX_FILE + 1) : readFileSync(tokenFile)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
     c.report(code === 'ENOENT' ? `file "${tokenFile}" does not exist` : `cannot read "${tokenFile}" (${code ?? 'error'})`)

@@ -40,7 +40,8 @@ describe('admin.token_file', () => {
     ['two words', file('words', `${TOKEN} ${TOKEN}`), 'one word of printable ASCII'],
     ['a non-ASCII token', file('utf8', `${TOKEN}é`), 'one word of printable ASCII'],
     ['a large file', file('large', Buffer.alloc(5000, 0x61)), 'is larger than 4 KiB'],
-    ['a directory', dir, 'cannot read'],
+    ['a directory', dir, 'is not a regular file'],
+    ['a device', '/dev/zero', 'is not a regular file'],
   ])('%s is a problem at its key', (_, path, message) => {
     const r = parseConfig(yaml(path))
     expect(r.ok).toBe(false)

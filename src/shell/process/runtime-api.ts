@@ -39,12 +39,18 @@ export function bearerMatches(header: string | undefined, token: string): boolea
 }
 
 export function runtimeApi(deps: RuntimeApiDeps, req: http.IncomingMessage, res: http.ServerResponse): void {
+  // Refused before its body is read: the connection closes after the answer, so an
+  // unauthenticated client cannot make the admin port read a large body to keep it alive.
+  const early = (status: number, error: string, extra: Record<string, string> = {}): void => {
+    const body = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0
+    sendJson(res, status, { error }, body ? { ...extra, connection: 'close' } : extra)
+  }
   const target = parseApiTarget(req.method ?? '', req.url ?? '/')
-  if (!target.ok) return sendJson(res, target.status, { error: target.error }, target.allow === undefined ? {} : { allow: target.allow })
+  if (!target.ok) return early(target.status, target.error, target.allow === undefined ? {} : { allow: target.allow })
   const token = deps.token()
-  if (token === null) return sendJson(res, 403, { error: 'the runtime API is off: set admin.token_file in the config (then reload)' })
+  if (token === null) return early(403, 'the runtime API is off: set admin.token_file in the config (then reload)')
   if (!bearerMatches(req.headers.authorization, token)) {
-    return sendJson(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer <the token of admin.token_file>)' }, { 'www-authenticate': 'Bearer realm="switchyard"' })
+    return early(401, 'missing or wrong bearer token (Authorization: Bearer <the token of admin.token_file>)', { 'www-authenticate': 'Bearer realm="switchyard"' })
   }
   const client = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`
   readBody(req, res, (text) => {
