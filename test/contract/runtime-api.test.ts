@@ -120,6 +120,9 @@ describe('runtime API', () => {
       expectError(await request(d.adminUrl(drainA), { method: 'POST', headers: { authorization: auth } }), 401, /bearer token/)
     // (Node's parser itself answers 400 to a header with control characters or over its size limit.)
     }
+    const withBody = await api(d, 'POST', drainA, '{}', 'wrong-token-0123456789abcdef')
+    expectError(withBody, 401, /bearer token/)
+    expect(withBody.headers.connection).toBe('close') // its body unread: not kept alive
     expectError(await api(d, 'POST', path(a, 'drain', 'nope')), 404, /unknown upstream "nope"/)
     expectError(await api(d, 'POST', path('127.0.0.1:1', 'drain')), 404, /unknown server "127.0.0.1:1" in upstream "app"/)
     expectError(await api(d, 'POST', path(a, 'reboot')), 404, /unknown path/)
