@@ -1,4 +1,4 @@
-// argv -> check | run | reload (cli.ts, the entry point, loads this once the Node version
+// argv -> check | run | reload | ctl (cli.ts, the entry point, loads this once the Node version
 // is known to be good and the signals are taken, and does the exiting). `run` builds the
 // process's Control (shell/process/control.ts) and starts one of the two modes: a single
 // process, or a primary with workers; a cluster worker runs what its primary sends.
@@ -15,6 +15,7 @@ import { runSingle } from './shell/process/single.js'
 import { runPrimary, workerCount } from './shell/process/primary.js'
 import { runWorker } from './shell/process/worker.js'
 import { packageJson } from './node-version.js'
+import { ctl, CTL_USAGE } from './ctl.js'
 
 export { drainLog, flushLog } from './shell/observe/log.js'
 
@@ -22,6 +23,9 @@ const USAGE = `Usage:
   switchyard [run] [--config FILE] [--pid-file FILE]      run the daemon
   switchyard check [--config FILE]                        validate a config: prints "ok" (exit 0) or every problem (exit 1)
   switchyard reload [--config FILE] [--pid-file FILE]     validate, then send SIGHUP to the running daemon
+${CTL_USAGE}
+                                                          the runtime API: take a server out, wait until it
+                                                          is drained, put it back, change its weight
   switchyard --version | --help
 
 Options:
@@ -30,6 +34,8 @@ Options:
                       (default: $SWITCHYARD_PID_FILE; none)
   -h, --help          this text
   -v, --version       the version
+  --wait              ctl: wait until the server is drained (drain, disable) or healthy (enable)
+  --timeout DUR       ctl --wait: give up after DUR (default 60s), exit 3
 
 Environment:
   SWITCHYARD_CONFIG   default config file
@@ -58,6 +64,8 @@ export async function main(argv: string[], inbox: SignalInbox): Promise<number> 
         'pid-file': { type: 'string', short: 'p' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
+        wait: { type: 'boolean' },
+        timeout: { type: 'string' },
       },
     })
   } catch (err) {
@@ -73,6 +81,12 @@ export async function main(argv: string[], inbox: SignalInbox): Promise<number> 
     return 0
   }
   const [command = 'run', ...extra] = args.positionals
+  const file = args.values.config ?? process.env.SWITCHYARD_CONFIG ?? 'config/switchyard.yaml'
+  if (command === 'ctl') return ctl({ args: extra, file, wait: args.values.wait === true, timeout: args.values.timeout })
+  if (args.values.wait !== undefined || args.values.timeout !== undefined) {
+    process.stderr.write(`switchyard: --wait and --timeout go with ctl\n\n${USAGE}`)
+    return 2
+  }
   if (!['run', 'check', 'reload'].includes(command) || extra.length > 0) {
     process.stderr.write(`switchyard: unknown command "${[command, ...extra].join(' ')}"\n\n${USAGE}`)
     return 2
@@ -90,7 +104,6 @@ export async function main(argv: string[], inbox: SignalInbox): Promise<number> 
     return runWorker(log, inbox)
   }
 
-  const file = args.values.config ?? process.env.SWITCHYARD_CONFIG ?? 'config/switchyard.yaml'
   const pidFile = args.values['pid-file'] ?? process.env.SWITCHYARD_PID_FILE
   const loaded = await loadConfigFile(file)
   if (!loaded.ok) {

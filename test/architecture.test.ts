@@ -37,7 +37,8 @@ function room(file: string): string {
 // Which rooms each room may import (besides itself).
 const MAY_IMPORT: Record<string, readonly string[]> = {
   'cli.ts': ['node-version.ts', 'shell/process', 'commands.ts'],
-  'commands.ts': ['config', 'core', 'node-version.ts', 'shell/process', 'shell/observe'],
+  'commands.ts': ['config', 'core', 'node-version.ts', 'shell/process', 'shell/observe', 'ctl.ts'],
+  'ctl.ts': ['config', 'core'], // a client of the admin port: the loader, the API's paths, /status's shape
   'demo.ts': [],
   'node-version.ts': [],
   'shell/process': ['shell/request', 'shell/runtime', 'shell/cache', 'shell/observe', 'config', 'core'],

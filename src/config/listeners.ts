@@ -7,12 +7,13 @@ import { checkListenAddress } from './network.js'
 import { describe } from './problems.js'
 import { parseCidr, type Cidr } from '../core/cidr.js'
 import { readTls } from './tls.js'
+import { readAdminToken } from './admin-token.js'
 import type { AdminConfig, ListenerConfig, ListenerTimeoutsConfig } from './types.js'
 
 const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_connections_per_client', 'max_body_size', 'max_header_size', 'timeouts',
   'trusted_proxies', 'proxy_protocol', 'tls', 'http2', 'redirect_https', 'reuse_port']
 const LISTENER_TIMEOUT_KEYS = ['request_head', 'request', 'keep_alive']
-const ADMIN_KEYS = ['address', 'port', 'request_metrics']
+const ADMIN_KEYS = ['address', 'port', 'request_metrics', 'token_file']
 // Port 0 asks the OS for any free port: meant for tests, which read the bound port back.
 const PORT = { min: 0, max: 65535 }
 
@@ -115,7 +116,7 @@ export function readAdmin(c: Cursor, listeners: readonly ListenerConfig[]): Admi
     portCursor.report(`port ${port} is also used by listeners.${clash}${how}`)
   }
   const requestMetrics = readBool(c.field('request_metrics'), DEFAULTS.requestMetrics)
-  return { address, port, requestMetrics }
+  return { address, port, requestMetrics, ...readAdminToken(c.field('token_file')) }
 }
 
 function readAddress(c: Cursor, def: string): string {

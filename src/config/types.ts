@@ -73,6 +73,10 @@ export interface AdminConfig {
   readonly port: number // default 9090
   /** Per-request series (requests_total, request_duration_seconds); default true. */
   readonly requestMetrics: boolean
+  /** `token_file`: where the runtime API's bearer token is read from (at load and on reload); null: mutations answer 403. */
+  readonly tokenFile: string | null
+  /** The token read from it (trimmed); null without token_file. */
+  readonly token: string | null
 }
 
 export interface ServerConfig {

@@ -96,7 +96,7 @@ describe('parseConfig: valid configs', () => {
   test('the reference example compiles to the expected config', () => {
     const expected: Config = {
       listeners: [{ name: 'public', address: '0.0.0.0', port: 8080, ...LISTENER_DEFAULTS }],
-      admin: { address: '127.0.0.1', port: 9090, requestMetrics: true },
+      admin: { address: '127.0.0.1', port: 9090, requestMetrics: true, tokenFile: null, token: null },
       workers: 1,
       shutdownTimeoutMs: 30_000,
       log: { level: 'info', accessLog: true },
@@ -142,7 +142,7 @@ upstreams:
     )
     expect(config).toEqual({
       listeners: [{ name: 'listener-0', address: '0.0.0.0', port: 8080, ...LISTENER_DEFAULTS }],
-      admin: { address: '127.0.0.1', port: 9090, requestMetrics: true },
+      admin: { address: '127.0.0.1', port: 9090, requestMetrics: true, tokenFile: null, token: null },
       workers: 1,
       shutdownTimeoutMs: 30_000,
       log: { level: 'info', accessLog: true },
@@ -235,7 +235,7 @@ routes:
       { name: 'b', address: 'localhost', port: 0, ...LISTENER_DEFAULTS },
       { name: 'listener-2', address: '127.0.0.1', port: 8443, ...LISTENER_DEFAULTS },
     ])
-    expect(config.admin).toEqual({ address: '::1', port: 0, requestMetrics: false })
+    expect(config.admin).toEqual({ address: '::1', port: 0, requestMetrics: false, tokenFile: null, token: null })
     expect(config.workers).toBe('auto')
     expect(config.shutdownTimeoutMs).toBe(90_000)
     expect(config.log).toEqual({ level: 'silent', accessLog: false })
@@ -316,7 +316,7 @@ routes: []
 `),
     )
     expect(config.listeners[0]?.name).toBe('listener-0')
-    expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090, requestMetrics: true })
+    expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090, requestMetrics: true, tokenFile: null, token: null })
     expect(config.workers).toBe(1)
     expect(config.upstreams[0]?.healthCheck).toBeNull()
     expect(config.upstreams[0]?.timeouts.idleMs).toBe(60_000)
@@ -363,7 +363,7 @@ describe('the example config file', () => {
     const file = fileURLToPath(new URL('../../config/switchyard.yaml', import.meta.url))
     const config = configOf(await loadConfigFile(file))
     expect(config.listeners).toEqual([{ name: 'public', address: '0.0.0.0', port: 8080, ...LISTENER_DEFAULTS }])
-    expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090, requestMetrics: true })
+    expect(config.admin).toEqual({ address: '127.0.0.1', port: 9090, requestMetrics: true, tokenFile: null, token: null })
     expect(config.upstreams.map((u) => u.name)).toEqual(['app'])
     expect(config.upstreams[0]?.servers.map((s) => s.id)).toEqual(['127.0.0.1:3001', '127.0.0.1:3002', '127.0.0.1:3003'])
     expect(config.routes).toEqual([{ name: 'route-0', host: null, pathPrefix: '/', upstream: 'app', cache: null }])

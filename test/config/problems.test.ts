@@ -143,7 +143,7 @@ describe('listeners and admin', () => {
       [['admin.port', 1, 'port 9090 is also used by listeners.0 (the default admin port)']],
     ],
     ['admin port out of range', `${BASE}admin: {port: 100000}\n`, [['admin.port', 6, 'must be an integer from 0 to 65535']]],
-    ['admin not a map', `${BASE}admin: 9090\n`, [['admin', 6, 'must be a map with the keys address, port, request_metrics (got 9090)']]],
+    ['admin not a map', `${BASE}admin: 9090\n`, [['admin', 6, 'must be a map with the keys address, port, request_metrics, token_file (got 9090)']]],
   ])('%s', (_, yaml, expected) => {
     expectProblems(yaml, expected)
   })

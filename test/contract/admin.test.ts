@@ -5,6 +5,11 @@ import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
 import { rawExchange, request, sleep } from '../helpers/client.js'
 import { scrape, seriesSum, seriesValue, status } from '../helpers/metrics.js'
 
+/** A server in service with nothing in flight, as /status shows it (besides its url). */
+const idle = (id: string, weight: number): Record<string, unknown> => ({
+  id, weight, config_weight: weight, state: 'healthy', admin_state: 'active', drained: false, active_requests: 0, websockets: 0,
+})
+
 describe('admin port and metrics', () => {
   let a: Backend
   let dead: number
@@ -35,18 +40,18 @@ routes:
     await a.close()
   })
 
-  it('answers /healthz, /readyz, /status, and 404/405 for anything else', async () => {
+  it('answers /healthz, /readyz, /status, the page at /, and 404/405 for anything else', async () => {
     expect(await request(d.adminUrl('/healthz'))).toMatchObject({ status: 200, body: 'ok\n' })
     expect(await request(d.adminUrl('/readyz'))).toMatchObject({ status: 200 })
     expect((await request(d.adminUrl('/nope'))).status).toBe(404)
-    expect((await request(d.adminUrl('/'))).status).toBe(404)
+    expect((await request(d.adminUrl('/'))).status).toBe(200) // the status page (status-page.test.ts)
     expect((await request(d.adminUrl('/metrics'), { method: 'POST' })).status).toBe(405)
     expect((await request(d.adminUrl('/metrics'), { method: 'HEAD' })).status).toBe(200)
     const doc = await status(d.adminUrl())
     expect(doc).toEqual({
       upstreams: {
-        app: { balance: 'round_robin', servers: [{ url: a.url, weight: 2, state: 'healthy', active_requests: 0 }] },
-        broken: { balance: 'round_robin', servers: [{ url: `http://127.0.0.1:${dead}`, weight: 1, state: 'healthy', active_requests: 0 }] },
+        app: { balance: 'round_robin', servers: [{ url: a.url, ...idle(`127.0.0.1:${a.port}`, 2) }] },
+        broken: { balance: 'round_robin', servers: [{ url: `http://127.0.0.1:${dead}`, ...idle(`127.0.0.1:${dead}`, 1) }] },
       },
     })
   })

@@ -72,7 +72,9 @@ describe('Unix-socket servers', () => {
     expect(r.status).toBe(200)
     expect(r.body).toBe('sock /x?y=1')
     expect(b.seen.at(-1)).toEqual({ url: '/x?y=1', host: 'shop.example.com' })
-    expect((await status(d.adminUrl())).upstreams.app?.servers).toEqual([{ url: `unix:${path}`, weight: 1, state: 'healthy', active_requests: 0 }])
+    expect((await status(d.adminUrl())).upstreams.app?.servers).toEqual([{
+      url: `unix:${path}`, id: `unix:${path}`, weight: 1, config_weight: 1, state: 'healthy', admin_state: 'active', drained: false, active_requests: 0, websockets: 0,
+    }])
     const text = await scrape(d.adminUrl())
     expect(seriesValue(text, 'switchyard_requests_total', { upstream: 'app', server: `unix:${path}`, method: 'GET', code: '200' })).toBe(1)
   })

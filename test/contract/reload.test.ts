@@ -86,10 +86,10 @@ describe('reload on SIGHUP', () => {
     const c = await backend('c')
     expect(await reload(d, oneUpstream([b.url, c.url], hc))).toBe('reloaded')
     const doc = await status(d.adminUrl())
-    expect(doc.upstreams.app!.servers).toEqual([
-      { url: b.url, weight: 1, state: 'unhealthy', active_requests: 0 },
-      { url: c.url, weight: 1, state: 'healthy', active_requests: 0 },
-      { url: a.url, weight: 1, state: 'draining', active_requests: 1 },
+    expect(doc.upstreams.app!.servers).toMatchObject([
+      { url: b.url, weight: 1, state: 'unhealthy', active_requests: 0, admin_state: 'active', drained: false },
+      { url: c.url, weight: 1, state: 'healthy', active_requests: 0, admin_state: 'active', drained: false },
+      { url: a.url, weight: 1, state: 'draining', active_requests: 1, admin_state: 'active', drained: false }, // removed: drained once its request ends
     ])
     expect(await names(d, 3)).toEqual(['c', 'c', 'c'])
     expect(d.logs.filter((l) => l.msg === 'server state changed' && l.server === B)).toHaveLength(1) // no reset to healthy

@@ -31,7 +31,10 @@ export async function scrape(adminUrl: string): Promise<string> {
   return r.body
 }
 
-export interface StatusServer { url: string; weight: number; state: string; active_requests: number }
+export interface StatusServer {
+  url: string; id: string; weight: number; config_weight: number; state: string
+  admin_state: 'active' | 'draining' | 'disabled'; drained: boolean; active_requests: number; websockets: number
+}
 export interface StatusDoc { upstreams: Record<string, { balance: string; servers: StatusServer[] }> }
 
 export async function status(adminUrl: string): Promise<StatusDoc> {

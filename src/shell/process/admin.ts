@@ -1,13 +1,16 @@
 // The admin side port (docs/operations.md#admin-port): the live status page at / (status-page.ts),
-// /metrics, /healthz, /readyz, /status, and POST /cache/purge (response caches). GET and HEAD only on the others; anything else is
+// /metrics, /healthz, /readyz, /status, POST /cache/purge (response caches), and the runtime
+// API under /upstreams/ (runtime-api.ts). GET and HEAD only on the others; anything else is
 // 404 (unknown path) or 405 (other method).
 // It never shares a port with the data listeners, which proxy every path, /metrics included.
 import http from 'node:http'
 import type { Registry } from 'prom-client'
 import type { Lifecycle } from '../runtime/context.js'
 import { STATUS_PAGE, STATUS_PAGE_CSP } from './status-page.js'
+import { isApiPath } from '../../core/admin-path.js'
+import { runtimeApi, type RuntimeApiDeps } from './runtime-api.js'
 
-export interface AdminDeps {
+export interface AdminDeps extends RuntimeApiDeps {
   readonly lifecycle: Lifecycle
   /** The /status document, built when asked. */
   status(): unknown
@@ -29,8 +32,9 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 
 export function adminHandler(deps: AdminDeps): http.RequestListener {
   return (req, res) => {
-    const path = (req.url ?? '/').split('?', 1)[0]
+    const path = (req.url ?? '/').split('?', 1)[0] as string
     if (path === '/cache/purge') return purge(deps, req, res)
+    if (isApiPath(path)) return runtimeApi(deps, req, res)
     const known = path === '/' || path === '/metrics' || path === '/healthz' || path === '/readyz' || path === '/status'
     if (!known) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n')
     if (req.method !== 'GET' && req.method !== 'HEAD') {

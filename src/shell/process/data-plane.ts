@@ -14,6 +14,7 @@ import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
 import { listen, type HandshakeHook, type Listener, type UpgradeListener } from './listeners.js'
 import { ClientAddressing } from '../runtime/client-address.js'
+import type { AdminState } from '../../core/admin-state.js'
 
 /** Binds one listener; a failure is logged with the config key and is fatal for the caller. */
 export async function bind(what: string, lc: ListenerConfig, handler: http.RequestListener, log: Logger, onUpgrade?: UpgradeListener, onHandshake?: HandshakeHook): Promise<Listener | null> {
@@ -47,6 +48,8 @@ export class DataPlane {
   readonly lifecycle: Lifecycle
   runtime: Runtime
   readonly listeners: Listener[] = []
+  /** The runtime API's table (server-admin.ts): applied to every Runtime this plane builds. */
+  #admin: ReadonlyMap<string, AdminState> = new Map()
 
   constructor(config: Config, log: Logger, metrics: Metrics, lifecycle: Lifecycle) {
     this.#log = log
@@ -94,8 +97,17 @@ export class DataPlane {
     return true
   }
 
-  /** Swaps in a validated config: new requests use it at once; in-flight ones finish on the old one. */
-  apply(config: Config): Runtime {
+  /** The runtime API's table changed: every server of the running config takes its entry. */
+  setAdmin(table: ReadonlyMap<string, AdminState>): void {
+    this.#admin = table
+    this.runtime.applyAdmin(table)
+  }
+
+  /**
+   * Swaps in a validated config: new requests use it at once; in-flight ones finish on the old
+   * one. `admin`: the runtime API's table for it (kept as it is when not given).
+   */
+  apply(config: Config, admin: ReadonlyMap<string, AdminState> = this.#admin): Runtime {
     const previous = this.runtime
     this.#log.level = process.env.LOG_LEVEL ?? config.log.level
     // The listeners are the same ones (restart.ts): only their certificates may have changed.
@@ -104,6 +116,8 @@ export class DataPlane {
       if (store != null && lc.tls !== null) store.replace(lc.tls)
     })
     const next = new Runtime(config, this.#log, this.lifecycle, this.#metrics, previous)
+    this.#admin = admin
+    next.applyAdmin(admin)
     this.runtime = next
     this.#metrics.setSource(next)
     previous.retire(next)

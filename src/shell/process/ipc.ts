@@ -2,10 +2,16 @@
 // them apart from prom-client's own cluster-aggregation messages on the same channel.
 import type { Config } from '../../config/types.js'
 import type { StatusDoc } from '../../core/status.js'
+import type { AdminEntry } from '../../core/admin-state.js'
 
 export type ToWorker =
-  /** Start with, or reload to, this validated config; `unhealthy` = servers the primary's checks hold down now. */
-  | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][] }
+  /**
+   * Start with, or reload to, this validated config; `unhealthy` = servers the primary's checks
+   * hold down now; `admin` = the runtime API's table (only the servers an operator changed).
+   */
+  | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][]; admin: AdminEntry[] }
+  /** The runtime API's table changed: apply it whole, then answer `switchyard:admin-applied`. */
+  | { type: 'switchyard:admin'; id: number; admin: AdminEntry[] }
   | { type: 'switchyard:probe'; upstream: string; server: string; ok: boolean; detail: string }
   | { type: 'switchyard:status'; id: number }
   /** Admin purge: `url` is an absolute URL, or null for everything. */
@@ -16,6 +22,7 @@ export type FromWorker =
   | { type: 'switchyard:ready' }
   | { type: 'switchyard:status'; id: number; status: StatusDoc }
   | { type: 'switchyard:purged'; id: number }
+  | { type: 'switchyard:admin-applied'; id: number }
 
 export function isFromWorker(m: unknown): m is FromWorker {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('switchyard:')

@@ -19,6 +19,7 @@ import { bind, closeListener } from './data-plane.js'
 import { adminListenerConfig } from './listeners.js'
 import { isFromWorker, type FromWorker, type ToWorker } from './ipc.js'
 import type { Control } from './control.js'
+import { ServerAdmin } from './server-admin.js'
 
 export function workerCount(config: Config): number {
   return config.workers === 'auto' ? availableParallelism() : config.workers
@@ -49,12 +50,14 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   const broadcast = (m: ToWorker): void => {
     for (const w of live()) w.send(m)
   }
-  const configMessage = (): ToWorker => ({ type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy() })
+  // The runtime API's table lives here: every worker gets it whole, a restarted one with its config.
+  const serverAdmin = new ServerAdmin(log)
+  const configMessage = (): ToWorker => ({ type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy(), admin: serverAdmin.entries() })
   const startChecks = (): void => watch.start((upstream, server, ok, detail) => {
     broadcast({ type: 'switchyard:probe', upstream, server, ok, detail })
   })
 
-  // Requests to every live worker (/status, purge), answered by id or given up after a timeout.
+  // Requests to every live worker (/status, purge, runtime changes), answered by id or given up after a timeout.
   let nextId = 0
   const pending = new Map<number, (answer: StatusDoc | null) => void>()
   const askAll = (make: (id: number) => ToWorker): Promise<(StatusDoc | null)[]> => Promise.all(live().map((w) => new Promise<StatusDoc | null>((resolve) => {
@@ -86,9 +89,11 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
       const msg = m as FromWorker
       if (msg.type === 'switchyard:ready') {
         slot.ready = true
+        // A runtime change made while it started went only to the live workers: catch it up.
+        worker.send({ type: 'switchyard:admin', id: 0, admin: serverAdmin.entries() } satisfies ToWorker)
         log.info({ worker: index, worker_pid: worker.process.pid }, 'worker ready')
         if (slots.every((s) => s.ready)) resolveReady()
-      } else if (msg.type === 'switchyard:purged') answered(msg.id, null)
+      } else if (msg.type === 'switchyard:purged' || msg.type === 'switchyard:admin-applied') answered(msg.id, null)
       else if (msg.type === 'switchyard:status') answered(msg.id, msg.status)
     })
     worker.on('exit', (code, signal) => {
@@ -128,7 +133,22 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
 
   const admin = adminHandler({
     lifecycle,
-    status: async () => mergeStatus((await askAll((id) => ({ type: 'switchyard:status', id }))).filter((d): d is StatusDoc => d !== null)),
+    status: async () => {
+      const answers = await askAll((id) => ({ type: 'switchyard:status', id }))
+      const docs = answers.filter((d): d is StatusDoc => d !== null)
+      // A worker restarting or silent: its in-flight requests are unknown, so nothing shows drained.
+      return mergeStatus(docs, docs.length === slots.length)
+    },
+    token: () => watch.config.admin.token,
+    // Answered once every live worker has applied it: a request that follows sees it everywhere.
+    change: async (upstream, server, action, client) => {
+      const answer = serverAdmin.change(watch.config, upstream, server, action, client)
+      if (answer.changed) {
+        const admin = serverAdmin.entries()
+        await askAll((id) => ({ type: 'switchyard:admin', id, admin }))
+      }
+      return answer
+    },
     // Every live worker drops it from its caches (memory stores are per worker).
     purge: async (url) => { await askAll((id) => ({ type: 'switchyard:purge', id, url: url === null ? null : url.href })) },
     metrics: async () => {
@@ -153,6 +173,7 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
     get config() { return watch.config },
     apply(next) {
       const previous = watch
+      serverAdmin.keep(next)
       watch = new HealthWatch(next, log, metrics, previous)
       void previous.stop()
       startChecks()

@@ -8,16 +8,24 @@ import { bind, closeListener, DataPlane } from './data-plane.js'
 import type { Control } from './control.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
+import { ServerAdmin } from './server-admin.js'
 
 /** Binds everything, then tells `control` it is ready (or that it failed). */
 export async function runSingle(config: Config, log: Logger, metrics: Metrics, control: Control): Promise<void> {
   const plane = new DataPlane(config, log, metrics, control.lifecycle)
   if (!(await plane.listen())) return control.failed(1)
+  const serverAdmin = new ServerAdmin(log)
   const admin = adminHandler({
     metrics: registryMetrics(metrics.registry),
     lifecycle: plane.lifecycle,
     status: () => plane.runtime.status(),
     purge: async (url) => { await plane.runtime.purge(url) },
+    token: () => plane.runtime.config.admin.token,
+    change: async (upstream, server, action, client) => {
+      const answer = serverAdmin.change(plane.runtime.config, upstream, server, action, client)
+      if (answer.changed) plane.setAdmin(serverAdmin.table)
+      return answer
+    },
   })
   const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
   if (adminListener === null) {
@@ -27,7 +35,10 @@ export async function runSingle(config: Config, log: Logger, metrics: Metrics, c
   plane.runtime.startHealthChecks()
   control.ready({
     get config() { return plane.runtime.config },
-    apply(next) { plane.apply(next).startHealthChecks() },
+    apply(next) {
+      serverAdmin.keep(next)
+      plane.apply(next, serverAdmin.table).startHealthChecks()
+    },
     async drain() {
       await plane.drain()
       // The admin port closes last, so /readyz answers 503 for the whole drain.

@@ -1,6 +1,6 @@
 // A cluster worker: serves traffic with the config the primary sends, applies the health
-// check results the primary broadcasts (probes run once per server, in the primary), and
-// answers its status. Its passive health and in-flight counts are its own.
+// check results and the runtime API's table the primary broadcasts (probes run once per
+// server, and the table is kept, in the primary), and answers its status. Its passive health and in-flight counts are its own.
 // Signals (taken from the first moment by cli.ts's SignalInbox): SIGHUP and SIGINT sent to a
 // worker are ignored (the primary coordinates reloads, and a Ctrl-C reaching the whole
 // process group must not start a second drain).
@@ -15,6 +15,7 @@ import type { SignalInbox } from './signals.js'
 import { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
 import { isToWorker, type FromWorker, type ToWorker } from './ipc.js'
+import { fromEntries } from '../../core/admin-state.js'
 
 function send(m: FromWorker): void {
   process.send?.(m)
@@ -53,6 +54,7 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
           if (plane === null) {
             const p = new DataPlane(msg.config, log, metrics, { ready: false, draining: false, websockets: new Set() })
             plane = p
+            p.setAdmin(fromEntries(msg.admin))
             holdDown(p, msg.unhealthy, msg.config)
             void p.listen().then((ok) => {
               if (!ok) return resolve(1)
@@ -60,7 +62,7 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
               send({ type: 'switchyard:ready' })
             })
           } else if (!plane.lifecycle.draining) {
-            plane.apply(msg.config)
+            plane.apply(msg.config, fromEntries(msg.admin))
             holdDown(plane, msg.unhealthy, msg.config)
           }
           return
@@ -73,6 +75,10 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
         case 'switchyard:purge':
           if (plane === null) send({ type: 'switchyard:purged', id: msg.id })
           else void plane.runtime.purge(msg.url === null ? null : new URL(msg.url)).finally(() => send({ type: 'switchyard:purged', id: msg.id }))
+          return
+        case 'switchyard:admin':
+          plane?.setAdmin(fromEntries(msg.admin))
+          send({ type: 'switchyard:admin-applied', id: msg.id })
           return
         case 'switchyard:shutdown':
           stop('shutdown')

@@ -18,7 +18,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { NO_KEY } from '../../core/balancers.js'
-import { takesTraffic } from '../../core/health.js'
 import { classifyError, errorCode, isIdempotent, mayRetry, type ErrorClass } from '../../core/errors.js'
 import { listed, retryCondition, statusCondition, type RetryOn } from '../../core/retry-on.js'
 import type { Member, Server, Upstream } from '../runtime/upstreams.js'
@@ -86,7 +85,7 @@ export abstract class Attempts implements Waiter {
   /** The member the sticky cookie names, when it takes traffic and is neither tried nor full. */
   #pinnedMember(): Member | undefined {
     const m = this.upstream.members[this.#pinned]
-    if (m === undefined || m.full || !takesTraffic(m.server.health)) return undefined
+    if (m === undefined || m.full || !m.server.takesTraffic) return undefined
     return this.#tried !== null && this.#tried.has(m) ? undefined : m
   }
 

@@ -5,7 +5,8 @@
 // health carry over); the others are retired: they drain, then their pools close.
 import type { Config, StaticConfig } from '../../config/types.js'
 import { buildRouter } from '../../core/routes.js'
-import type { StatusDoc } from '../../core/status.js'
+import type { ServerStatus, StatusDoc } from '../../core/status.js'
+import { stateIn, type AdminState } from '../../core/admin-state.js'
 import { Upstream, type Server, type ServerReuse } from './upstreams.js'
 import { HealthChecker, type ProbeListener } from './health-checker.js'
 import { transportOf } from './server-transport.js'
@@ -112,6 +113,21 @@ export class Runtime implements GaugeSource {
     this.upstreams.get(upstream)?.members.find((m) => m.server.id === server)?.server.noteProbe(ok, detail)
   }
 
+  /**
+   * The runtime API's table (core/admin-state.ts), whole: every server of this config takes
+   * its entry's mode and weight, or goes back to active at its configured weight when it has
+   * none. Servers of earlier configs still draining are left as they are.
+   */
+  applyAdmin(table: ReadonlyMap<string, AdminState>): void {
+    for (const u of this.upstreams.values()) {
+      for (const m of u.members) {
+        const s = stateIn(table, u.name, m.server.id)
+        m.server.setAdminMode(s.mode)
+        m.setWeight(s.weight)
+      }
+    }
+  }
+
   /** After a reload to `next`: stop probing, and drain the servers `next` did not keep. */
   retire(next: Runtime): void {
     void this.#stopHealthChecks()
@@ -152,7 +168,7 @@ export class Runtime implements GaugeSource {
   }
 
   *#servers(): Generator<ServerView> {
-    for (const u of this.upstreams.values()) for (const m of u.members) yield { upstream: u.name, server: m.server, weight: m.configWeight }
+    for (const u of this.upstreams.values()) for (const m of u.members) yield { upstream: u.name, server: m.server, weight: m.baseWeight }
   }
 
   /** Current servers, then draining ones. */
@@ -194,13 +210,20 @@ export class Runtime implements GaugeSource {
     for (const u of this.upstreams.values()) {
       upstreams[u.name] = {
         balance: u.config.balance,
-        servers: u.members.map((m) => ({ url: m.server.url, weight: m.configWeight, state: m.server.state, active_requests: m.server.inFlight })),
+        servers: u.members.map((m) => serverStatus(m.server, m.baseWeight, m.configWeight)),
       }
     }
     for (const [s, weight] of this.#draining) {
       const entry = (upstreams[s.owner.name] ??= { balance: s.owner.config.balance, servers: [] })
-      entry.servers.push({ url: s.url, weight, state: s.state, active_requests: s.inFlight })
+      entry.servers.push(serverStatus(s, weight, weight))
     }
     return { upstreams }
+  }
+}
+
+function serverStatus(s: Server, weight: number, configWeight: number): ServerStatus {
+  return {
+    url: s.url, id: s.id, weight, config_weight: configWeight, state: s.state, admin_state: s.adminMode,
+    drained: s.drained, active_requests: s.inFlight, websockets: s.tunnels.size,
   }
 }

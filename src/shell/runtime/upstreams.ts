@@ -13,6 +13,9 @@
 //   every balancer skips it; an upstream with a cap may have a RequestQueue, kept across
 //   reloads. Without caps `capped` is false and `queue` null: nothing more is read.
 // - Retries: the retry_on mask and the retry budget, built once here.
+// - The runtime API (core/admin-state.ts): a Server's `adminMode` (drain, disable) joins its
+//   health in `takesTraffic`, read only when `available` is rebuilt; a Member's weight
+//   override replaces its configured weight. Runtime.applyAdmin sets both from the table.
 import { Pool } from 'undici'
 import type { ServerConfig, UpstreamConfig } from '../../config/types.js'
 import { MAX_TIMER_MS } from '../../config/duration.js'
@@ -23,6 +26,7 @@ import {
   initialHealth, activeResult, passiveFailure, passiveSuccess, ejectionOver, trialStarted, trialAbandoned, setDraining,
   stateOf, takesTraffic, type Health, type ServerState, type Step,
 } from '../../core/health.js'
+import { admits, isDrained, shownState, type AdminMode } from '../../core/admin-state.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics, ServerMetrics, UpstreamMetrics } from '../observe/metrics.js'
 import { AccessLog } from '../observe/access-log.js'
@@ -78,6 +82,8 @@ export class Server {
   /** Open tunnels (WebSocket) to this server; a reload that removes the server cuts them after shutdown_timeout. */
   readonly tunnels = new Set<OpenTunnel>()
   #ejectionTimer: NodeJS.Timeout | null = null
+  /** The runtime API's mode (drain, disable); 'active' unless an operator took it out. */
+  adminMode: AdminMode = 'active'
   /** Resolves drain()'s wait for the tunnels once the last one is closed. */
   #tunnelsClosed: (() => void) | null = null
 
@@ -102,8 +108,35 @@ export class Server {
     })
   }
 
+  /** What /status shows: `draining` while an operator keeps it out, else its health's state. */
   get state(): ServerState {
-    return stateOf(this.health)
+    return shownState(this.adminMode, stateOf(this.health))
+  }
+
+  /** May a new request go to it: its health allows it and no operator took it out. */
+  get takesTraffic(): boolean {
+    return admits(this.adminMode, takesTraffic(this.health))
+  }
+
+  /** Taken out (runtime API, or removed by a reload) and nothing in flight or open here. */
+  get drained(): boolean {
+    return isDrained(this.adminMode !== 'active' || this.health.draining, this.inFlight, this.tunnels.size)
+  }
+
+  /**
+   * The runtime API's drain / disable / enable. No new request goes to a server out of
+   * service; `disabled` also closes its open tunnels (WebSockets) at once. In-flight
+   * requests finish either way.
+   */
+  setAdminMode(mode: AdminMode): void {
+    if (mode === this.adminMode) return
+    const before = this.takesTraffic
+    this.adminMode = mode
+    if (mode === 'disabled' && this.tunnels.size > 0) {
+      this.log.info({ websockets: this.tunnels.size }, 'server disabled: closing its open tunnels')
+      for (const t of [...this.tunnels]) t.destroy()
+    }
+    this.#trafficChanged(before)
   }
 
   /** An active health check result (from this process's checker or from the primary's). */
@@ -191,11 +224,15 @@ export class Server {
   }
 
   #set(health: Health): void {
-    const before = takesTraffic(this.health)
+    const before = this.takesTraffic
     this.health = health
-    if (takesTraffic(health) === before) return
+    this.#trafficChanged(before)
+  }
+
+  #trafficChanged(before: boolean): void {
+    if (this.takesTraffic === before) return
     // Back in service (not the one trial request of an ejection's end): slow start.
-    if (!before && !health.passive.trialOpen) this.owner.joined(this)
+    if (!before && !this.health.passive.trialOpen) this.owner.joined(this)
     this.owner.refreshAvailable()
     if (!before) this.owner.wakeQueue() // its free slots go to requests waiting
   }
@@ -205,10 +242,13 @@ export class Server {
 export class Member implements Pickable {
   readonly server: Server
   readonly index: number
-  /** The weight the balancer reads: configWeight, times SLOW_START_SCALE with slow_start, lower while ramping. */
+  /** The weight the balancer reads: baseWeight, times SLOW_START_SCALE with slow_start, lower while ramping. */
   weight: number
-  /** The configured weight (/status). */
+  /** The configured weight. */
   readonly configWeight: number
+  /** The weight in effect (/status): the runtime API's override, else configWeight. */
+  baseWeight: number
+  readonly #scale: number
   /** `max_requests`; 0 = no cap. */
   readonly maxRequests: number
 
@@ -217,7 +257,17 @@ export class Member implements Pickable {
     this.index = index
     this.weight = weight * scale
     this.configWeight = weight
+    this.baseWeight = weight
+    this.#scale = scale
     this.maxRequests = maxRequests
+  }
+
+  /** The runtime API's weight (null: the configured one). A ramping server takes it at its next slow start tick. */
+  setWeight(override: number | null): void {
+    const w = override ?? this.configWeight
+    if (w === this.baseWeight) return
+    this.baseWeight = w
+    if (this.server.rampFrom < 0) this.weight = w * this.#scale
   }
 
   get inFlight(): number {
@@ -308,7 +358,7 @@ export class Upstream {
   }
 
   refreshAvailable(): void {
-    this.available = this.members.filter((m) => takesTraffic(m.server.health))
+    this.available = this.members.filter((m) => m.server.takesTraffic)
   }
 
   /** A server of this upstream takes traffic again: with slow_start, its ramp begins. */
@@ -332,7 +382,7 @@ export class Upstream {
       const from = m.server.rampFrom
       if (from < 0) continue
       if (m.server.owner !== this) continue // a later config holds the server now: its upstream ramps it
-      m.weight = rampWeight(m.configWeight, now - from, duration)
+      m.weight = rampWeight(m.baseWeight, now - from, duration)
       if (now - from < duration) ramping = true
       else {
         m.server.rampFrom = -1
