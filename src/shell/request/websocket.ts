@@ -250,7 +250,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler, OpenTunnel 
     const server = this.server
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
     // A tunnel's client socket is its own: its counters are the exchange's bytes.
-    log.write(this.#headers.requestId, 'GET', this.#req.url as string, clientAddress(this.#req, this.#client), status, target, this.#route.accessRoute, (performance.now() - this.#started) / 1000,
+    log.write(this.#headers, 'GET', this.#req.url as string, clientAddress(this.#req, this.#client), status, target, this.#route.accessRoute, (performance.now() - this.#started) / 1000,
       this.#client.bytesRead, this.#client.bytesWritten, this.retries, this.errorCode)
   }
 }
