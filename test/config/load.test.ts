@@ -98,7 +98,7 @@ describe('parseConfig: valid configs', () => {
       admin: { address: '127.0.0.1', port: 9090, requestMetrics: true },
       workers: 1,
       shutdownTimeoutMs: 30_000,
-      log: { level: 'info', accessLog: true },
+      log: { level: 'info', accessLog: true, accessLogFormat: 'json' },
       upstreams: [
         {
           name: 'app',
@@ -144,7 +144,7 @@ upstreams:
       admin: { address: '127.0.0.1', port: 9090, requestMetrics: true },
       workers: 1,
       shutdownTimeoutMs: 30_000,
-      log: { level: 'info', accessLog: true },
+      log: { level: 'info', accessLog: true, accessLogFormat: 'json' },
       upstreams: [
         {
           name: 'app',
@@ -181,7 +181,7 @@ listeners:
 admin: {address: "::1", port: 0, request_metrics: false}
 workers: auto
 shutdown_timeout: 1.5m
-log: {level: silent, access_log: false}
+log: {level: silent, access_log: false, access_log_format: combined}
 upstreams:
   web.v2:
     balance: least_connections
@@ -237,7 +237,7 @@ routes:
     expect(config.admin).toEqual({ address: '::1', port: 0, requestMetrics: false })
     expect(config.workers).toBe('auto')
     expect(config.shutdownTimeoutMs).toBe(90_000)
-    expect(config.log).toEqual({ level: 'silent', accessLog: false })
+    expect(config.log).toEqual({ level: 'silent', accessLog: false, accessLogFormat: 'combined' })
     expect(config.upstreams.map((u) => u.name)).toEqual(['web.v2', 'other_1'])
     expect(config.upstreams[0]).toEqual({
       name: 'web.v2',

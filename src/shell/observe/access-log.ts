@@ -175,9 +175,9 @@ export class AccessLog {
   /** `%h - %u [%t] "%r" %>s %b "%{Referer}i" "%{User-agent}i"`; %b is `-` for no body bytes, as Apache writes it. */
   #putCombined(s: ByteSink, fields: RequestLogFields, method: string, path: string, client: string, status: number, bodyBytesOut: number, httpVersion: string): void {
     const { buf } = s
-    putClfString(s, client)
+    putClfString(s, client, true)
     putBytes(s, USER_SEP)
-    putClfString(s, fields.authUser)
+    putClfString(s, fields.authUser, true)
     buf[s.pos++] = SPACE
     putBytes(s, this.#clock.at(Date.now()))
     putBytes(s, REQUEST_OPEN)

@@ -21,8 +21,12 @@ export function maxClfBytes(str: string): number {
   return 1 + 12 * str.length
 }
 
-/** `str` escaped (see the header), without quotes; `-` when empty, as Apache and nginx write an empty field. */
-export function putClfString(s: ByteSink, str: string): void {
+/**
+ * `str` escaped (see the header), without quotes; `-` when empty, as Apache and nginx write an
+ * empty field. `token`: a field outside quotes (%h, %u), where a space would split the field,
+ * escapes spaces too (`\x20`; nginx does not: a basic_auth user "a b" would shift its fields).
+ */
+export function putClfString(s: ByteSink, str: string, token = false): void {
   const { buf } = s
   const n = str.length
   if (n === 0) {
@@ -32,7 +36,7 @@ export function putClfString(s: ByteSink, str: string): void {
   let pos = s.pos
   for (let i = 0; i < n; i++) {
     const c = str.charCodeAt(i)
-    if (c >= 0x20 && c <= 0x7e && c !== QUOTE && c !== BACKSLASH) {
+    if ((c > 0x20 && c <= 0x7e && c !== QUOTE && c !== BACKSLASH) || (c === 0x20 && !token)) {
       buf[pos++] = c
       continue
     }
