@@ -61,6 +61,16 @@ describe('putClfString', () => {
     expect(s.buf.toString('latin1', 0, s.pos)).toBe(want)
   })
 
+  it.each([
+    ['j\u00f6rg', 'j\\xC3\\xB6rg'],
+    ['\u00e9 \u4e2d"', '\\xC3\\xA9\\x20\\xE4\\xB8\\xAD\\x22'],
+    ['alice', 'alice'],
+  ])('text (the basic_auth user): %j -> %s, its UTF-8 bytes', (str, want) => {
+    const s: ByteSink = { buf: Buffer.alloc(maxClfBytes(str)), pos: 0 }
+    putClfString(s, str, true, true)
+    expect(s.buf.toString('latin1', 0, s.pos)).toBe(want)
+  })
+
   it('every line-breaking or quoting byte is escaped, whatever the string: 2,000 random ones match nginx', () => {
     const rng = new Rng(0xc0b1)
     const pools = [[0x20, 0x7e], [0, 0x1f], [0x7f, 0xff], [0x100, 0xffff], [0xd800, 0xdfff]] as const

@@ -177,7 +177,7 @@ export class AccessLog {
     const { buf } = s
     putClfString(s, client, true)
     putBytes(s, USER_SEP)
-    putClfString(s, fields.authUser, true)
+    putClfString(s, fields.authUser, true, true)
     buf[s.pos++] = SPACE
     putBytes(s, this.#clock.at(Date.now()))
     putBytes(s, REQUEST_OPEN)

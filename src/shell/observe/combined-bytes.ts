@@ -4,8 +4,8 @@
 // escape=default): `"`, `\`, bytes below 0x20 and above 0x7e become `\xHH`, so a client can put
 // neither a line break nor a quote (a fake field) into a line, and every line is ASCII. Node reads
 // header and request-line bytes as Latin-1, one character per byte, so a character is the byte
-// the client sent; a character beyond Latin-1 (a basic_auth user is decoded as UTF-8) is
-// escaped byte by byte in UTF-8. The time field is formatted once per second (ClfClock).
+// the client sent; the basic_auth user, decoded from base64 as UTF-8, and any character beyond
+// Latin-1 are escaped byte by byte in UTF-8. The time field is formatted once per second (ClfClock).
 import type { ByteSink } from './json-bytes.js'
 
 const QUOTE = 34
@@ -25,8 +25,10 @@ export function maxClfBytes(str: string): number {
  * `str` escaped (see the header), without quotes; `-` when empty, as Apache and nginx write an
  * empty field. `token`: a field outside quotes (%h, %u), where a space would split the field,
  * escapes spaces too (`\x20`; nginx does not: a basic_auth user "a b" would shift its fields).
+ * `utf8`: `str` is text, not bytes read as Latin-1 (the basic_auth user, decoded from base64 as
+ * UTF-8): every character from 0x80 up is written as its UTF-8 bytes, as the client sent them.
  */
-export function putClfString(s: ByteSink, str: string, token = false): void {
+export function putClfString(s: ByteSink, str: string, token = false, utf8 = false): void {
   const { buf } = s
   const n = str.length
   if (n === 0) {
@@ -40,11 +42,11 @@ export function putClfString(s: ByteSink, str: string, token = false): void {
       buf[pos++] = c
       continue
     }
-    if (c <= 0xff) {
+    if (c < 0x80 || (c <= 0xff && !utf8)) {
       pos = putHex(buf, pos, c)
       continue
     }
-    // Beyond Latin-1: the code point's UTF-8 bytes, each escaped; a lone surrogate as U+FFFD.
+    // Beyond Latin-1, or text: the code point's UTF-8 bytes, each escaped; a lone surrogate as U+FFFD.
     let cp = c
     if (c >= 0xd800 && c <= 0xdbff && i + 1 < n) {
       const d = str.charCodeAt(i + 1)
