@@ -147,6 +147,19 @@ describe('access log', () => {
     }
   }, 30_000)
 
+  it('a reload switches the format', async () => {
+    const backend = await scope.backend('app')
+    const d = await scope.daemon(yaml(backend.url, 'json'))
+    const before = d.logs.length
+    writeFileSync(d.file, yaml(backend.url, 'combined'))
+    d.proc.kill('SIGHUP')
+    await d.waitForLog((l) => d.logs.indexOf(l) >= before && l.msg === 'config reloaded')
+    const r = await exchange(d.port(), 'GET /r/after HTTP/1.1\r\nHost: app.test\r\nUser-Agent: ua/1\r\nConnection: close\r\n\r\n', { responses: 1, graceMs: 0 })
+    expect(parseResponses(r.text).responses[0]?.status).toBe(200)
+    const line = await d.waitForLog((l) => String(l.msg).includes('"GET /r/after HTTP/1.1"'))
+    expect(String(line.msg)).toMatch(/^\(not JSON\) 127\.0\.0\.1 - - \[[^\]]+\] "GET \/r\/after HTTP\/1\.1" 200 \d+ "-" "ua\/1"$/)
+  }, 30_000)
+
   it('combined: Apache combined lines, the standard regex and goaccess parse every one', async (ctx) => {
     const backend = await scope.backend('app')
     const d = await scope.daemon(yaml(backend.url, 'combined'))
