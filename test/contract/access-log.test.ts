@@ -4,7 +4,7 @@
 // goaccess (Debian's) parse. Requests carry hostile User-Agent and Referer values sent as raw
 // bytes (quotes, backslashes, a fake field, obs-text, 8 KiB, and CR/LF/NUL/ESC attempts, which
 // Node's parser refuses with a 400 before any line is due): every line stays one line, each
-// value comes back as sent. A basic_auth route names its user (%u).
+// value comes back as sent. A basic_auth route names its user (%u); a reload switches the format.
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
