@@ -8,13 +8,13 @@ import { describe } from './problems.js'
 import { readCaches } from './caches.js'
 import { readRoutes } from './routes.js'
 import { readErrorPages } from './error-pages.js'
-import { LOG_LEVELS, type Config, type LogConfig } from './types.js'
+import { ACCESS_LOG_FORMATS, LOG_LEVELS, type Config, type LogConfig } from './types.js'
 import { readUpstreams } from './upstreams.js'
 
 /** More worker processes than this is a typo, not a plan (each one is a Node.js process). */
 const MAX_WORKERS = 256
 const TOP_KEYS = ['listeners', 'admin', 'workers', 'shutdown_timeout', 'log', 'upstreams', 'caches', 'routes', 'error_pages']
-const LOG_KEYS = ['level', 'access_log']
+const LOG_KEYS = ['level', 'access_log', 'access_log_format']
 
 /**
  * Reads a config document (a map) into a Config. Problems go to the cursor's collector;
@@ -51,5 +51,6 @@ function readLog(c: Cursor): LogConfig {
   return {
     level: readEnum(c.field('level'), LOG_LEVELS, DEFAULTS.logLevel),
     accessLog: readBool(c.field('access_log'), DEFAULTS.accessLog),
+    accessLogFormat: readEnum(c.field('access_log_format'), ACCESS_LOG_FORMATS, DEFAULTS.accessLogFormat),
   }
 }

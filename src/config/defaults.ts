@@ -19,6 +19,7 @@ export const DEFAULTS = {
   shutdownTimeoutMs: 30_000,
   logLevel: 'info',
   accessLog: true,
+  accessLogFormat: 'json',
   balance: 'round_robin',
   weight: 1,
   maxConnectionsPerServer: 128,

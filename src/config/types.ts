@@ -247,9 +247,14 @@ export interface CacheConfig {
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** log.access_log_format: JSON lines in pino's shape, or Apache's combined format. */
+export const ACCESS_LOG_FORMATS = ['json', 'combined'] as const
+export type AccessLogFormat = (typeof ACCESS_LOG_FORMATS)[number]
+
 export interface LogConfig {
   readonly level: LogLevel // default "info"
   readonly accessLog: boolean // default true
+  readonly accessLogFormat: AccessLogFormat // default "json"
 }
 
 export interface Config {

@@ -45,6 +45,9 @@ const Kind = {
   // :authority is the request's Host (RFC 9113 8.3.1); the others are in req.method/req.url.
   Authority: 15,
   Pseudo: 16,
+  // Forwarded as they are; read for the access log (its user_agent and referer fields).
+  UserAgent: 17,
+  Referer: 18,
 } as const
 type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -68,6 +71,8 @@ const LOWER_KINDS: readonly (readonly [string, Kind])[] = [
   ['cache-control', Kind.CacheControl],
   ['authorization', Kind.Authorization],
   ['x-real-ip', Kind.RealIp],
+  ['user-agent', Kind.UserAgent],
+  ['referer', Kind.Referer],
 ]
 
 const KINDS = new Map<string, Kind>()
@@ -153,12 +158,24 @@ export function isSaneRequestId(v: string): boolean {
   return true
 }
 
-export interface UpstreamHeaders {
+/**
+ * What the access log reads of a request beyond its method, target and peer
+ * (shell/observe/access-log.ts): values as the client sent them, unescaped and uncapped.
+ */
+export interface RequestLogFields {
+  readonly requestId: string
+  /** The client's Host header value as sent (the first one; h2: :authority), undefined when absent. */
+  readonly host: string | undefined
+  /** The first User-Agent and Referer values, undefined when absent. */
+  readonly userAgent: string | undefined
+  readonly referer: string | undefined
+  /** The user a route's basic_auth let in, set by that step; '' otherwise (and before). */
+  authUser: string
+}
+
+export interface UpstreamHeaders extends RequestLogFields {
   /** Flat [name, value, name, value, ...] for undici dispatch. */
   readonly headers: string[]
-  readonly requestId: string
-  /** The client's Host header value as sent (the first one), undefined when absent. */
-  readonly host: string | undefined
   /** Content-Length present and not 0, or Transfer-Encoding present. */
   readonly hasBody: boolean
   /** A Transfer-Encoding header is present (framing checks; read here so req.headers is never built). */
@@ -196,6 +213,8 @@ export function upstreamRequestHeaders(
 ): UpstreamHeaders {
   const out: string[] = []
   let host: string | undefined
+  let userAgent: string | undefined
+  let referer: string | undefined
   let xff: string | undefined
   let clientId: string | undefined
   let hasBody = false
@@ -231,6 +250,14 @@ export function upstreamRequestHeaders(
         break
       case Kind.Authorization:
         authorization = true
+        out.push(name, value)
+        break
+      case Kind.UserAgent:
+        userAgent ??= value
+        out.push(name, value)
+        break
+      case Kind.Referer:
+        referer ??= value
         out.push(name, value)
         break
       case Kind.Host:
@@ -277,7 +304,7 @@ export function upstreamRequestHeaders(
   out.push('X-Forwarded-Proto', forwardedProto === undefined || forwardedProto === '' ? proto : forwardedProto)
   if (host !== undefined) out.push('X-Forwarded-Host', host)
   out.push('X-Request-Id', requestId)
-  return { headers: out, requestId, host, hasBody, transferEncoding, cacheControl, authorization, teTrailers }
+  return { headers: out, requestId, host, userAgent, referer, authUser: '', hasBody, transferEncoding, cacheControl, authorization, teTrailers }
 }
 
 /**

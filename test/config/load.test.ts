@@ -99,7 +99,7 @@ describe('parseConfig: valid configs', () => {
       admin: { address: '127.0.0.1', port: 9090, requestMetrics: true, tokenFile: null, token: null },
       workers: 1,
       shutdownTimeoutMs: 30_000,
-      log: { level: 'info', accessLog: true },
+      log: { level: 'info', accessLog: true, accessLogFormat: 'json' },
       upstreams: [
         {
           name: 'app',
@@ -145,7 +145,7 @@ upstreams:
       admin: { address: '127.0.0.1', port: 9090, requestMetrics: true, tokenFile: null, token: null },
       workers: 1,
       shutdownTimeoutMs: 30_000,
-      log: { level: 'info', accessLog: true },
+      log: { level: 'info', accessLog: true, accessLogFormat: 'json' },
       upstreams: [
         {
           name: 'app',
@@ -182,7 +182,7 @@ listeners:
 admin: {address: "::1", port: 0, request_metrics: false}
 workers: auto
 shutdown_timeout: 1.5m
-log: {level: silent, access_log: false}
+log: {level: silent, access_log: false, access_log_format: combined}
 upstreams:
   web.v2:
     balance: least_connections
@@ -238,7 +238,7 @@ routes:
     expect(config.admin).toEqual({ address: '::1', port: 0, requestMetrics: false, tokenFile: null, token: null })
     expect(config.workers).toBe('auto')
     expect(config.shutdownTimeoutMs).toBe(90_000)
-    expect(config.log).toEqual({ level: 'silent', accessLog: false })
+    expect(config.log).toEqual({ level: 'silent', accessLog: false, accessLogFormat: 'combined' })
     expect(config.upstreams.map((u) => u.name)).toEqual(['web.v2', 'other_1'])
     expect(config.upstreams[0]).toEqual({
       name: 'web.v2',

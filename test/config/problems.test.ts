@@ -165,6 +165,8 @@ describe('top-level scalars', () => {
     ['shutdown_timeout: 1000h', 'shutdown_timeout', 'must be at most 596h'],
     ['log: {level: verbose}', 'log.level', 'must be one of fatal, error, warn, info, debug, trace, silent (got "verbose")'],
     ['log: {access_log: yes}', 'log.access_log', 'must be true or false (got "yes")'],
+    ['log: {access_log_format: apache}', 'log.access_log_format', 'must be one of json, combined (got "apache")'],
+    ['log: {access_log_format: 1}', 'log.access_log_format', 'must be one of json, combined (got 1)'],
     ['log: info', 'log', 'must be a map'],
   ])('%s', (line, path, message) => {
     expectProblems(`${BASE}${line}\n`, [[path, 6, message]])

@@ -203,6 +203,8 @@ describe('HTTP/2', () => {
     await d.waitForLog((l) => l.kind === 'access' && l.path === '/node')
     const access = d.logs.filter((l) => l.kind === 'access')
     expect(access.map((l) => [l.path, l.http_version, l.status])).toEqual([['/x?y=1', '2.0', 200], ['/node', '2.0', 200]])
+    // host is h2's :authority; curl sends a User-Agent, node:http2 none.
+    expect(access.map((l) => [l.host, String(l.user_agent).replace(/^curl\/[\d.]+$/, 'curl'), l.referer])).toEqual([[`a.example.com:${port}`, 'curl', ''], [`default.test:${port}`, '', '']])
     // HTTP/1.1 still offered by ALPN on the same listener.
     const h1 = await run('curl', ['-sS', '--http1.1', '--cacert', pki.caFile, '--resolve', `default.test:${port}:127.0.0.1`, '-o', '/dev/null', '-w', '%{http_version}', `https://default.test:${port}/h1`], { timeout: 5000 })
     expect(h1.stdout).toBe('1.1')
@@ -252,7 +254,9 @@ describe('redirect_https', () => {
     expect(acme.body).toBe('a')
     expect((await request(d.url('/', 'plain'), { headers: { host: 'evil.example/x' } })).status).toBe(400)
     await d.waitForLog((l) => l.kind === 'access' && l.status === 400)
-    expect(d.logs.filter((l) => l.kind === 'access').map((l) => l.status)).toEqual([308, 200, 400])
+    expect(d.logs.filter((l) => l.kind === 'access').map((l) => [l.status, l.route, l.host])).toEqual([
+      [308, '', `Example.com:${d.port('plain')}`], [200, 'route-0', `127.0.0.1:${d.port('plain')}`], [400, '', 'evil.example/x'],
+    ])
   })
 })
 

@@ -175,6 +175,11 @@ routes:
     expect(dead).toMatch(/^HTTP\/1\.1 502 Bad Gateway\r\n/)
     const none = await rawExchange(d.port(), `GET /nowhere ${handshake}`)
     expect(none).toMatch(/^HTTP\/1\.1 404 /)
+    // Each gets its access line, the 404 answered before any upstream too.
+    await d.waitForLog((l) => l.kind === 'access' && l.path === '/nowhere')
+    expect(d.logs.filter((l) => l.kind === 'access').map((l) => [l.path, l.status, l.route, l.host])).toEqual([
+      ['/refuse', 403, 'route-0', 'a'], ['/dead', 502, 'route-1', 'a'], ['/nowhere', 404, '', 'a'],
+    ])
   })
 
   it('serves another Upgrade (h2c) as plain HTTP/1.1, the header dropped', async () => {

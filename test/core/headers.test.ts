@@ -130,6 +130,22 @@ describe('upstreamRequestHeaders', () => {
     expect(values(h.headers, 'x-request-id')).toEqual([NEW_ID])
   })
 
+  it.each<[string, string[], string | undefined, string | undefined]>([
+    ['Title-Case', ['User-Agent', 'curl/8', 'Referer', 'https://a/'], 'curl/8', 'https://a/'],
+    ['lower case (h2)', ['user-agent', 'grpc-go/1', 'referer', '/r'], 'grpc-go/1', '/r'],
+    ['odd case', ['uSER-aGENT', 'x', 'REFERER', 'y'], 'x', 'y'],
+    ['absent', ['Accept', '*/*'], undefined, undefined],
+    ['the first of two', ['User-Agent', 'one', 'User-Agent', 'two', 'Referer', 'r1', 'referer', 'r2'], 'one', 'r1'],
+    ['empty', ['User-Agent', '', 'Referer', ''], '', ''],
+    ['as sent, hostile bytes too', ['User-Agent', 'a"b\\c\u00ff'], 'a"b\\c\u00ff', undefined],
+  ])('reads User-Agent and Referer for the access log, %s; forwards every copy unchanged', (_name, raw, userAgent, referer) => {
+    const h = up(raw)
+    expect(h.userAgent).toBe(userAgent)
+    expect(h.referer).toBe(referer)
+    expect(h.authUser).toBe('')
+    expect(h.headers.slice(0, raw.length)).toEqual(raw)
+  })
+
   it('keeps a sane client X-Request-Id, exactly one goes upstream', () => {
     const h = up(['X-Request-ID', 'abc-123', 'x-request-id', 'second'])
     expect(h.requestId).toBe('abc-123')

@@ -114,6 +114,7 @@ function configViolation(c: unknown): string | null {
   if (!duration(cfg.shutdownTimeoutMs)) return bad(`shutdown_timeout ${cfg.shutdownTimeoutMs}`)
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(cfg.log.level)) return bad(`log level ${cfg.log.level}`)
   if (typeof cfg.log.accessLog !== 'boolean') return bad('access_log not a boolean')
+  if (cfg.log.accessLogFormat !== 'json' && cfg.log.accessLogFormat !== 'combined') return bad('access_log_format not json or combined')
   if (!Array.isArray(cfg.upstreams) || cfg.upstreams.length === 0) return bad('no upstream')
   const upstreamNames = new Set<string>()
   for (const u of cfg.upstreams) {
@@ -403,7 +404,7 @@ function randomShapes(rng: Rng): string {
     })),
     workers: f.opt([1, 2, 'auto'], [0, -1, 1.5, 'AUTO', '2']),
     shutdown_timeout: f.opt(GOOD_DURATIONS, BAD_DURATIONS),
-    log: f.sub(() => f.map({ level: f.opt(['info', 'debug', 'silent', 'warn'], ['INFO', 'verbose', 3]), access_log: f.opt([true, false], ['yes', 1]) })),
+    log: f.sub(() => f.map({ level: f.opt(['info', 'debug', 'silent', 'warn'], ['INFO', 'verbose', 3]), access_log: f.opt([true, false], ['yes', 1]), access_log_format: f.opt(['json', 'combined'], ['apache', 'JSON', 2]) })),
     upstreams: f.sub(() => {
       const m = new Map<unknown, unknown>()
       let server = 0

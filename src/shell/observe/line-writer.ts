@@ -59,6 +59,19 @@ export class LineWriter {
     return this.#sink
   }
 
+  /** Bytes left in the buffer being filled: a line of at most this many goes in place, begin() flushing nothing. */
+  get room(): number {
+    return this.#size - this.#sink.pos
+  }
+
+  /** Whole lines already encoded elsewhere: the first `n` bytes of `bytes`. */
+  writeBytes(bytes: Buffer, n: number): void {
+    const sink = this.begin(n)
+    bytes.copy(sink.buf, sink.pos, 0, n)
+    sink.pos += n
+    this.end()
+  }
+
   end(): void {
     const big = this.#oversize
     if (big === null) return

@@ -125,6 +125,6 @@ export class BufferedRequest {
     const seconds = (performance.now() - this.#started) / 1000
     const upstream = this.#upstream
     if (this.#ctx.requestMetrics) upstream.metrics.requests.record(req.method as string, status, seconds)
-    this.#ctx.accessLog?.write(this.#headers.requestId, req.method as string, req.url as string, clientAddress(req), status, upstream.accessTarget, this.#route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, code, '', req.httpVersion)
+    this.#ctx.accessLog?.write(this.#headers, req.method as string, req.url as string, clientAddress(req), status, upstream.accessTarget, this.#route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, code, '', req.httpVersion)
   }
 }

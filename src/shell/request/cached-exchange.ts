@@ -46,7 +46,7 @@ export function answerFreshHit(ctx: ForwardContext, route: CachedRoute, req: Inc
   const upstream = route.upstream
   const seconds = (performance.now() - started) / 1000
   if (ctx.requestMetrics) upstream.metrics.requests.record(method, entry.status, seconds)
-  ctx.accessLog?.write(headers.requestId, method, req.url as string, clientAddress(req), entry.status, upstream.accessTarget, route.route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT', req.httpVersion)
+  ctx.accessLog?.write(headers, method, req.url as string, clientAddress(req), entry.status, upstream.accessTarget, route.route.accessRoute, seconds, takeBytesRead(req.socket), bytesOut, 0, '', 'HIT', req.httpVersion)
   return true
 }
 

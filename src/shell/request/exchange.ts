@@ -368,7 +368,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     const log = this.ctx.accessLog
     if (log === null) return
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
-    log.write(this.headers.requestId, this.req.method as string, this.req.url as string, clientAddress(this.req, this.#socket), status, target, this.#route.accessRoute, seconds,
+    log.write(this.headers, this.req.method as string, this.req.url as string, clientAddress(this.req, this.#socket), status, target, this.#route.accessRoute, seconds,
       takeBytesRead(this.#socket), this.bytesOut, this.retries, this.errorCode, this.cacheColumn(), this.req.httpVersion)
   }
 }

@@ -36,22 +36,22 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   if (!framingIsSafe(req.httpVersionMajor, req.httpVersionMinor, headers.transferEncoding)) {
     // Another hop may frame this request differently (smuggling): refuse it and close.
     res.shouldKeepAlive = false
-    answerLocally(ctx, req, res, headers.requestId, 400, started)
+    answerLocally(ctx, req, res, headers, 400, started)
     return
   }
   if (!isOriginForm(url)) {
-    answerLocally(ctx, req, res, headers.requestId, 400, started)
+    answerLocally(ctx, req, res, headers, 400, started)
     return
   }
   if (maxBodySize > 0 && headers.hasBody && declaredLength(req.headers['content-length']) > maxBodySize) {
     res.shouldKeepAlive = false // the body is not read: the connection can not carry another request
-    answerLocally(ctx, req, res, headers.requestId, 413, started)
+    answerLocally(ctx, req, res, headers, 413, started)
     return
   }
   const target = ctx.router(headers.host, url)
   if (target === undefined) {
     setErrorPages(res, ctx.errorPages)
-    answerLocally(ctx, req, res, headers.requestId, 404, started)
+    answerLocally(ctx, req, res, headers, 404, started)
     return
   }
   // A route with policies (issue #17): its compiled chain runs first, then serve() below.
@@ -62,7 +62,7 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
 /** The route's target takes the request: a static directory, an upstream (buffered, cached or plain). */
 function serve(ctx: ForwardContext, target: InnerTarget, req: IncomingMessage, res: ServerResponse, headers: UpstreamHeaders, started: number, maxBodySize: number): void {
   if (target instanceof StaticSite) {
-    serveStatic(ctx, target, req, res, headers.requestId, started)
+    serveStatic(ctx, target, req, res, headers, started)
     return
   }
   // A body goes through a stream of ours (body-limit.ts), counted against max_body_size
@@ -88,10 +88,10 @@ function forwardBuffered(ctx: ForwardContext, req: IncomingMessage, res: ServerR
 }
 
 /** A request answered before any upstream was chosen: the answer, its metrics and access log line. */
-function answerLocally(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, requestId: string, status: number, started: number): void {
-  sendLocal(res, status, requestId)
+function answerLocally(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, headers: UpstreamHeaders, status: number, started: number): void {
+  sendLocal(res, status, headers.requestId)
   if (ctx.requestMetrics) ctx.unrouted.record(req.method as string, status, (performance.now() - started) / 1000)
   if (ctx.accessLog === null) return
-  ctx.accessLog.write(requestId, req.method as string, req.url as string, clientAddress(req), status, AccessLog.NO_TARGET, AccessLog.NO_ROUTE, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '', '', req.httpVersion)
+  ctx.accessLog.write(headers, req.method as string, req.url as string, clientAddress(req), status, AccessLog.NO_TARGET, AccessLog.NO_ROUTE, (performance.now() - started) / 1000, takeBytesRead(req.socket), localBodyBytes(status), 0, '', '', req.httpVersion)
 }
 

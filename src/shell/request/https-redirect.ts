@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { httpsRedirect } from '../../core/https-redirect.js'
+import type { RequestLogFields } from '../../core/headers.js'
 import { AccessLog } from '../observe/access-log.js'
 import type { ForwardContext } from '../runtime/context.js'
 import { clientAddress } from '../runtime/client-address.js'
@@ -23,6 +24,8 @@ export function redirectHttps(ctx: ForwardContext, req: IncomingMessage, res: Se
     return
   }
   const requestId = randomUUID()
+  // The request goes no further: what the access log needs is read from req.headers here.
+  const fields: RequestLogFields = { requestId, host: req.headers.host, userAgent: req.headers['user-agent'], referer: req.headers.referer, authUser: '' }
   // The body (if any) is not read: the connection can not carry another request.
   if (req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined) res.shouldKeepAlive = false
   let status: number
@@ -36,5 +39,5 @@ export function redirectHttps(ctx: ForwardContext, req: IncomingMessage, res: Se
   }
   const seconds = (performance.now() - started) / 1000
   if (ctx.requestMetrics) ctx.unrouted.record(req.method as string, status, seconds)
-  ctx.accessLog?.write(requestId, req.method as string, url, clientAddress(req), status, AccessLog.NO_TARGET, AccessLog.NO_ROUTE, seconds, takeBytesRead(req.socket), 0, 0, '', '', req.httpVersion)
+  ctx.accessLog?.write(fields, req.method as string, url, clientAddress(req), status, AccessLog.NO_TARGET, AccessLog.NO_ROUTE, seconds, takeBytesRead(req.socket), 0, 0, '', '', req.httpVersion)
 }

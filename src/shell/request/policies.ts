@@ -69,6 +69,6 @@ function answered(ctx: ForwardContext, route: PolicyRoute, req: IncomingMessage,
   const seconds = (performance.now() - started) / 1000
   if (ctx.requestMetrics) (upstream === null ? ctx.unrouted : upstream.metrics.requests).record(req.method as string, status, seconds)
   if (ctx.accessLog === null) return
-  ctx.accessLog.write(headers.requestId, req.method as string, req.url as string, clientAddress(req), status, upstream === null ? AccessLog.NO_TARGET : upstream.accessTarget, route.accessRoute,
+  ctx.accessLog.write(headers, req.method as string, req.url as string, clientAddress(req), status, upstream === null ? AccessLog.NO_TARGET : upstream.accessTarget, route.accessRoute,
     seconds, takeBytesRead(req.socket), bytesOut, 0, '', '', req.httpVersion)
 }

@@ -24,13 +24,14 @@ import {
 import type { StaticFile } from '../runtime/file-cache.js'
 import type { ForwardContext } from '../runtime/context.js'
 import type { StaticSite } from '../runtime/static-site.js'
+import type { RequestLogFields } from '../../core/headers.js'
 import { takeBytesRead } from './bytes.js'
 import { statusAfterClientGone } from './replies.js'
 import { bodyBytes } from './body-gc.js'
 
 /** Serves one request on a static route; writes its metrics and access log line when it ends. */
-export function serveStatic(ctx: ForwardContext, site: StaticSite, req: IncomingMessage, res: ServerResponse, requestId: string, started: number): void {
-  const exchange = new StaticExchange(ctx, site, req, res, requestId, started)
+export function serveStatic(ctx: ForwardContext, site: StaticSite, req: IncomingMessage, res: ServerResponse, fields: RequestLogFields, started: number): void {
+  const exchange = new StaticExchange(ctx, site, req, res, fields, started)
   try {
     exchange.serve()
   } catch (err) {
@@ -49,19 +50,21 @@ class StaticExchange {
   readonly #req: IncomingMessage
   readonly #res: TrackedResponse
   readonly #socket: Socket
+  readonly #fields: RequestLogFields
   readonly #requestId: string
   readonly #started: number
   /** The file being sent (bytes_out is what was read from it); null for local answers. */
   #file: ReadStream | null = null
   #localBytes = 0
 
-  constructor(ctx: ForwardContext, site: StaticSite, req: IncomingMessage, res: ServerResponse, requestId: string, started: number) {
+  constructor(ctx: ForwardContext, site: StaticSite, req: IncomingMessage, res: ServerResponse, fields: RequestLogFields, started: number) {
     this.#ctx = ctx
     this.#site = site
     this.#req = req
     this.#res = res
     this.#socket = req.socket
-    this.#requestId = requestId
+    this.#fields = fields
+    this.#requestId = fields.requestId
     this.#started = started
     this.#res[kStatic] = this
     res.once('close', onClose)
@@ -225,7 +228,7 @@ class StaticExchange {
     const log = this.#ctx.accessLog
     if (log === null) return
     const bytesOut = this.#file === null ? this.#localBytes : this.#file.bytesRead
-    log.write(this.#requestId, method, this.#req.url as string, clientAddress(this.#req, this.#socket), status, this.#site.accessTarget, this.#site.accessRoute, seconds, takeBytesRead(this.#socket), bytesOut, 0, '', '', this.#req.httpVersion)
+    log.write(this.#fields, method, this.#req.url as string, clientAddress(this.#req, this.#socket), status, this.#site.accessTarget, this.#site.accessRoute, seconds, takeBytesRead(this.#socket), bytesOut, 0, '', '', this.#req.httpVersion)
   }
 }
 

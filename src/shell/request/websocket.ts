@@ -27,7 +27,9 @@ import { clientAddress, fromTrustedProxy, requestProto } from '../runtime/client
 import { Attempts, FULL_RETRY_AFTER } from './attempts.js'
 import { StaticSite } from '../runtime/static-site.js'
 import { PolicyRoute } from '../runtime/policy-route.js'
-import { rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
+import { localBodyBytes, rawHead, sendLocalRaw, statusAfterClientGone } from './replies.js'
+import { takeBytesRead } from './bytes.js'
+import { AccessLog } from '../observe/access-log.js'
 import { bodyBytes } from './body-gc.js'
 
 function countTunnelBytes(chunk: Buffer): void {
@@ -49,7 +51,7 @@ export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: 
   const gate = routed instanceof PolicyRoute ? routed.upgradeGate(req, headers) : null
   if (gate !== null) {
     sendLocalRaw(socket, gate.status, headers.requestId, undefined, gate.headers)
-    if (ctx.requestMetrics) ctx.unrouted.record('GET', gate.status, (performance.now() - started) / 1000)
+    refused(ctx, req, socket, headers, gate.status, (routed as PolicyRoute).accessRoute, started)
     return
   }
   const inner = routed instanceof PolicyRoute ? routed.target ?? undefined : routed
@@ -61,10 +63,18 @@ export function proxyUpgrade(ctx: ForwardContext, req: IncomingMessage, socket: 
   const status = refusal !== 0 ? refusal : route === undefined ? 404 : 0
   if (status !== 0 || route === undefined) {
     sendLocalRaw(socket, status, headers.requestId)
-    if (ctx.requestMetrics) ctx.unrouted.record('GET', status, (performance.now() - started) / 1000)
+    refused(ctx, req, socket, headers, status, AccessLog.NO_ROUTE, started)
     return
   }
   new Tunnel(ctx, req, socket as Socket, head, route, headers, started).attempt()
+}
+
+/** An upgrade answered here (400, 404, 503, a policy's denial): counted, and logged like any local answer. */
+function refused(ctx: ForwardContext, req: IncomingMessage, socket: Duplex, headers: UpstreamHeaders, status: number, route: Buffer, started: number): void {
+  const seconds = (performance.now() - started) / 1000
+  if (ctx.requestMetrics) ctx.unrouted.record('GET', status, seconds)
+  ctx.accessLog?.write(headers, req.method as string, req.url ?? '', clientAddress(req), status, AccessLog.NO_TARGET, route, seconds,
+    takeBytesRead(socket as Socket), localBodyBytes(status), 0, '', '', req.httpVersion)
 }
 
 class Tunnel extends Attempts implements Dispatcher.DispatchHandler, OpenTunnel {
@@ -250,7 +260,7 @@ class Tunnel extends Attempts implements Dispatcher.DispatchHandler, OpenTunnel 
     const server = this.server
     const target = server === null ? this.upstream.accessTarget : server.accessTarget
     // A tunnel's client socket is its own: its counters are the exchange's bytes.
-    log.write(this.#headers.requestId, 'GET', this.#req.url as string, clientAddress(this.#req, this.#client), status, target, this.#route.accessRoute, (performance.now() - this.#started) / 1000,
+    log.write(this.#headers, 'GET', this.#req.url as string, clientAddress(this.#req, this.#client), status, target, this.#route.accessRoute, (performance.now() - this.#started) / 1000,
       this.#client.bytesRead, this.#client.bytesWritten, this.retries, this.errorCode)
   }
 }

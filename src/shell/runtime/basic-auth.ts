@@ -28,33 +28,37 @@ export class BasicAuthVerifier {
     this.#users = config.users
   }
 
-  /** true: the header holds a known user's password. Sync when cached or {SHA}; async for bcrypt. */
-  verify(header: string | undefined, now: number): boolean | Promise<boolean> {
+  /**
+   * The user name when the header holds a known user's password (the access log's user), else
+   * null. Sync when cached or {SHA}; async for bcrypt.
+   */
+  verify(header: string | undefined, now: number): string | null | Promise<string | null> {
     const credentials = parseBasic(header, decodeBase64)
-    if (credentials === null || header === undefined) return false
+    if (credentials === null || header === undefined) return null
+    const name = credentials.user
     const digest = createHash('sha256').update(header).digest('base64')
     const expires = this.#verified.get(digest)
     if (expires !== undefined) {
-      if (expires > now) return true
+      if (expires > now) return name
       this.#verified.delete(digest)
     }
-    const user = this.#users.get(credentials.user)
+    const user = this.#users.get(name)
     if (user?.kind === 'sha') {
       const want = Buffer.from(user.hash.slice(5), 'base64')
       const got = createHash('sha1').update(credentials.password, 'utf8').digest()
-      return this.#remember(timingSafeEqual(want, got), digest, now)
+      return this.#remember(timingSafeEqual(want, got), name, digest, now)
     }
     return bcrypt.compare(credentials.password, user?.hash.replace(/^\$2y\$/, '$2b$') ?? DUMMY)
-      .then((ok) => this.#remember(ok && user !== undefined, digest, now), () => false)
+      .then((ok) => this.#remember(ok && user !== undefined, name, digest, now), () => null)
   }
 
-  #remember(ok: boolean, digest: string, now: number): boolean {
-    if (!ok) return false
+  #remember(ok: boolean, name: string, digest: string, now: number): string | null {
+    if (!ok) return null
     if (this.#verified.size >= VERIFIED_MAX) {
       const oldest = this.#verified.keys().next().value
       if (oldest !== undefined) this.#verified.delete(oldest)
     }
     this.#verified.set(digest, now + VERIFIED_TTL_MS)
-    return true
+    return name
   }
 }

@@ -181,13 +181,15 @@ class AuthStep implements PolicyStep {
   }
 
   run(req: IncomingMessage, headers: UpstreamHeaders, now: number): StepResult {
-    const ok = this.verifier.verify(req.headers.authorization, now)
-    if (ok === true) return this.#pass(headers)
-    if (ok === false) return this.denial
-    return ok.then((yes) => (yes ? this.#pass(headers) : this.denial))
+    const user = this.verifier.verify(req.headers.authorization, now)
+    if (user === null) return this.denial
+    if (typeof user === 'string') return this.#pass(headers, user)
+    return user.then((name) => (name === null ? this.denial : this.#pass(headers, name)))
   }
 
-  #pass(headers: UpstreamHeaders): null {
+  /** Let in: the access log names the user (combined's %u). */
+  #pass(headers: UpstreamHeaders, user: string): null {
+    headers.authUser = user
     if (!this.forward) applyHeaderRules(headers.headers, DROP_AUTHORIZATION)
     return null
   }

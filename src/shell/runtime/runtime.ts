@@ -70,7 +70,7 @@ export class Runtime implements GaugeSource {
     this.policyRoutes = policyRoutes
     this.forward = {
       router,
-      accessLog: config.log.accessLog && log.isLevelEnabled('info') ? new AccessLog() : null,
+      accessLog: config.log.accessLog && log.isLevelEnabled('info') ? new AccessLog(config.log.accessLogFormat) : null,
       unrouted: metrics.unrouted,
       requestMetrics: config.admin.requestMetrics,
       lifecycle,
