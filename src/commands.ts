@@ -1,4 +1,4 @@
-// argv -> check | run | reload (cli.ts, the entry point, loads this once the Node version
+// argv -> check | run | reload | schema (cli.ts, the entry point, loads this once the Node version
 // is known to be good and the signals are taken, and does the exiting). `run` builds the
 // process's Control (shell/process/control.ts) and starts one of the two modes: a single
 // process, or a primary with workers; a cluster worker runs what its primary sends.
@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import cluster from 'node:cluster'
 import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { loadConfigFile, formatProblem } from './config/load.js'
+import { configSchemaText } from './config/schema.js'
 import { LOG_LEVELS, type ConfigProblem } from './config/types.js'
 import { createLogger, flushLog, type Logger } from './shell/observe/log.js'
 import { Metrics } from './shell/observe/metrics.js'
@@ -22,6 +23,7 @@ const USAGE = `Usage:
   switchyard [run] [--config FILE] [--pid-file FILE]      run the daemon
   switchyard check [--config FILE]                        validate a config: prints "ok" (exit 0) or every problem (exit 1)
   switchyard reload [--config FILE] [--pid-file FILE]     validate, then send SIGHUP to the running daemon
+  switchyard schema                                       print the JSON Schema of the config file (for editors)
   switchyard --version | --help
 
 Options:
@@ -73,9 +75,13 @@ export async function main(argv: string[], inbox: SignalInbox): Promise<number> 
     return 0
   }
   const [command = 'run', ...extra] = args.positionals
-  if (!['run', 'check', 'reload'].includes(command) || extra.length > 0) {
+  if (!['run', 'check', 'reload', 'schema'].includes(command) || extra.length > 0) {
     process.stderr.write(`switchyard: unknown command "${[command, ...extra].join(' ')}"\n\n${USAGE}`)
     return 2
+  }
+  if (command === 'schema') {
+    process.stdout.write(configSchemaText())
+    return 0
   }
   const envLevel = process.env.LOG_LEVEL
   if (envLevel !== undefined && !LEVELS.has(envLevel)) {
