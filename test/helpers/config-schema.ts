@@ -1,0 +1,99 @@
+// The JSON Schema of the config (src/config/schema.ts) next to the loader, for the tests that
+// hold them to each other (test/config/schema.test.ts, test/fuzz/config-fuzz.test.ts): an ajv
+// validator of the schema, the YAML text as the data an editor validates (the loader's own
+// parse, maps as plain objects), and the verdict of both on one text.
+// They must agree, with one allowance: the loader may refuse more, for the reasons listed in
+// LOADER_ONLY (files on disk, names that refer to other parts of the file, values compared
+// with each other...), which a JSON Schema cannot check. A config the loader accepts is always
+// valid against the schema; a config the schema accepts is refused by the loader only for
+// those reasons.
+import { Ajv2020 } from 'ajv/dist/2020.js'
+import type { ErrorObject, ValidateFunction } from 'ajv'
+import { configSchema } from '../../src/config/schema.js'
+import { formatProblem, type LoadResult } from '../../src/config/load.js'
+import { parseYaml } from '../../src/config/yaml-source.js'
+
+let compiled: ValidateFunction | undefined
+
+/** The ajv validator of the schema (compiled once, strict: an unknown keyword is an error). */
+export function schemaValidator(): ValidateFunction {
+  compiled ??= new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true }).compile(configSchema())
+  return compiled
+}
+
+export function errorsText(errors: readonly ErrorObject[] | null | undefined): string {
+  return (errors ?? []).slice(0, 8).map((e) => `${e.instancePath || '/'} ${e.message ?? ''} ${JSON.stringify(e.params)}`).join('; ')
+}
+
+/**
+ * The YAML text as JSON data, or null when it does not parse (the loader refuses it too).
+ * `lossy`: the text holds what JSON cannot say the same way, so the schema sees something
+ * else than the loader: keys that are maps or lists, two keys that are the same once written
+ * as strings (1 and "1"), or values that are not JSON (binary, dates, sets of YAML 1.1).
+ */
+export function yamlData(text: string): { data: unknown; lossy: boolean } | null {
+  const parsed = parseYaml(text)
+  if (!parsed.ok) return null
+  let lossy = false
+  const convert = (v: unknown): unknown => {
+    if (v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v
+    if (Array.isArray(v)) return v.map(convert)
+    if (v instanceof Map) {
+      const entries: [string, unknown][] = []
+      const seen = new Set<string>()
+      for (const [k, value] of v) {
+        if (k !== null && typeof k === 'object') lossy = true
+        const key = String(k)
+        if (seen.has(key)) lossy = true
+        seen.add(key)
+        entries.push([key, convert(value)])
+      }
+      // fromEntries defines own properties: a "__proto__" key stays a key.
+      return Object.fromEntries(entries)
+    }
+    lossy = true
+    return v
+  }
+  return { data: convert(parsed.data), lossy }
+}
+
+/**
+ * Why the loader refuses what the schema accepts, by the loader's message. Each of these
+ * needs more than the shape of one value: the file system, another part of the file, two
+ * values compared, or a parser (URLs, addresses) that a pattern would only approximate.
+ */
+export const LOADER_ONLY: readonly { why: string; message: RegExp }[] = [
+  { why: 'files and directories are read at load', message: /does not exist|not readable|cannot read|is not a file|must be a directory|is not writable|cannot use directory|holds no PEM|encrypted private key|does not match|OpenSSL refuses|larger than 1 MiB|too large for a PEM|lists no user| line \d+: / },
+  { why: 'names refer to other parts of the file', message: /^unknown (upstream|cache) "|^required when there is more than one upstream/ },
+  { why: 'unique across the file', message: /^duplicate (listener name|server) |is (already|also) used by listeners\.|^same match as routes\.|is already used by routes\.|is listed twice/ },
+  { why: 'YAML: a repeated key (the data keeps the last value)', message: /^duplicate key "/ },
+  { why: 'JSON has only string keys: an unquoted number is a name there', message: /must be a string: quote it|is not a header name|header names are strings/ },
+  { why: 'keys that depend on other keys of the same upstream or listener', message: /needs a server with max_requests|applies to https:\/\/ servers only|applies to routes with an `upstream` only|HTTP\/2 is offered on TLS listeners only|is for plain listeners/ },
+  { why: 'two values compared', message: /must not be shorter than request_head|must not be larger than max_(size|temp_size)|is empty: write the lower code first/ },
+  { why: 'a duration rounds to 0 ms or is longer than a timer can wait; a size with a unit is out of range', message: /^must be greater than 0$|^must be at most 596h|^must be between \d+ and \d+ bytes/ },
+  { why: 'addresses, hosts and URLs are checked by their parsers', message: /IPv4 or IPv6 address|IPv6 address (without|in) brackets|must not include a port|wildcard|must be a hostname such as|Host header value|must be a DNS name|CIDR range|prefix length|bits set past|not a valid URL|must be an http:\/\/ or https:\/\/ URL|must not contain credentials|must not have a (path|query|fragment)|Unix socket|redis:\/\/|must name a host|database number/ },
+  { why: 'header names and values the rules refuse (case-insensitive names, spaces at the ends)', message: /cannot be (set here|changed by a header rule)|Host is a request header|Host can only be replaced|must not start or end with a space or tab/ },
+  { why: 'a redirect target is compiled', message: /placeholder|without its "[{}]"|must not contain control characters/ },
+]
+
+export type Agreement =
+  | { readonly kind: 'unparsed' | 'both accept' | 'both refuse' | 'loader only' | 'lossy' }
+  | { readonly kind: 'disagree'; readonly message: string }
+
+/** The verdict of the schema on `text` against the loader's `result` for it. */
+export function agreement(text: string, result: LoadResult): Agreement {
+  const json = yamlData(text)
+  if (json === null) {
+    return result.ok ? { kind: 'disagree', message: 'the loader accepts a text the YAML parser refuses' } : { kind: 'unparsed' }
+  }
+  const validate = schemaValidator()
+  const valid = validate(json.data)
+  if (result.ok) {
+    return valid ? { kind: 'both accept' } : { kind: 'disagree', message: `the loader accepts it, the schema refuses it: ${errorsText(validate.errors)}` }
+  }
+  if (!valid) return { kind: 'both refuse' }
+  if (json.lossy) return { kind: 'lossy' }
+  const unexplained = result.problems.filter((p) => !LOADER_ONLY.some((e) => e.message.test(p.message)))
+  if (unexplained.length === 0) return { kind: 'loader only' }
+  return { kind: 'disagree', message: `the schema accepts it, the loader refuses it for a reason not in LOADER_ONLY: ${unexplained.slice(0, 5).map(formatProblem).join('; ')}` }
+}
