@@ -13,12 +13,19 @@ import { configSchema } from '../../src/config/schema.js'
 import { formatProblem, type LoadResult } from '../../src/config/load.js'
 import { parseYaml } from '../../src/config/yaml-source.js'
 
-let compiled: ValidateFunction | undefined
+const compiled = new Map<boolean, ValidateFunction>()
 
-/** The ajv validator of the schema (compiled once, strict: an unknown keyword is an error). */
-export function schemaValidator(): ValidateFunction {
-  compiled ??= new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors: true }).compile(configSchema())
-  return compiled
+/**
+ * The ajv validator of the schema, compiled once, strict (an unknown keyword is an error).
+ * `allErrors`: every error, for messages; without it the first error ends the check (fast).
+ */
+export function schemaValidator(allErrors = true): ValidateFunction {
+  let v = compiled.get(allErrors)
+  if (v === undefined) {
+    v = new Ajv2020({ strict: true, strictRequired: false, allowUnionTypes: true, allErrors }).compile(configSchema())
+    compiled.set(allErrors, v)
+  }
+  return v
 }
 
 export function errorsText(errors: readonly ErrorObject[] | null | undefined): string {
@@ -82,14 +89,18 @@ export type Agreement =
 
 /** The verdict of the schema on `text` against the loader's `result` for it. */
 export function agreement(text: string, result: LoadResult): Agreement {
+  // The loader found the text is not YAML it can read: no data to validate (and no need to parse again).
+  if (!result.ok && result.problems.some((p) => p.path === '' && /^YAML (syntax )?error: /.test(p.message))) return { kind: 'unparsed' }
   const json = yamlData(text)
   if (json === null) {
     return result.ok ? { kind: 'disagree', message: 'the loader accepts a text the YAML parser refuses' } : { kind: 'unparsed' }
   }
-  const validate = schemaValidator()
-  const valid = validate(json.data)
+  const valid = schemaValidator(false)(json.data)
   if (result.ok) {
-    return valid ? { kind: 'both accept' } : { kind: 'disagree', message: `the loader accepts it, the schema refuses it: ${errorsText(validate.errors)}` }
+    if (valid) return { kind: 'both accept' }
+    const validate = schemaValidator()
+    validate(json.data)
+    return { kind: 'disagree', message: `the loader accepts it, the schema refuses it: ${errorsText(validate.errors)}` }
   }
   if (!valid) return { kind: 'both refuse' }
   if (json.lossy) return { kind: 'lossy' }
