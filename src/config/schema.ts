@@ -8,6 +8,9 @@
 // the default (so every optional key also accepts null), durations and sizes are patterns,
 // counts are integer ranges. test/config/schema.test.ts keeps the two in step: the loader's
 // key lists against this schema's, both fed the loader's fuzz corpus.
+// Editors: yaml-language-server (VS Code's YAML extension) validates with draft-07 semantics, so
+// only keywords that mean the same in both are used (no $ref with validating siblings: nullable
+// refs are `anyOf: [$ref, null]`; no dependentRequired); the test checks it.
 // Keys marked PENDING below are in the contract (sections 6-9) but not read by this loader yet;
 // they are here so the schema is ready when they land (the test lists them too).
 

@@ -144,6 +144,31 @@ describe('the schema file', () => {
     expect(() => schemaValidator()).not.toThrow()
   })
 
+  it('uses only keywords that mean the same in draft-07, which yaml-language-server (VS Code) applies', () => {
+    // Its validator reads draft-07: a $ref there ignores its sibling keywords, and
+    // dependentRequired, unevaluatedProperties, prefixItems... do not exist. $defs is reached by
+    // its JSON pointer either way.
+    const SAME = new Set(['$schema', 'title', 'description', 'default', '$ref', '$defs', 'type', 'enum', 'const', 'properties',
+      'additionalProperties', 'required', 'propertyNames', 'minProperties', 'items', 'minItems', 'minimum', 'maximum', 'minLength',
+      'pattern', 'anyOf', 'oneOf', 'allOf', 'not', 'if', 'then', 'else'])
+    const wrong: string[] = []
+    const walk = (n: Node, where: string): void => {
+      for (const k of Object.keys(n)) if (!SAME.has(k)) wrong.push(`${where}: ${k}`)
+      if (typeof n.$ref === 'string') {
+        const siblings = Object.keys(n).filter((k) => !['$ref', 'description', 'default'].includes(k))
+        if (siblings.length > 0) wrong.push(`${where}: $ref with ${siblings.join(', ')} (ignored by draft-07: wrap it in anyOf)`)
+      }
+      for (const [k, v] of Object.entries(n)) {
+        if (v === null || typeof v !== 'object' || ['enum', 'const', 'default', 'required', 'type'].includes(k)) continue
+        if (k === 'properties' || k === '$defs') for (const [name, sub] of Object.entries(v as Record<string, Node>)) walk(sub, `${where}/${k}/${name}`)
+        else if (Array.isArray(v)) v.forEach((sub: Node, i) => walk(sub, `${where}/${k}/${i}`))
+        else walk(v as Node, `${where}/${k}`)
+      }
+    }
+    walk(SCHEMA, '#')
+    expect(wrong, `keywords a draft-07 validator reads differently:${lines(wrong)}`).toEqual([])
+  })
+
   it('every default is valid against its own key', () => {
     const ajv = new Ajv2020({ strict: false, allowUnionTypes: true })
     const wrong: string[] = []
