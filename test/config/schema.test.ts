@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { Ajv2020 } from 'ajv/dist/2020.js'
+import { Ajv as AjvDraft07 } from 'ajv'
 import { configSchema, configSchemaText } from '../../src/config/schema.js'
 import { parseConfig } from '../../src/config/load.js'
 import { compileConfig } from '../../src/config/compile.js'
@@ -250,6 +251,7 @@ describe('examples are valid against the schema', () => {
     expect(text.split('\n')[0]).toBe('# yaml-language-server: $schema=./switchyard.schema.json')
     const validate = schemaValidator()
     expect(validate(yamlData(text)?.data), errorsText(validate.errors)).toBe(true)
+    expect(validateDraft07(yamlData(text)?.data), errorsText(validateDraft07.errors)).toBe(true)
   })
 
   const examples = docsExamples()
@@ -310,6 +312,10 @@ const TABLE: [string, string, boolean][] = [
   ['cert_file without key_file', upstream('tls: { cert_file: /x.pem }').replace('http://', 'https://'), false],
 ]
 
+/** The schema read as draft-07, as yaml-language-server does: it must judge the same. */
+const { $schema: _, ...draft07 } = SCHEMA
+const validateDraft07 = new AjvDraft07({ strict: true, strictRequired: false, allowUnionTypes: true }).compile(draft07)
+
 describe('the loader and the schema judge these configs the same', () => {
   it.each(TABLE)('%s', (_what, text, accepted) => {
     const result = parseConfig(text)
@@ -318,5 +324,6 @@ describe('the loader and the schema judge these configs the same', () => {
     expect(result.ok, result.ok ? 'loader' : `loader: ${JSON.stringify(result.problems)}`).toBe(accepted)
     expect(validate(data), `schema: ${errorsText(validate.errors)}`).toBe(accepted)
     expect(agreement(text, result).kind).toBe(accepted ? 'both accept' : 'both refuse')
+    expect(validateDraft07(data), `schema read as draft-07: ${errorsText(validateDraft07.errors)}`).toBe(accepted)
   })
 })
