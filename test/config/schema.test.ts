@@ -254,6 +254,12 @@ describe('examples are valid against the schema', () => {
     expect(validateDraft07(yamlData(text)?.data), errorsText(validateDraft07.errors)).toBe(true)
   })
 
+  it('the config of the Kubernetes ConfigMap (deploy/kubernetes/configmap.yaml)', () => {
+    const map = yamlData(read('deploy/kubernetes/configmap.yaml'))?.data as { data: Record<string, string> }
+    const validate = schemaValidator()
+    expect(validate(yamlData(map.data['switchyard.yaml'] ?? '')?.data), errorsText(validate.errors)).toBe(true)
+  })
+
   const examples = docsExamples()
   it('the docs have YAML examples', () => expect(examples.length).toBeGreaterThan(10))
   it.each(examples)('%s', (_where, text) => {
