@@ -28,7 +28,13 @@ export function switchyardYaml({ port, backends, fragments, tls }) {
       },
     },
   }
-  for (const f of fragments) if (f) conf = deepMerge(conf, parse(f))
+  for (const f of fragments) {
+    if (!f) continue
+    // `listener:` (singular) merges into every listener: the list itself would be replaced.
+    const { listener, ...rest } = parse(f)
+    conf = deepMerge(conf, rest)
+    if (listener !== undefined) conf.listeners = conf.listeners.map((l) => deepMerge(l, listener))
+  }
   return stringify(conf)
 }
 

@@ -12,11 +12,13 @@ export default {
   connections: 256,
   threads: 2,
   pin: false,
-  targets: ['direct', 'switchyard', 'switchyard-auto', 'nginx', 'nginx-auto'],
+  targets: ['direct', 'switchyard', 'switchyard-auto', 'switchyard-auto-reuseport', 'nginx', 'nginx-auto'],
   variants: {
     'switchyard-auto': { kind: 'switchyard', switchyard: 'workers: auto' },
+    // Each worker binds the port itself (issue #20 item 5) instead of the primary handing connections over.
+    'switchyard-auto-reuseport': { kind: 'switchyard', switchyard: 'workers: auto\nlistener: { reuse_port: true }' },
     'nginx-auto': { kind: 'nginx', nginx: { workers: 'auto' } },
   },
-  scaling: [['switchyard', 'switchyard-auto'], ['nginx', 'nginx-auto']],
+  scaling: [['switchyard', 'switchyard-auto'], ['switchyard', 'switchyard-auto-reuseport'], ['nginx', 'nginx-auto']],
   note: `wrk -t2 and the backends share all ${os.cpus().length} cores with the proxy (no separate load machine here); the ratios show what the extra workers add under that contention.`,
 }

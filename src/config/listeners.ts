@@ -10,7 +10,7 @@ import { readTls } from './tls.js'
 import type { AdminConfig, ListenerConfig, ListenerTimeoutsConfig } from './types.js'
 
 const LISTENER_KEYS = ['name', 'address', 'port', 'max_connections', 'max_connections_per_client', 'max_body_size', 'max_header_size', 'timeouts',
-  'trusted_proxies', 'proxy_protocol', 'tls', 'http2', 'redirect_https']
+  'trusted_proxies', 'proxy_protocol', 'tls', 'http2', 'redirect_https', 'reuse_port']
 const LISTENER_TIMEOUT_KEYS = ['request_head', 'request', 'keep_alive']
 const ADMIN_KEYS = ['address', 'port', 'request_metrics']
 // Port 0 asks the OS for any free port: meant for tests, which read the bound port back.
@@ -51,10 +51,24 @@ export function readListeners(c: Cursor): ListenerConfig[] {
       timeouts: readListenerTimeouts(l.field('timeouts')),
       trustedProxies: readTrustedProxies(l.field('trusted_proxies')),
       proxyProtocol: readBool(l.field('proxy_protocol'), false),
+      reusePort: readReusePort(l.field('reuse_port'), port),
       tls, http2, redirectHttps,
     })
   }
   return listeners
+}
+
+/**
+ * `reuse_port`: each worker binds the port itself (Linux SO_REUSEPORT, nginx's `reuseport`).
+ * Port 0 would give every worker a different port: refused.
+ */
+function readReusePort(c: Cursor, port: number | undefined): boolean {
+  const on = readBool(c, false)
+  if (on && port === 0) {
+    c.report('needs a fixed port: with port 0 every worker would get a different one')
+    return false
+  }
+  return on
 }
 
 /** `trusted_proxies`: CIDR ranges or bare addresses (docs/client-address.md); absent = none. */

@@ -33,6 +33,8 @@ export interface ListenerConfig {
   readonly trustedProxies: readonly Cidr[]
   /** Each connection starts with a PROXY v1/v2 header, whose source is the client; default false. */
   readonly proxyProtocol: boolean
+  /** With workers > 1: each worker binds the port itself (SO_REUSEPORT) and the kernel spreads connections; default false (the primary accepts and hands each connection over). */
+  readonly reusePort: boolean
   /** Present = an HTTPS listener (docs/tls.md); null = plain HTTP (default). */
   readonly tls: TlsConfig | null
   /** TLS listeners offer h2 by ALPN besides http/1.1; default true (meaningless without tls). */

@@ -67,6 +67,13 @@ describe('config fragments', () => {
     expect(conf.haproxyMaxconn(fragments, fds)).toBe(want)
   })
 
+  it('a `listener:` fragment merges into every listener', () => {
+    const yaml = conf.switchyardYaml({ port: 1, backends: [2, 3], fragments: ['workers: auto\nlistener: { reuse_port: true }'] })
+    expect(yaml).toMatch(/reuse_port: true/)
+    expect(yaml).toMatch(/port: 1\n/)
+    expect(yaml).not.toMatch(/^listener:/m)
+  })
+
   it('a scenario YAML fragment lands in the switchyard config', () => {
     const yaml = conf.switchyardYaml({ port: 1, backends: [2, 3], fragments: ['log: { access_log: false }', 'workers: 2\nupstreams: { app: { retries: 0 } }'] })
     expect(yaml).toMatch(/access_log: false/)
@@ -79,7 +86,8 @@ describe('config fragments', () => {
 describe('every scenario config is accepted by the program that runs it', () => {
   it.each(pairs('switchyard'))('switchyard check: $label', async ({ fragments }) => {
     const file = join(dir, `sy-${Math.random().toString(36).slice(2)}.yaml`)
-    writeFileSync(file, conf.switchyardYaml({ port: 0, backends: targets.BACKEND_PORTS, fragments }))
+    // A fixed port, as the bench gives one (reuse_port refuses 0); check binds nothing.
+    writeFileSync(file, conf.switchyardYaml({ port: 9410, backends: targets.BACKEND_PORTS, fragments }))
     const r = await runCli(['check', '--config', file])
     expect(r.stdout + r.stderr).toMatch(/^ok/)
     expect(r.code).toBe(0)

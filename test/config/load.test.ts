@@ -13,6 +13,7 @@ const LISTENER_DEFAULTS = {
   redirectHttps: false,
   maxConnections: 0,
   maxConnectionsPerClient: 0,
+  reusePort: false,
   maxBodySize: 0,
   maxHeaderSize: 16384,
   timeouts: { requestHeadMs: 10_000, requestMs: 300_000, keepAliveMs: 75_000 },
@@ -230,7 +231,7 @@ routes:
     expect(config.listeners).toEqual([
       { name: 'a', address: '::', port: 0, maxConnections: 100, maxConnectionsPerClient: 0, maxBodySize: 10 * 1024 ** 2, maxHeaderSize: 8192, timeouts: { requestHeadMs: 5_000, requestMs: 60_000, keepAliveMs: 10_000 },
         trustedProxies: [{ family: 4, network: '10.0.0.0', prefix: 8 }, { family: 6, network: '::1', prefix: 128 }, { family: 4, network: '192.168.0.7', prefix: 32 }],
-        proxyProtocol: true, tls: null, http2: false, redirectHttps: true },
+        proxyProtocol: true, reusePort: false, tls: null, http2: false, redirectHttps: true },
       { name: 'b', address: 'localhost', port: 0, ...LISTENER_DEFAULTS },
       { name: 'listener-2', address: '127.0.0.1', port: 8443, ...LISTENER_DEFAULTS },
     ])

@@ -112,9 +112,10 @@ describe('listeners and admin', () => {
     ['missing listeners', upstreams, [['listeners', 1, 'required']]],
     ['empty listeners', `listeners: []\n${upstreams}`, [['listeners', 1, 'must list at least one listener']]],
     ['listeners not a list', `listeners: {port: 80}\n${upstreams}`, [['listeners', 1, 'must be a list (got a map)']]],
+    ['reuse_port on port 0', `listeners:\n  - { port: 0, reuse_port: true }\n${upstreams}`, [['listeners.0.reuse_port', 2, 'needs a fixed port: with port 0 every worker would get a different one']]],
     ['http2 on a plain listener', `listeners:\n  - { port: 8080, http2: true }\n${upstreams}`, [['listeners.0.http2', 2, 'HTTP/2 is offered on TLS listeners only (by ALPN): add `tls:` or remove http2']]],
     ['tls without certificates, a bad min_version', `listeners:\n  - port: 8080\n    tls: { min_version: "1.1" }\n${upstreams}`, [['listeners.0.tls.certificates', 3, 'required'], ['listeners.0.tls.min_version', 3, 'must be one of 1.2, 1.3 (got "1.1")']]],
-    ['a listener that is not a map', `listeners:\n  - 8080\n${upstreams}`, [['listeners.0', 2, 'must be a map with the keys name, address, port, max_connections, max_connections_per_client, max_body_size, max_header_size, timeouts, trusted_proxies, proxy_protocol, tls, http2, redirect_https (got 8080)']]],
+    ['a listener that is not a map', `listeners:\n  - 8080\n${upstreams}`, [['listeners.0', 2, 'must be a map with the keys name, address, port, max_connections, max_connections_per_client, max_body_size, max_header_size, timeouts, trusted_proxies, proxy_protocol, tls, http2, redirect_https, reuse_port (got 8080)']]],
     // A missing key is reported at the map that should hold it.
     ['missing port', `listeners:\n  - name: web\n    address: 0.0.0.0\n${upstreams}`, [['listeners.0.port', 2, 'required']]],
     ['port out of range', `listeners:\n  - port: 65536\n${upstreams}`, [['listeners.0.port', 2, 'must be an integer from 0 to 65535 (got 65536)']]],

@@ -8,7 +8,8 @@ import { oneUpstream } from '../helpers/config.js'
 import { request, sleep } from '../helpers/client.js'
 import { scrape, seriesValue, status } from '../helpers/metrics.js'
 import { needTool } from '../helpers/tools.js'
-import { promtoolCheckMetrics } from '../helpers/prometheus.js'
+import { freePort, promtoolCheckMetrics } from '../helpers/prometheus.js'
+import { execFileSync } from 'node:child_process'
 
 const { backend, daemon } = closeAfterEach()
 const workerPids = (d: RunningDaemon): number[] => d.logs.filter((l) => l.msg === 'worker ready').map((l) => Number(l.worker_pid))
@@ -120,5 +121,37 @@ describe('workers', () => {
     expect((await request(d.adminUrl('/readyz'))).status).toBe(503)
     expect((await inFlight).body).toBe('done')
     expect(await d.exited).toBe(0)
+  })
+  it('reuse_port: each worker binds the port itself, and the kernel spreads connections over both', async () => {
+    const a = await backend('a')
+    const port = await freePort()
+    const listenerPids = (): number[] => [...execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' }).matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]))
+    const d = await daemon(`
+workers: 2
+listeners: [{address: 127.0.0.1, port: ${port}, reuse_port: true}]
+admin: {port: 0}
+log: {level: info, access_log: true}
+upstreams: {app: {servers: [{url: "${a.url}"}]}}
+`)
+    await d.waitForLog(() => d.logs.filter((l) => l.msg === 'listening').length === 2)
+    expect(new Set(listenerPids())).toEqual(new Set(workerPids(d))) // two sockets, one per worker; none in the primary
+    for (let i = 0; i < 40; i++) expect((await request(d.url(`/r${i}`))).status).toBe(200) // a new connection each
+    await d.waitForLog(() => d.logs.filter((l) => l.msg === 'request').length === 40)
+    expect(new Set(d.logs.filter((l) => l.msg === 'request').map((l) => l.pid)).size).toBe(2)
+  })
+
+  it('without reuse_port the primary holds the one listening socket', async () => {
+    const a = await backend('a')
+    const port = await freePort()
+    const d = await daemon(`
+workers: 2
+listeners: [{address: 127.0.0.1, port: ${port}}]
+admin: {port: 0}
+upstreams: {app: {servers: [{url: "${a.url}"}]}}
+`)
+    await d.waitForLog(() => d.logs.filter((l) => l.msg === 'listening').length === 2)
+    const pids = [...execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' }).matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]))
+    expect(new Set(pids).size).toBe(1)
+    expect(workerPids(d)).not.toContain(pids[0])
   })
 })

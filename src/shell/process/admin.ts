@@ -1,10 +1,11 @@
-// The admin side port (docs/operations.md#admin-port): /metrics, /healthz, /readyz, /status, and
-// POST /cache/purge (response caches). GET and HEAD only on the others; anything else is
+// The admin side port (docs/operations.md#admin-port): the live status page at / (status-page.ts),
+// /metrics, /healthz, /readyz, /status, and POST /cache/purge (response caches). GET and HEAD only on the others; anything else is
 // 404 (unknown path) or 405 (other method).
 // It never shares a port with the data listeners, which proxy every path, /metrics included.
 import http from 'node:http'
 import type { Registry } from 'prom-client'
 import type { Lifecycle } from '../runtime/context.js'
+import { STATUS_PAGE, STATUS_PAGE_CSP } from './status-page.js'
 
 export interface AdminDeps {
   readonly lifecycle: Lifecycle
@@ -30,13 +31,17 @@ export function adminHandler(deps: AdminDeps): http.RequestListener {
   return (req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0]
     if (path === '/cache/purge') return purge(deps, req, res)
-    const known = path === '/metrics' || path === '/healthz' || path === '/readyz' || path === '/status'
+    const known = path === '/' || path === '/metrics' || path === '/healthz' || path === '/readyz' || path === '/status'
     if (!known) return send(res, 404, 'text/plain; charset=utf-8', 'not found\n')
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD')
       return send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n')
     }
     switch (path) {
+      case '/':
+        res.setHeader('content-security-policy', STATUS_PAGE_CSP)
+        res.setHeader('x-content-type-options', 'nosniff')
+        return send(res, 200, 'text/html; charset=utf-8', STATUS_PAGE)
       case '/healthz':
         return send(res, 200, 'text/plain; charset=utf-8', 'ok\n')
       case '/readyz':

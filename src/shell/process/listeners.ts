@@ -4,6 +4,7 @@
 // three: Node's h2 compatibility API hands them request/response objects shaped like
 // node:http's (request/ reads what both have). HTTP/1.1 limits and timeouts are the same on
 // every kind; h2 has its own bounds (H2_LIMITS, docs/tls.md#http2).
+import cluster from 'node:cluster'
 import http from 'node:http'
 import https from 'node:https'
 import http2 from 'node:http2'
@@ -139,7 +140,9 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
   if (config.proxyProtocol) requireProxyHeader(server, config.timeouts.requestHeadMs)
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen({ host: config.address, port: config.port }, () => {
+    // reuse_port: a cluster worker then binds its own socket (Node >= 22.12) and the kernel spreads
+    // connections over the workers; one process has nothing to share the port with.
+    server.listen({ host: config.address, port: config.port, ...(config.reusePort && cluster.isWorker ? { reusePort: true } : {}) }, () => {
       server.off('error', reject)
       resolve()
     })
@@ -205,6 +208,7 @@ const DEFAULT_LIMITS = {
   timeouts: DEFAULTS.listener.timeouts,
   trustedProxies: [],
   proxyProtocol: false,
+  reusePort: false,
   tls: null,
   http2: false,
   redirectHttps: false,
