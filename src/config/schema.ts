@@ -170,7 +170,15 @@ const LISTENER = map('A client-facing listener.', {
   tls: TLS,
   http2: bool('TLS listeners: offer h2 besides http/1.1 by ALPN. true on a plain listener is an error (no h2c).', true),
   redirect_https: bool('Plain listeners: every request but ACME challenges gets a 308 to https://; an error on a TLS listener.', false),
-}, { required: ['port'] })
+  reuse_port: bool('With workers > 1: each worker binds the port itself (SO_REUSEPORT) instead of the primary handing connections over; needs a fixed port (not 0).', false),
+}, {
+  required: ['port'],
+  extra: {
+    // reuse_port: true needs a fixed port: with port 0 every worker would get a different one.
+    if: { required: ['reuse_port'], properties: { reuse_port: { const: true } } },
+    then: { properties: { port: { type: 'integer', minimum: 1 } } },
+  },
+})
 
 const ADMIN = map('The admin side port: /metrics, /healthz, /readyz, /status.', {
   address: str('Where the admin port listens; default 127.0.0.1 (never public unless asked for).', { default: '127.0.0.1' }),

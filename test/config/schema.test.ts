@@ -286,6 +286,8 @@ const TABLE: [string, string, boolean][] = [
   ['a size as a number and with a unit', listener('max_body_size: 1048576, max_header_size: " 8 KB "'), true],
   ['retry_on with a status as a number', upstream('retry_on: [502, "503", connect_failure]'), true],
   ['hash_key with balance: hash', upstream('balance: hash, hash_key: "header:X-User"'), true],
+  ['reuse_port on a fixed port', listener('reuse_port: true'), true],
+  ['reuse_port on port 0', listener('reuse_port: true').replace('port: 8080', 'port: 0'), false],
   ['a typo', upstream('sevrers: []'), false],
   ['a missing port', MINIMAL.replace('port: 8080', 'name: x'), false],
   ['no listener', MINIMAL.replace('[{ port: 8080 }]', '[]'), false],
