@@ -131,13 +131,14 @@ const CERTIFICATE = map('A certificate and its key, read at load and on every re
 }, { required: ['cert_file', 'key_file'] })
 
 // PENDING (contract section 6, ACME): the keys of tls.acme.
-const ACME = map('Obtain and renew the certificates by ACME (RFC 8555).', {
-  directory: str('The ACME directory URL, e.g. https://acme-v02.api.letsencrypt.org/directory.'),
+const ACME = map('Obtain and renew the certificates by ACME (RFC 8555, HTTP-01); with it, certificates are optional.', {
+  directory: str('The https:// URL of the ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory.'),
   email: str('The account contact address.'),
-  domains: list('The names of the certificate.', str('A DNS name.'), 1),
-  storage: path('Directory of the account key and certificates (survives restarts).'),
+  domains: list('The DNS names of the certificate (no wildcards: HTTP-01).', str('A DNS name.'), 1),
+  storage: path('Directory of the account key and certificates (survives restarts); made if missing.'),
   ca_file: path('A PEM file of CAs to trust for a private ACME server.'),
-})
+  renew_before: duration('Renew a certificate this long before it expires (at most a year).', '720h'),
+}, { required: ['directory', 'domains', 'storage'] })
 
 const TLS = map('Present = an HTTPS listener.', {
   certificates: list('The certificates, chosen by SNI: an exact name, then a wildcard, else the first.', CERTIFICATE, 1),
@@ -279,8 +280,8 @@ const UPSTREAM = map('A named group of servers.', {
     })) },
   }),
   http2: bool('HTTP/2 to the servers (ALPN on https://, h2c on http://); gRPC needs it.', false),
-  resolver: str('DNS server for dns/srv servers, "127.0.0.1:53"; default the system\'s.'), // PENDING (contract section 9)
-  resolve_interval: duration('The longest a DNS record is trusted; a shorter TTL re-resolves sooner.', '30s'), // PENDING (contract section 9)
+  resolver: str('The DNS server of dns: and srv: servers: an IP address with an optional port ("127.0.0.1:8600"); default the system\'s.'), // PENDING (contract section 9)
+  resolve_interval: duration('dns: and srv: servers: the longest a record is trusted (a shorter TTL re-resolves sooner); at least 1s.', '30s'), // PENDING (contract section 9)
 }, {
   required: ['servers'],
   extra: {
@@ -356,17 +357,22 @@ const RATE_LIMIT = map('Over the limit: 429 with Retry-After.', {
   },
 })
 
-// PENDING (contract section 8, compression): `compress: true` or the map.
+// PENDING (contract section 8, compression): `compress: true | false` or the map.
 const COMPRESS: Schema = {
   oneOf: [
     { type: 'boolean' },
     map('Compression settings.', {
-      algorithms: list('In order of preference.', oneOfValues('An algorithm.', ['zstd', 'br', 'gzip'])),
-      min_size: size('Smaller responses are sent as they are.', 0, MAX_SAFE),
-      types: list('Content types compressed (text/*, application/json, ...).', str('A media type; `type/*` for every subtype.')),
+      algorithms: list('Most preferred first.', oneOfValues('An algorithm.', ['zstd', 'br', 'gzip']), 1),
+      min_size: size('Smaller responses are sent as they are.', 0, 1024 ** 3, '1k'),
+      types: list('Content types compressed (text/*, application/json, ...).', str('A media type; `type/*` for every subtype.'), 1),
+      level: map('The level of each algorithm.', {
+        zstd: int('zstd level.', 1, 19, 3),
+        br: int('Brotli quality.', 0, 11, 3),
+        gzip: int('gzip level.', 1, 9, 4),
+      }),
     }),
   ],
-  description: 'Compress responses the client accepts: true (the defaults) or { algorithms, min_size, types }.',
+  description: 'Compress responses the client accepts: true (the defaults), false, or { algorithms, min_size, types, level }.',
 }
 
 const ROUTE = map('A route: which upstream (or directory) serves a request, by Host and path prefix.', {

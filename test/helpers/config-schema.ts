@@ -95,8 +95,10 @@ export const PENDING: Record<string, readonly string[]> = {
   'upstreams.<name>.servers[]': ['dns', 'srv'], // DNS discovery (section 9)
   'routes[]': ['compress'], // compression (section 8)
 }
-/** Maps of the schema that only pending keys hold. */
-export const PENDING_MAPS = ['listeners[].tls.acme', 'routes[].compress']
+/** A map of the schema under a PENDING key (`routes[].compress.level`): the loader does not read it yet. */
+export function pendingMap(label: string): boolean {
+  return Object.entries(PENDING).some(([at, keys]) => keys.some((k) => label === `${at}.${k}` || label.startsWith(`${at}.${k}.`) || label.startsWith(`${at}.${k}[`)))
+}
 export type Agreement =
   | { readonly kind: 'unparsed' | 'both accept' | 'both refuse' | 'loader only' | 'lossy' }
   | { readonly kind: 'disagree'; readonly message: string }
