@@ -133,7 +133,7 @@ const CERTIFICATE = map('A certificate and its key, read at load and on every re
 // PENDING (contract section 6, ACME): the keys of tls.acme.
 const ACME = map('Obtain and renew the certificates by ACME (RFC 8555, HTTP-01); with it, certificates are optional.', {
   directory: str('The https:// URL of the ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory.'),
-  email: str('The account contact address.'),
+  email: str('The account contact address.', { pattern: '^[^\\s@]+@[^\\s@]+$' }),
   domains: list('The DNS names of the certificate (no wildcards: HTTP-01).', str('A DNS name.'), 1),
   storage: path('Directory of the account key and certificates (survives restarts); made if missing.'),
   ca_file: path('A PEM file of CAs to trust for a private ACME server.'),
@@ -364,7 +364,9 @@ const COMPRESS: Schema = {
     map('Compression settings.', {
       algorithms: list('Most preferred first.', oneOfValues('An algorithm.', ['zstd', 'br', 'gzip']), 1),
       min_size: size('Smaller responses are sent as they are.', 0, 1024 ** 3, '1k'),
-      types: list('Content types compressed (text/*, application/json, ...).', str('A media type; `type/*` for every subtype.'), 1),
+      types: list('Content types compressed (text/*, application/json, ...).', str('A media type; `type/*` for every subtype.', {
+        pattern: '^\\s*[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/([A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*|\\*)\\s*$',
+      }), 1),
       level: map('The level of each algorithm.', {
         zstd: int('zstd level.', 1, 19, 3),
         br: int('Brotli quality.', 0, 11, 3),

@@ -43,6 +43,8 @@ const BY_PATTERN: [RegExp, readonly unknown[], readonly unknown[]][] = [
   [/\[\^\\s\/\]\+\(\/\[0-9\]/, ['10.0.0.0/8', '::1', '192.168.1.7', '2001:db8::/32'], ['10.0.0.1/8', '10.0.0.0/33', 'nope']],
   [/\[\^\\s\/\]\+:\[0-9\]/, ['app.internal:8000', '127.0.0.1:8000'], ['app', 'a b:1']],
   [/\\x80-\\xff/, ['1', 'yes', 'prod'], [' padded ', 'a\u0007b']],
+  [/\[\^\\s@\]/, ['ops@example.com'], ['ops', 'a b@c']],
+  [/\|\\\*\)/, ['text/*', 'application/json', ' text/html '], ['text', 'a/b/c']],
 ]
 const BY_KEY: Record<string, readonly [readonly unknown[], readonly unknown[]]> = {
   url: [['http://127.0.0.1:3001', 'http://127.0.0.1:3002', 'http://[::1]:3003', 'unix:/run/app.sock', 'redis://127.0.0.1:6379'], ['http://h', 'ftp://h:1', 'http://h:1/p', 'rediss://h', 'http://u:p@h:1']],
