@@ -6,15 +6,16 @@
 // everything else the loader says, in its words: unknown keys are errors everywhere
 // (`additionalProperties: false`), an empty value (`key:`, `key: ~`) of an optional key takes
 // the default (so every optional key also accepts null), durations and sizes are patterns,
-// counts are integer ranges. test/config/schema.test.ts keeps the two in step: the loader's
-// key lists against this schema's, both fed the loader's fuzz corpus.
+// counts are integer ranges. test/config/schema.test.ts keeps the two in step (the loader's
+// key lists against this schema's), and both are fed the loader's fuzz corpus
+// (test/fuzz/config-fuzz.test.ts) and configs drawn from this schema (schema-fuzz.test.ts).
 // Editors: yaml-language-server (VS Code's YAML extension) validates with draft-07 semantics, so
 // only keywords that mean the same in both are used (no $ref with validating siblings: nullable
 // refs are `anyOf: [$ref, null]`; no dependentRequired); the test checks it.
 // Keys marked PENDING below are in the contract (sections 6-9) but not read by this loader yet;
 // they are here so the schema is ready when they land (the test lists them too).
 
-import { LOG_LEVELS } from './types.js'
+import { LOG_LEVELS, type BalanceName } from './types.js'
 import { ERROR_PAGE_STATUSES } from './policy-types.js'
 import { RETRY_ON } from '../core/retry-on.js'
 import { REDIRECT_STATUSES } from '../core/policies/redirect.js'
@@ -222,7 +223,8 @@ const SERVER = map('A server (backend): exactly one of url, dns and srv.', {
   max_requests: int('The most requests in flight to this server, per worker process; 0 = no cap (default).', 0, 1_000_000, 0),
 }, { extra: { oneOf: ['url', 'dns', 'srv'].map((k) => ({ required: [k], properties: { [k]: { type: 'string' } } })) } })
 
-const BALANCES = ['round_robin', 'least_connections', 'ip_hash', 'hash', 'random_two']
+/** Every BalanceName, once (the compiler says when one is added to types.ts and not here). */
+const BALANCES = Object.keys({ round_robin: 0, least_connections: 0, ip_hash: 0, hash: 0, random_two: 0 } satisfies Record<BalanceName, 0>)
 
 const UPSTREAM = map('A named group of servers.', {
   balance: oneOfValues('How a server is picked.', BALANCES, 'round_robin'),
