@@ -215,6 +215,12 @@ describe('the keys of the schema are the keys of the loader', () => {
     expect(wrong, `the schema and the loader differ:${lines(wrong)}`).toEqual([])
   })
 
+  it('every key of the schema has a description (an editor shows it on hover)', () => {
+    const bare = [...schema].flatMap(([label, node]) => Object.entries(node.properties as Record<string, Node>)
+      .filter(([, v]) => typeof v.description !== 'string' || v.description === '').map(([k]) => `${label}.${k}`))
+    expect(bare, `keys without a description in src/config/schema.ts:${lines(bare)}`).toEqual([])
+  })
+
   it('every map of the schema is read by the loader (EVERY_MAP reaches it)', () => {
     const unread = [...schema.keys()].filter((label) => !loader.has(label) && !pendingMap(label))
     expect(unread, `maps of the schema the loader never read from EVERY_MAP: add them to EVERY_MAP in this file, or take them out of the schema:${lines(unread)}`).toEqual([])
