@@ -1,4 +1,4 @@
-// argv -> check | run | reload | ctl (cli.ts, the entry point, loads this once the Node version
+// argv -> check | run | reload | ctl | schema (cli.ts, the entry point, loads this once the Node version
 // is known to be good and the signals are taken, and does the exiting). `run` builds the
 // process's Control (shell/process/control.ts) and starts one of the two modes: a single
 // process, or a primary with workers; a cluster worker runs what its primary sends.
@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import cluster from 'node:cluster'
 import { readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { loadConfigFile, formatProblem } from './config/load.js'
+import { configSchemaText } from './config/schema.js'
 import { LOG_LEVELS, type ConfigProblem } from './config/types.js'
 import { createLogger, flushLog, type Logger } from './shell/observe/log.js'
 import { Metrics } from './shell/observe/metrics.js'
@@ -26,6 +27,7 @@ const USAGE = `Usage:
 ${CTL_USAGE}
                                                           the runtime API: take a server out, wait until it
                                                           is drained, put it back, change its weight
+  switchyard schema                                       print the JSON Schema of the config file (for editors)
   switchyard --version | --help
 
 Options:
@@ -87,9 +89,13 @@ export async function main(argv: string[], inbox: SignalInbox): Promise<number> 
     process.stderr.write(`switchyard: --wait and --timeout go with ctl\n\n${USAGE}`)
     return 2
   }
-  if (!['run', 'check', 'reload'].includes(command) || extra.length > 0) {
+  if (!['run', 'check', 'reload', 'schema'].includes(command) || extra.length > 0) {
     process.stderr.write(`switchyard: unknown command "${[command, ...extra].join(' ')}"\n\n${USAGE}`)
     return 2
+  }
+  if (command === 'schema') {
+    process.stdout.write(configSchemaText())
+    return 0
   }
   const envLevel = process.env.LOG_LEVEL
   if (envLevel !== undefined && !LEVELS.has(envLevel)) {

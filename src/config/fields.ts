@@ -59,6 +59,7 @@ export class Cursor {
  * fills in defaults. Returns false when the value is present but not a map.
  */
 export function checkMap(c: Cursor, known: readonly string[]): boolean {
+  c.problems.onMap?.(c.path, known)
   if (c.absent || c.silent) return true
   if (!(c.value instanceof Map)) {
     c.report(`must be a map with the keys ${known.join(', ')} (got ${describe(c.value)})`)

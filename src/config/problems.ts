@@ -7,6 +7,12 @@ import type { LineFinder, Path } from './yaml-source.js'
 
 export class Problems {
   readonly list: ConfigProblem[] = []
+  /**
+   * Told the key list of every map checkMap reads (fields.ts), with its path: how
+   * test/config/schema.test.ts learns the loader's keys to compare them with the JSON Schema's.
+   * Unset when loading a config.
+   */
+  onMap: ((path: Path, known: readonly string[]) => void) | undefined
 
   constructor(private readonly lines: LineFinder) {}
 

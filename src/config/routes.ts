@@ -144,7 +144,8 @@ function readTarget(r: Cursor, upstreamNames: ReadonlySet<string>): { upstream: 
   const files = r.field('static')
   // `static:` written without a value still means a static route (one without a root).
   // A redirect route (policies.ts) answers every request itself: no upstream needed.
-  if (files.absent && upstream.absent && r.value instanceof Map && r.value.has('redirect')) return { upstream: null }
+  // `redirect:` written empty is no redirect (as every empty key): the route needs an upstream then.
+  if (files.absent && upstream.absent && !r.field('redirect').absent) return { upstream: null }
   if (files.absent && !(r.value instanceof Map && r.value.has('static'))) return { upstream: readUpstreamName(upstream, upstreamNames) }
   if (!upstream.absent) {
     r.report('has both `upstream` and `static`: a route is served by exactly one of them')

@@ -56,6 +56,14 @@ describe('cli', () => {
     expect(help.stdout).toMatch(/switchyard check/)
   })
 
+  it('schema prints the JSON Schema of the config: config/switchyard.schema.json, byte for byte', async () => {
+    const r = await runCli(['schema'])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout)).toMatchObject({ $schema: 'https://json-schema.org/draft/2020-12/schema', required: ['listeners', 'upstreams'] })
+    expect(r.stdout === readFileSync(new URL('../../config/switchyard.schema.json', import.meta.url), 'utf8'), 'config/switchyard.schema.json is stale: npm run build && npm run schema').toBe(true)
+    expect((await runCli(['schema', 'extra'])).code).toBe(2)
+  })
+
   it('an unknown option or command is a usage error (exit 2)', async () => {
     expect((await runCli(['--nope'])).code).toBe(2)
     expect((await runCli(['frobnicate'])).code).toBe(2)

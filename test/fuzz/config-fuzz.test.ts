@@ -8,6 +8,9 @@
 // problems} with at least one problem, each with a string path and message and, when
 // present, an integer line within the file; each call within 1 s. A config accepted as
 // ok satisfies the documented invariants (ports, weights, routes naming upstreams...).
+// The JSON Schema of the config (src/config/schema.ts) judges every case too: what the loader
+// accepts, the schema accepts; what the schema accepts, the loader refuses only for a reason
+// of test/helpers/config-schema.ts's LOADER_ONLY (files, names, values compared...).
 //
 // Seeded and reproducible (no Math.random): FUZZ_SEED, FUZZ_CASES (default 3,000 per
 // generator), FUZZ_CASE (replay one case; its input is printed). A case that never
@@ -18,6 +21,7 @@ import { tmpdir } from 'node:os'
 import { resolve } from 'node:path'
 import { Document } from 'yaml'
 import { parseConfig, type Config, type LoadResult } from '../../src/config/load.js'
+import { agreement, type Agreement } from '../helpers/config-schema.js'
 import { fuzzCases, fuzzIndexes, fuzzSeed, Rng } from '../helpers/prng.js'
 import { startWatchdog, type Watchdog } from '../helpers/watchdog.js'
 
@@ -55,6 +59,8 @@ interface Verdict {
   /** For an accepted config: a documented invariant it breaks. */
   invariant: string | null
   ok: boolean
+  /** What the loader answered, when it answered. */
+  result?: LoadResult
 }
 
 /** Runs parseConfig on `text` and judges the answer. */
@@ -72,7 +78,7 @@ function judge(text: string): Verdict {
   if (r === null || typeof r !== 'object') return property(`returned ${String(r)}`)
   if (r.ok === true) {
     if (r.config === null || typeof r.config !== 'object') return property('ok without a config')
-    return { ms, ok: true, property: null, invariant: configViolation(r.config) }
+    return { ms, ok: true, property: null, invariant: configViolation(r.config), result: r }
   }
   if (r.ok !== false) return property(`ok is ${String((r as { ok: unknown }).ok)}`)
   if (!Array.isArray(r.problems) || r.problems.length === 0) return property('ok: false without problems')
@@ -85,7 +91,7 @@ function judge(text: string): Verdict {
     }
     if (/\n\s+at .*:\d+:\d+/.test(p.message)) return property(`problem message carries a stack trace: ${JSON.stringify(p)}`)
   }
-  return property(null)
+  return { ...property(null), result: r }
 }
 
 const MAX_DURATION_MS = 596 * 3600 * 1000
@@ -159,7 +165,11 @@ function configViolation(c: unknown): string | null {
 }
 
 interface Failure { index: number; problem: string; input: string }
-interface RunResult { failures: Failure[]; invariantFailures: Failure[]; accepted: number; total: number; slowest: { index: number; ms: number } }
+interface RunResult {
+  failures: Failure[]; invariantFailures: Failure[]; accepted: number; total: number; slowest: { index: number; ms: number }
+  /** Cases where the JSON Schema and the loader disagree, and how many of each verdict. */
+  schemaFailures: Failure[]; schemaVerdicts: Map<Agreement['kind'], number>
+}
 
 const runs = new Map<string, RunResult>()
 
@@ -167,7 +177,7 @@ const runs = new Map<string, RunResult>()
 function run(kind: string, generate: (rng: Rng) => string): RunResult {
   const done = runs.get(kind)
   if (done !== undefined) return done
-  const result: RunResult = { failures: [], invariantFailures: [], accepted: 0, total: 0, slowest: { index: -1, ms: 0 } }
+  const result: RunResult = { failures: [], invariantFailures: [], accepted: 0, total: 0, slowest: { index: -1, ms: 0 }, schemaFailures: [], schemaVerdicts: new Map() }
   const indexes = fuzzIndexes(CASES)
   for (const index of indexes) {
     const input = generate(new Rng(SEED ^ hash(kind), index))
@@ -180,9 +190,14 @@ function run(kind: string, generate: (rng: Rng) => string): RunResult {
     if (v.ms > result.slowest.ms) result.slowest = { index, ms: v.ms }
     if (v.property !== null) result.failures.push({ index, problem: v.property, input })
     if (v.invariant !== null) result.invariantFailures.push({ index, problem: v.invariant, input })
+    if (v.result !== undefined) {
+      const a = agreement(input, v.result)
+      result.schemaVerdicts.set(a.kind, (result.schemaVerdicts.get(a.kind) ?? 0) + 1)
+      if (a.kind === 'disagree') result.schemaFailures.push({ index, problem: a.message, input })
+    }
   }
   runs.set(kind, result)
-  console.log(`config fuzz ${kind}: ${result.total} cases, ${result.accepted} accepted, slowest case ${result.slowest.index} took ${result.slowest.ms.toFixed(0)} ms`)
+  console.log(`config fuzz ${kind}: ${result.total} cases, ${result.accepted} accepted, slowest case ${result.slowest.index} took ${result.slowest.ms.toFixed(0)} ms; schema: ${[...result.schemaVerdicts].map(([k, n]) => `${k} ${n}`).join(', ')}`)
   return result
 }
 
@@ -520,6 +535,20 @@ describe(`config loader fuzz (FUZZ_SEED=${SEED}, ${CASES} cases per generator)`,
       const { invariantFailures } = run(kind, generate)
       expect(invariantFailures.length, report(kind, invariantFailures)).toBe(0)
     }
+  }, 60_000)
+
+  it('the JSON Schema agrees with the loader on every generated config', () => {
+    for (const [kind, generate] of [['mutation', mutate], ['shapes', randomShapes]] as const) {
+      const { schemaFailures } = run(kind, generate)
+      expect(schemaFailures.length, report(kind, schemaFailures)).toBe(0)
+    }
+    if (process.env.FUZZ_CASE) return
+    // Both sides of the comparison are reached: accepted by both, refused by both, and
+    // refused by the loader alone for a reason of LOADER_ONLY.
+    const verdicts = (kind: Agreement['kind']): number => (runs.get('mutation')?.schemaVerdicts.get(kind) ?? 0) + (runs.get('shapes')?.schemaVerdicts.get(kind) ?? 0)
+    expect(verdicts('both accept')).toBeGreaterThan(0)
+    expect(verdicts('both refuse')).toBeGreaterThan(0)
+    expect(verdicts('loader only')).toBeGreaterThan(0)
   }, 60_000)
 
   it('the generators reach both sides: some configs are accepted, most are refused', () => {
