@@ -196,5 +196,9 @@ function judge(action: ApiAction, entries: readonly ServerStatus[]): { done: boo
   if (entries.every((s) => s.drained)) return { done: true, text: 'drained' }
   const requests = entries.reduce((n, s) => n + s.active_requests, 0)
   const websockets = entries.reduce((n, s) => n + s.websockets, 0)
+  if (requests === 0 && entries.every((s) => s.admin_state !== 'active' || s.state === 'draining')) {
+    return { done: false, text: 'a worker did not answer /status (restarting?)' }
+  }
+  if (requests === 0) return { done: false, text: 'still in service: it was enabled again' }
   return { done: false, text: `${requests} in flight (${websockets} of them WebSockets)` }
 }
