@@ -3,9 +3,23 @@
 import type { Config } from '../../config/types.js'
 import type { StatusDoc } from '../../core/status.js'
 
+/** A certificate the primary's ACME manager holds for a TLS listener (PEM: the chain, its key). */
+export interface IssuedCertificate {
+  readonly listener: string
+  readonly cert: string
+  readonly key: string
+}
+
 export type ToWorker =
-  /** Start with, or reload to, this validated config; `unhealthy` = servers the primary's checks hold down now. */
-  | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][] }
+  /**
+   * Start with, or reload to, this validated config; `unhealthy` = servers the primary's checks
+   * hold down now; `certificates` = the ACME certificates the primary holds now.
+   */
+  | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][]; certificates: IssuedCertificate[] }
+  /** A new ACME certificate: serve it from the next handshake on. */
+  | { type: 'switchyard:certificate'; certificate: IssuedCertificate }
+  /** An HTTP-01 token to answer (`keyAuthorization`), or to forget (null); acknowledged by id. */
+  | { type: 'switchyard:challenge'; id: number; token: string; keyAuthorization: string | null }
   | { type: 'switchyard:probe'; upstream: string; server: string; ok: boolean; detail: string }
   | { type: 'switchyard:status'; id: number }
   /** Admin purge: `url` is an absolute URL, or null for everything. */
@@ -16,6 +30,7 @@ export type FromWorker =
   | { type: 'switchyard:ready' }
   | { type: 'switchyard:status'; id: number; status: StatusDoc }
   | { type: 'switchyard:purged'; id: number }
+  | { type: 'switchyard:challenge'; id: number }
 
 export function isFromWorker(m: unknown): m is FromWorker {
   return typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string' && (m as { type: string }).type.startsWith('switchyard:')

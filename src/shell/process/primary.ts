@@ -5,6 +5,9 @@
 // one aggregated /metrics (prom-client's AggregatorRegistry) and a /status merged from the
 // workers'. Control (control.ts) handles the signals: a reload is validated here and sent
 // to every worker; a drain asks every worker to drain, then the primary exits.
+// With tls.acme the primary runs the one ACME manager: it sends each certificate to every
+// worker (and the current ones with the config, to a worker that starts) and hands each
+// HTTP-01 token to every worker, waiting for their acknowledgements before validation.
 // Ready means every worker has bound every listener.
 import cluster, { type Worker } from 'node:cluster'
 import { availableParallelism } from 'node:os'
@@ -19,6 +22,7 @@ import { bind, closeListener } from './data-plane.js'
 import { adminListenerConfig } from './listeners.js'
 import { isFromWorker, type FromWorker, type ToWorker } from './ipc.js'
 import type { Control } from './control.js'
+import { startAcme } from './acme-start.js'
 
 export function workerCount(config: Config): number {
   return config.workers === 'auto' ? availableParallelism() : config.workers
@@ -49,7 +53,8 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   const broadcast = (m: ToWorker): void => {
     for (const w of live()) w.send(m)
   }
-  const configMessage = (): ToWorker => ({ type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy() })
+  let acme: Awaited<ReturnType<typeof startAcme>> = null
+  const configMessage = (): ToWorker => ({ type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy(), certificates: acme?.current() ?? [] })
   const startChecks = (): void => watch.start((upstream, server, ok, detail) => {
     broadcast({ type: 'switchyard:probe', upstream, server, ok, detail })
   })
@@ -140,6 +145,11 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
   if (adminListener === null) return control.failed(1)
 
+  // Stored ACME certificates are loaded before the workers start: they get them with the config.
+  acme = await startAcme(config, log, metrics, {
+    install: (certificate) => broadcast({ type: 'switchyard:certificate', certificate }),
+    challenge: async (token, keyAuthorization) => { await askAll((id) => ({ type: 'switchyard:challenge', id, token, keyAuthorization })) },
+  })
   cluster.setupPrimary({ silent: false })
   slots.forEach((slot, i) => fork(slot, i))
   const first = await Promise.race([allReady.then(() => 0), done])
@@ -159,6 +169,7 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
       broadcast(configMessage())
     },
     async drain() {
+      acme?.stop()
       await stopAll(0)
       // The admin port closes last, so /readyz answers 503 for the whole drain.
       await closeListener(adminListener)
