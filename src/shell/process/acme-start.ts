@@ -7,13 +7,13 @@ import type { Metrics } from '../observe/metrics.js'
 import type { AcmeManager, AcmeTargets } from './acme.js'
 
 /**
- * With tls.acme: the ACME manager, its stored certificates installed (orders go on in the
- * background). Without: null, and acme-client is never loaded.
+ * With tls.acme: the ACME manager, its stored certificates installed; the caller calls run()
+ * once the listeners serve. Without: null, and acme-client is never loaded.
  */
 export async function startAcme(config: Config, log: Logger, metrics: Metrics, targets: AcmeTargets): Promise<AcmeManager | null> {
   if (!config.listeners.some((l) => l.tls?.acme != null)) return null
   const { AcmeManager } = await import('./acme.js')
   const manager = new AcmeManager(config, log, metrics, targets)
-  await manager.start()
+  await manager.load()
   return manager
 }

@@ -2,8 +2,9 @@
 // library (JWS, nonces and polling are its business). One manager per daemon, in the process
 // that loads the config: the single process, or the primary of workers (it pushes each new
 // certificate and each HTTP-01 token to the workers over IPC: primary.ts). Per listener:
-// - start: a stored certificate (acme-storage.ts) that covers the domains and is not due is
-//   installed at once, no order; otherwise an order starts in the background;
+// - load (before the listeners serve): a stored certificate (acme-storage.ts) that is still
+//   valid is installed at once; run (once they serve): no order while it covers the domains
+//   and is not due, else an order starts in the background;
 // - an order: account key (made once, stored 0600), a new ECDSA P-256 key and CSR, HTTP-01
 //   answered by every plain listener (the token is handed out and acknowledged before the
 //   ACME server is told to validate), then the chain is stored and installed into the running
@@ -50,9 +51,18 @@ export class AcmeManager {
     return this.#listeners.length > 0
   }
 
-  /** Installs the stored certificates that are good; orders the others in the background. */
-  async start(): Promise<void> {
-    await Promise.all(this.#listeners.map((l) => l.start()))
+  /** Installs the stored certificates that can serve. */
+  async load(): Promise<void> {
+    await Promise.all(this.#listeners.map((l) => l.load()))
+  }
+
+  /**
+   * Orders what is missing or due, in the background, then renews on time. Called once the
+   * listeners serve (with workers: once every worker is ready), as the ACME server's
+   * validation request may come at once.
+   */
+  run(): void {
+    for (const l of this.#listeners) l.run()
   }
 
   /** The certificates in use now, for a worker that starts. */
@@ -107,25 +117,24 @@ class ListenerAcme {
     return this.#config.domains[0] as string
   }
 
-  async start(): Promise<void> {
+  /** Installs the stored certificate while it is valid (run() decides whether to order). */
+  async load(): Promise<void> {
     let stored: StoredCertificate | null = null
     try {
       stored = await this.#storage.certificate(this.#name)
     } catch (err) {
       this.#log.error({ err: errorText(err), storage: this.#storage.dir }, 'ACME storage unreadable: ordering a new certificate')
     }
-    if (stored !== null && renewalDue(stored, this.#config.domains, this.#config.renewBeforeMs) > Date.now()) {
-      this.#use(stored)
-      this.#log.info(this.#fields(stored), 'ACME certificate loaded from storage')
-      this.#schedule()
-      return
-    }
-    if (stored !== null) {
-      // Due, or for other names: still better than nothing while the new one is ordered.
-      if (stored.notAfterMs > Date.now()) this.#use(stored)
-      this.#log.info(this.#fields(stored), 'ACME certificate in storage is due for renewal or lacks a domain: ordering')
-    }
-    this.#at(0)
+    if (stored === null) return
+    const due = renewalDue(stored, this.#config.domains, this.#config.renewBeforeMs)
+    // Due, or for other names: still better than nothing while the new one is ordered.
+    if (stored.notAfterMs > Date.now()) this.#use(stored)
+    this.#log.info(this.#fields(stored), due > Date.now() ? 'ACME certificate loaded from storage' : 'ACME certificate in storage is due for renewal or lacks a domain: ordering')
+  }
+
+  /** Orders now when there is no good certificate, else at its renewal. */
+  run(): void {
+    this.#schedule()
   }
 
   stop(): void {

@@ -93,7 +93,7 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
         slot.ready = true
         log.info({ worker: index, worker_pid: worker.process.pid }, 'worker ready')
         if (slots.every((s) => s.ready)) resolveReady()
-      } else if (msg.type === 'switchyard:purged') answered(msg.id, null)
+      } else if (msg.type === 'switchyard:purged' || msg.type === 'switchyard:challenge') answered(msg.id, null)
       else if (msg.type === 'switchyard:status') answered(msg.id, msg.status)
     })
     worker.on('exit', (code, signal) => {
@@ -159,6 +159,7 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   }
   startingUp = false
   startChecks()
+  acme?.run()
   control.ready({
     get config() { return watch.config },
     apply(next) {

@@ -33,6 +33,7 @@ export async function runSingle(config: Config, log: Logger, metrics: Metrics, c
     return control.failed(1)
   }
   plane.runtime.startHealthChecks()
+  acme?.run()
   control.ready({
     get config() { return plane.runtime.config },
     apply(next) { plane.apply(next).startHealthChecks() },
