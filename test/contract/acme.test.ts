@@ -6,21 +6,26 @@
 // - issuance end to end: HTTP-01 answered by the plain listener (redirect_https on), the
 //   certificate installed without a restart and verified with pebble's root; files 0600;
 //   an unknown challenge token still goes to the routes; the metrics;
-// - a restart serves the stored certificate with no new order;
+// - a restart serves the stored certificate with no new order, to clients without SNI
+//   too, and across a reload;
 // - renewal (renew_before just under the lifetime) installs new certificates while a
 //   keep-alive connection made before stays open and keeps serving;
+// - a failed order (validation on a port the daemon does not listen on) is logged, counted
+//   and scheduled again, while the listener's configured certificate serves;
 // - workers: 2: the primary orders, every worker serves the certificate.
+import { X509Certificate } from 'node:crypto'
 import https from 'node:https'
 import { mkdtempSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { TLSSocket } from 'node:tls'
+import tls, { type TLSSocket } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeAfterEach } from '../helpers/scope.js'
 import { request } from '../helpers/client.js'
 import { scrape, seriesValue } from '../helpers/metrics.js'
 import { freePort } from '../helpers/prometheus.js'
 import { startPebble, type Pebble } from '../helpers/pebble.js'
+import { makePki } from '../helpers/pki.js'
 import { requireTool, missingToolMessage } from '../helpers/tools.js'
 import type { RunningDaemon } from '../helpers/daemon.js'
 
@@ -93,6 +98,17 @@ function get(port: number, agent: https.Agent | false = false, name = DOMAINS[0]
   })
 }
 
+/** The serial of the certificate a client that sends no SNI gets (verified against pebble's root, any name). */
+function noSniSerial(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: root, checkServerIdentity: () => undefined, timeout: 5_000 }, () => {
+      resolve(socket.getPeerCertificate().serialNumber)
+      socket.end()
+    })
+    socket.on('error', reject)
+  })
+}
+
 const issued = (d: RunningDaemon): { serial: string }[] => d.logs.filter((l) => l.msg === 'ACME certificate issued') as unknown as { serial: string }[]
 const storageDir = (): string => mkdtempSync(join(tmpdir(), 'switchyard-acme-'))
 /** The directory of pebble's files under `storage` (one per ACME server: host_port). */
@@ -137,6 +153,12 @@ describe('ACME (pebble)', () => {
     const second = await daemon(config(storage, app.url))
     await second.waitForLog((l) => l.msg === 'ACME certificate loaded from storage')
     expect((await get(second.port('web'))).serial).toBe(seen.serial)
+    // A client that sends no SNI gets it too (the listener has no other certificate); so does
+    // every client after a reload (the ACME certificate is not the config's).
+    second.proc.kill('SIGHUP')
+    await second.waitForLog((l) => l.msg === 'config reloaded')
+    expect(await noSniSerial(second.port('web'))).toBe(seen.serial)
+    expect((await get(second.port('web'))).serial).toBe(seen.serial)
     const after = await scrape(second.adminUrl())
     expect(seriesValue(after, 'switchyard_acme_orders_total', { listener: 'web', result: 'success' })).toBe(0)
     expect(second.logs.filter((l) => l.msg === 'ACME order started')).toEqual([])
@@ -163,6 +185,36 @@ describe('ACME (pebble)', () => {
       expect(d.logs.some((l) => l.msg === 'ACME certificate loaded from storage')).toBe(false)
     } finally {
       agent.destroy()
+    }
+  }, 60_000)
+
+  it.skipIf(!havePebble)('a failed order is logged, counted and retried later; the configured certificate serves meanwhile', async () => {
+    const app = await backend('app')
+    const pki = makePki()
+    try {
+      const fallback = pki.issue('fallback', [DOMAINS[0] as string])
+      // The plain listener is not where pebble validates: the challenge fails.
+      const yaml = config(storageDir(), app.url)
+        .replace('      acme:\n', `      certificates:\n        - { cert_file: ${fallback.certFile}, key_file: ${fallback.keyFile} }\n      acme:\n`)
+        .replace(`port: ${httpPort}`, 'port: 0')
+      const d = await daemon(yaml)
+      const failed = await d.waitForLog((l) => l.msg === 'ACME order failed: retrying later', ISSUE_TIMEOUT_MS)
+      expect(failed).toMatchObject({ listener: 'web', failures: 1, retry_in_ms: 60_000 })
+      expect(String(failed.err)).not.toBe('')
+      const seen = await new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: d.port('web'), servername: DOMAINS[0], ca: pki.ca, timeout: 5_000 }, () => {
+          resolve(socket.getPeerCertificate().serialNumber)
+          socket.end()
+        })
+        socket.on('error', reject)
+      })
+      expect(serialOf(seen)).toBe(serialOf(new X509Certificate(fallback.cert).serialNumber))
+      const metrics = await scrape(d.adminUrl())
+      expect(seriesValue(metrics, 'switchyard_acme_orders_total', { listener: 'web', result: 'failure' })).toBe(1)
+      expect(seriesValue(metrics, 'switchyard_acme_orders_total', { listener: 'web', result: 'success' })).toBe(0)
+      expect((await request(d.adminUrl('/readyz'))).status).toBe(200)
+    } finally {
+      await pki.close()
     }
   }, 60_000)
 
