@@ -1,13 +1,15 @@
 // A TLS listener's `tls.acme` block (RFC 8555): where to get certificates and for which
 // names. Only what can be checked without the network is checked here (at start, `switchyard
 // check`, every reload): an https:// directory URL, DNS names HTTP-01 can prove (no wildcard,
-// no IP address), an absolute storage directory, a readable `ca_file` with a certificate in
-// it. The storage directory need not exist: the ACME manager (shell/process/acme.ts) makes it.
+// no IP address), an absolute storage directory that is (or can be made) writable, a readable
+// `ca_file` with a certificate in it. The storage directory need not exist: the ACME manager
+// (shell/process/acme.ts) makes it.
 // `renew_before` may exceed the longest Node.js timer (30 days is the default): the manager
 // clamps its waits, not the config.
 import { X509Certificate } from 'node:crypto'
 import { isIP } from 'node:net'
-import { isAbsolute } from 'node:path'
+import { accessSync, constants, statSync } from 'node:fs'
+import { dirname, isAbsolute, normalize } from 'node:path'
 import { parseDuration } from './duration.js'
 import { checkMap, readList, readString, REQUIRED, type Cursor } from './fields.js'
 import { isHostname } from './network.js'
@@ -45,6 +47,7 @@ export function readAcme(c: Cursor): AcmeConfig | null {
   const storage = readString(storageCursor, REQUIRED)
   // Relative to what? The daemon's working directory is "/" under systemd.
   if (storage !== '' && !isAbsolute(storage)) storageCursor.report(`must be an absolute path (got "${storage}")`)
+  else if (storage !== '') checkStorage(storageCursor, storage)
 
   const caCursor = c.field('ca_file')
   const caFile = caCursor.absent ? null : readString(caCursor, '')
@@ -62,6 +65,35 @@ export function readAcme(c: Cursor): AcmeConfig | null {
     }
   }
   return { directory, email: email === '' ? null : email, domains, storage, caFile: caFile === '' ? null : caFile, ca, renewBeforeMs: readRenewBefore(c.field('renew_before')) }
+}
+
+/**
+ * The storage directory, or the nearest directory above it when it does not exist yet (the
+ * manager makes it), must be writable: a read-only one (ProtectSystem=strict without a
+ * StateDirectory) is reported at load rather than at the first order.
+ */
+function checkStorage(c: Cursor, storage: string): void {
+  let dir = normalize(storage)
+  for (;;) {
+    try {
+      if (!statSync(dir).isDirectory()) {
+        c.report(`"${dir}" is not a directory`)
+        return
+      }
+      accessSync(dir, constants.W_OK | constants.X_OK)
+      return
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && dirname(dir) !== dir) {
+        dir = dirname(dir)
+        continue
+      }
+      c.report(code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? `directory "${dir}" is not writable by this process (${code})${dir === normalize(storage) ? '' : `: switchyard cannot make ${storage}`}`
+        : `cannot use directory "${dir}" (${code ?? 'error'})`)
+      return
+    }
+  }
 }
 
 function isHttpsUrl(s: string): boolean {

@@ -1,7 +1,8 @@
 // `listeners[].tls.acme` (docs/tls.md#acme): values and defaults, certificates optional with
 // acme, the plain listener HTTP-01 needs, and every bad value as a problem with its key path
 // and line; acme is restart-only (a reload that changes it is refused).
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
@@ -19,11 +20,17 @@ beforeAll(() => {
   writeFileSync(garbage, 'not a certificate\n')
 })
 
+// The storage need not exist; the directory above it must be writable.
+const PARENT = mkdtempSync(join(tmpdir(), 'switchyard-acme-config-'))
+const STORAGE = join(PARENT, 'acme')
+const A_FILE = join(PARENT, 'file')
+writeFileSync(A_FILE, '')
+
 // Line 5 is the acme map's first key (flow style: the whole map is on line 5).
 const yaml = (acme: string, plain = '  - port: 80\n'): string =>
   `listeners:\n  - port: 443\n    tls:\n      acme:\n${acme}${plain}upstreams: {app: {servers: [{url: "http://127.0.0.1:1"}]}}\n`
 const good = (extra = ''): string =>
-  `        directory: https://acme-staging-v02.api.letsencrypt.org/directory\n        domains: [Example.com, www.example.com]\n        storage: /var/lib/switchyard/acme\n${extra}`
+  `        directory: https://acme-staging-v02.api.letsencrypt.org/directory\n        domains: [Example.com, www.example.com]\n        storage: ${STORAGE}\n${extra}`
 
 function config(text: string): Config {
   const r = parseConfig(text)
@@ -44,7 +51,7 @@ describe('listeners[].tls.acme', () => {
     expect(tls).toMatchObject({
       certificates: [],
       acme: { directory: 'https://acme-staging-v02.api.letsencrypt.org/directory', email: null, domains: ['example.com', 'www.example.com'],
-        storage: '/var/lib/switchyard/acme', caFile: null, ca: null, renewBeforeMs: 30 * 86_400_000 },
+        storage: STORAGE, caFile: null, ca: null, renewBeforeMs: 30 * 86_400_000 },
     })
   })
 
@@ -64,7 +71,9 @@ describe('listeners[].tls.acme', () => {
     ['a wildcard', good().replace(/domains: \[.*\]/, 'domains: ["*.example.com"]'), [['listeners.0.tls.acme.domains.0', 6, /DNS-01/]]],
     ['an IP address', good().replace(/domains: \[.*\]/, 'domains: [192.0.2.1]'), [['listeners.0.tls.acme.domains.0', 6, /must be a DNS name/]]],
     ['a name twice', good().replace(/domains: \[.*\]/, 'domains: [a.example, A.example]'), [['listeners.0.tls.acme.domains.1', 6, /listed twice/]]],
-    ['a relative storage', good().replace('/var/lib/switchyard/acme', 'acme'), [['listeners.0.tls.acme.storage', 7, /must be an absolute path/]]],
+    ['a relative storage', good().replace(STORAGE, 'acme'), [['listeners.0.tls.acme.storage', 7, /must be an absolute path/]]],
+    ['a storage that is a file', good().replace(STORAGE, A_FILE), [['listeners.0.tls.acme.storage', 7, /is not a directory/]]],
+    ['a storage under a file', good().replace(STORAGE, join(A_FILE, 'acme')), [['listeners.0.tls.acme.storage', 7, /is not a directory/]]],
     ['a missing ca_file', good('        ca_file: /nonexistent/ca.pem\n'), [['listeners.0.tls.acme.ca_file', 8, /does not exist/]]],
     ['a ca_file with no certificate', '', [['listeners.0.tls.acme.ca_file', 8, /holds no PEM certificate/]], 'garbage'],
     ['renew_before without a unit', good('        renew_before: 30\n'), [['listeners.0.tls.acme.renew_before', 8, /must be a duration/]]],
