@@ -32,6 +32,8 @@ import type { RunningDaemon } from '../helpers/daemon.js'
 const { backend, daemon } = closeAfterEach()
 const DOMAINS = ['acme.example.com', 'www.acme.example.com']
 const ISSUE_TIMEOUT_MS = 30_000
+/** acme-client's HTTP honours HTTPS_PROXY: pebble is local, whatever the machine's proxy. */
+const LOCAL = { NO_PROXY: '127.0.0.1,localhost', no_proxy: '127.0.0.1,localhost' }
 
 const havePebble = requireTool('pebble', 'pebble')
 let pebble: Pebble
@@ -120,7 +122,7 @@ describe('ACME (pebble)', () => {
   it.skipIf(!havePebble)('issues a certificate over HTTP-01, serves it at once, and a restart reuses it without an order', async () => {
     const app = await backend('app')
     const storage = storageDir()
-    const first = await daemon(config(storage, app.url))
+    const first = await daemon(config(storage, app.url), LOCAL)
     const line = await first.waitForLog((l) => l.msg === 'ACME certificate issued', ISSUE_TIMEOUT_MS)
     expect(line.listener).toBe('web')
 
@@ -150,7 +152,7 @@ describe('ACME (pebble)', () => {
     expect(expiry).toBe(Math.floor(Date.parse(String(line.not_after)) / 1000))
     await first.stop()
 
-    const second = await daemon(config(storage, app.url))
+    const second = await daemon(config(storage, app.url), LOCAL)
     await second.waitForLog((l) => l.msg === 'ACME certificate loaded from storage')
     expect((await get(second.port('web'))).serial).toBe(seen.serial)
     // A client that sends no SNI gets it too (the listener has no other certificate); so does
@@ -167,7 +169,7 @@ describe('ACME (pebble)', () => {
   it.skipIf(!havePebble)('renews in the background: new handshakes get the new certificate, an open keep-alive connection stays', async () => {
     const app = await backend('app')
     // Certificates live 120 s: due 2 s after each issuance.
-    const d = await daemon(config(storageDir(), app.url, { renewBefore: '118s' }))
+    const d = await daemon(config(storageDir(), app.url, { renewBefore: '118s' }), LOCAL)
     await d.waitForLog((l) => l.msg === 'ACME certificate issued', ISSUE_TIMEOUT_MS)
     const agent = new https.Agent({ keepAlive: true, maxSockets: 1 })
     try {
@@ -197,7 +199,7 @@ describe('ACME (pebble)', () => {
       const yaml = config(storageDir(), app.url)
         .replace('      acme:\n', `      certificates:\n        - { cert_file: ${fallback.certFile}, key_file: ${fallback.keyFile} }\n      acme:\n`)
         .replace(`port: ${httpPort}`, 'port: 0')
-      const d = await daemon(yaml)
+      const d = await daemon(yaml, LOCAL)
       const failed = await d.waitForLog((l) => l.msg === 'ACME order failed: retrying later', ISSUE_TIMEOUT_MS)
       expect(failed).toMatchObject({ listener: 'web', failures: 1, retry_in_ms: 60_000 })
       expect(String(failed.err)).not.toBe('')
@@ -220,7 +222,7 @@ describe('ACME (pebble)', () => {
 
   it.skipIf(!havePebble)('workers: 2: the primary orders once, every worker serves the certificate', async () => {
     const app = await backend('app')
-    const d = await daemon(config(storageDir(), app.url, { workers: 2 }))
+    const d = await daemon(config(storageDir(), app.url, { workers: 2 }), LOCAL)
     const line = await d.waitForLog((l) => l.msg === 'ACME certificate issued', ISSUE_TIMEOUT_MS)
     // New connections spread over both workers (the OS's round robin): each one verifies.
     const serials = new Set<string>()
