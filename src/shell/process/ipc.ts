@@ -13,9 +13,10 @@ export interface IssuedCertificate {
 export type ToWorker =
   /**
    * Start with, or reload to, this validated config; `unhealthy` = servers the primary's checks
-   * hold down now; `certificates` = the ACME certificates the primary holds now.
+   * hold down now; `certificates` = the ACME certificates the primary holds now; `challenges`
+   * = the HTTP-01 tokens of orders under way ([token, key authorization]).
    */
-  | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][]; certificates: IssuedCertificate[] }
+  | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][]; certificates: IssuedCertificate[]; challenges: [token: string, keyAuthorization: string][] }
   /** A new ACME certificate: serve it from the next handshake on. */
   | { type: 'switchyard:certificate'; certificate: IssuedCertificate }
   /** An HTTP-01 token to answer (`keyAuthorization`), or to forget (null); acknowledged by id. */

@@ -54,7 +54,11 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
     for (const w of live()) w.send(m)
   }
   let acme: Awaited<ReturnType<typeof startAcme>> = null
-  const configMessage = (): ToWorker => ({ type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy(), certificates: acme?.current() ?? [] })
+  /** HTTP-01 tokens of ACME orders under way, for a worker that starts meanwhile. */
+  const challenges = new Map<string, string>()
+  const configMessage = (): ToWorker => ({
+    type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy(), certificates: acme?.current() ?? [], challenges: [...challenges],
+  })
   const startChecks = (): void => watch.start((upstream, server, ok, detail) => {
     broadcast({ type: 'switchyard:probe', upstream, server, ok, detail })
   })
@@ -148,7 +152,11 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   // Stored ACME certificates are loaded before the workers start: they get them with the config.
   acme = await startAcme(config, log, metrics, {
     install: (certificate) => broadcast({ type: 'switchyard:certificate', certificate }),
-    challenge: async (token, keyAuthorization) => { await askAll((id) => ({ type: 'switchyard:challenge', id, token, keyAuthorization })) },
+    challenge: async (token, keyAuthorization) => {
+      if (keyAuthorization === null) challenges.delete(token)
+      else challenges.set(token, keyAuthorization)
+      await askAll((id) => ({ type: 'switchyard:challenge', id, token, keyAuthorization }))
+    },
   })
   cluster.setupPrimary({ silent: false })
   slots.forEach((slot, i) => fork(slot, i))

@@ -59,6 +59,7 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
             void p.listen().then((ok) => {
               if (!ok) return resolve(1)
               for (const c of msg.certificates) p.install(c.listener, c.cert, c.key)
+              for (const [token, keyAuthorization] of msg.challenges) p.challenges.set(token, keyAuthorization)
               p.lifecycle.ready = true
               send({ type: 'switchyard:ready' })
             })
