@@ -57,13 +57,13 @@ export class CertificateStore {
   replace(config: TlsConfig): void {
     this.#contexts = config.certificates.map((c) => tls.createSecureContext(this.contextOptions(c)))
     this.#table = sniTable(config.certificates.map((c) => c.names))
-    const first = config.certificates[0] ?? this.#installedDefault
+    const first = config.certificates[0] ?? this.#lastInstalled
     if (first !== null) this.onDefaultChange?.(this.contextOptions(first))
     this.defaultPair = first
   }
 
-  /** The pair installed last on a listener without configured certificates: its default. */
-  #installedDefault: Pair | null = null
+  /** The pair installed last: the default of a listener without configured certificates. */
+  #lastInstalled: Pair | null = null
 
   /** The first configured pair: the server's default context. */
   defaultPair: Pair | null = null
@@ -80,10 +80,10 @@ export class CertificateStore {
       if (name.startsWith('*.')) this.#installedWildcard.set(name.slice(2), context)
       else this.#installed.set(name, context)
     }
+    this.#lastInstalled = { cert, key }
     if (this.#contexts.length === 0) {
-      this.#installedDefault = { cert, key }
-      this.defaultPair = this.#installedDefault
-      this.onDefaultChange?.(this.contextOptions(this.#installedDefault))
+      this.defaultPair = this.#lastInstalled
+      this.onDefaultChange?.(this.contextOptions(this.#lastInstalled))
     }
     return names
   }
