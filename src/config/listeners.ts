@@ -56,6 +56,12 @@ export function readListeners(c: Cursor): ListenerConfig[] {
       tls, http2, redirectHttps,
     })
   }
+  // HTTP-01 (the only ACME challenge switchyard answers) is validated over plain HTTP.
+  if (!listeners.some((l) => l.tls === null)) {
+    listeners.forEach((l, i) => {
+      if (l.tls?.acme != null) c.item(i).field('tls').field('acme').report('needs a plain listener (port 80 in production): the ACME server validates each name over plain HTTP (HTTP-01)')
+    })
+  }
   return listeners
 }
 

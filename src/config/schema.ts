@@ -131,7 +131,7 @@ const CERTIFICATE = map('A certificate and its key, read at load and on every re
   key_file: path('Absolute path of the unencrypted PEM private key of that certificate.'),
 }, { required: ['cert_file', 'key_file'] })
 
-// PENDING (contract section 6, ACME): the keys of tls.acme.
+// The keys of tls.acme (config/acme.ts).
 const ACME = map('Obtain and renew the certificates by ACME (RFC 8555, HTTP-01); with it, certificates are optional.', {
   directory: str('The https:// URL of the ACME directory, e.g. https://acme-v02.api.letsencrypt.org/directory.'),
   email: str('The account contact address.', { pattern: '^[^\\s@]+@[^\\s@]+$' }),
@@ -144,12 +144,12 @@ const ACME = map('Obtain and renew the certificates by ACME (RFC 8555, HTTP-01);
 const TLS = map('Present = an HTTPS listener.', {
   certificates: list('The certificates, chosen by SNI: an exact name, then a wildcard, else the first.', CERTIFICATE, 1),
   min_version: oneOfValues('The oldest TLS version accepted: "1.2" (default) or "1.3".', ['1.2', '1.3', 1.2, 1.3], '1.2'),
-  acme: ACME, // PENDING
+  acme: ACME,
 }, {
   extra: {
     anyOf: [
       { required: ['certificates'], properties: { certificates: { type: 'array' } } },
-      { required: ['acme'], properties: { acme: { type: 'object' } } }, // PENDING
+      { required: ['acme'], properties: { acme: { type: 'object' } } },
     ],
   },
 })

@@ -5,27 +5,28 @@
 // or mismatched pair is a problem at its key path with the file's path in the message, so a
 // reload that would break HTTPS is refused and the running certificates keep serving.
 // The PEM texts travel in the Config (to cluster workers too): workers never read the files,
-// so every process serves the pair the primary checked.
+// so every process serves the pair the primary checked. `acme` (acme.ts) makes `certificates`
+// optional: until the first ACME certificate is issued such a listener has none to offer.
 
 import { X509Certificate, createPrivateKey } from 'node:crypto'
-import { readFileSync, statSync } from 'node:fs'
-import { isAbsolute } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { certificateNames } from '../core/sni.js'
+import { readAcme } from './acme.js'
 import { checkMap, Cursor, readEnum, readList, readString, REQUIRED } from './fields.js'
+import { readPem } from './pem-file.js'
 import type { TlsCertificateConfig, TlsConfig } from './types.js'
 
-const TLS_KEYS = ['certificates', 'min_version']
+const TLS_KEYS = ['certificates', 'min_version', 'acme']
 const CERTIFICATE_KEYS = ['cert_file', 'key_file']
 const VERSIONS = { '1.2': 'TLSv1.2', '1.3': 'TLSv1.3' } as const
-/** A PEM chain or key is a few KiB; a larger file is a mistake (a log, a device), not a certificate. */
-const MAX_PEM_BYTES = 1024 * 1024
 
 export function readTls(c: Cursor): TlsConfig | null {
   if (c.absent) return null
   if (!checkMap(c, TLS_KEYS) || !(c.value instanceof Map)) return null
+  // With acme, certificates are optional: the ACME ones serve once issued.
+  const acme = readAcme(c.field('acme'))
   const certificates: TlsCertificateConfig[] = []
-  for (const item of readList(c.field('certificates'), 1, 'certificate')) {
+  for (const item of readList(c.field('certificates'), acme === null ? 1 : 0, 'certificate')) {
     if (!checkMap(item, CERTIFICATE_KEYS)) continue
     const pair = readPair(item)
     if (pair !== null) certificates.push(pair)
@@ -34,7 +35,7 @@ export function readTls(c: Cursor): TlsConfig | null {
   const v = c.field('min_version')
   const written = typeof v.value === 'number' ? v.value.toFixed(1) : v.value
   const version = readEnum(new Cursor(v.problems, v.path, written, v.silent), ['1.2', '1.3'] as const, '1.2')
-  return { certificates, minVersion: VERSIONS[version] }
+  return { certificates, minVersion: VERSIONS[version], acme }
 }
 
 function readPair(c: Cursor): TlsCertificateConfig | null {
@@ -76,31 +77,4 @@ function readPair(c: Cursor): TlsCertificateConfig | null {
     return null
   }
   return { certFile, keyFile, cert, key, names: certificateNames(leaf.subjectAltName, leaf.subject), notAfterMs: Date.parse(leaf.validTo) }
-}
-
-/** The text of a PEM file, or null (reported) when it cannot be used. */
-function readPem(c: Cursor, file: string, what: string): string | null {
-  // Relative to what? The daemon's working directory is "/" under systemd.
-  if (!isAbsolute(file)) {
-    c.report(`must be an absolute path (got "${file}")`)
-    return null
-  }
-  try {
-    const st = statSync(file)
-    if (!st.isFile()) {
-      c.report(`${file} is not a file`)
-      return null
-    }
-    if (st.size > MAX_PEM_BYTES) {
-      c.report(`${file} is ${st.size} bytes: too large for a PEM ${what} (at most ${MAX_PEM_BYTES})`)
-      return null
-    }
-    return readFileSync(file, 'utf8')
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    c.report(code === 'ENOENT' || code === 'ENOTDIR' ? `${file} does not exist`
-      : code === 'EACCES' ? `${file} is not readable by this process (permission denied)`
-        : `cannot read ${file} (${code ?? String(err)})`)
-    return null
-  }
 }

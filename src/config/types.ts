@@ -45,9 +45,22 @@ export interface ListenerConfig {
 
 /** `listeners[].tls`: the certificates are read (and checked against their keys) at config load. */
 export interface TlsConfig {
-  /** At least one; chosen by SNI: exact name, then wildcard, else the first. */
+  /** Chosen by SNI: exact name, then wildcard, else the first. At least one unless `acme` is set. */
   readonly certificates: readonly TlsCertificateConfig[]
   readonly minVersion: 'TLSv1.2' | 'TLSv1.3' // YAML "1.2" (default) or "1.3"
+  /** `tls.acme`: certificates obtained and renewed from an ACME server (docs/tls.md#acme); null = none. */
+  readonly acme: AcmeConfig | null
+}
+
+/** `listeners[].tls.acme` (RFC 8555): checked at load; the account and certificates live under `storage`. */
+export interface AcmeConfig {
+  readonly directory: string // https:// URL of the ACME directory
+  readonly email: string | null // account contact (mailto:); null = none
+  readonly domains: readonly string[] // DNS names of the certificate, lower case, the first is its name
+  readonly storage: string // absolute directory: account key and certificates
+  readonly caFile: string | null // PEM of the CAs that sign the ACME server's HTTPS certificate
+  readonly ca: string | null // its text, read at load; null = the system's CAs
+  readonly renewBeforeMs: number // renew when the certificate expires within this; default 30 days
 }
 
 export interface TlsCertificateConfig {

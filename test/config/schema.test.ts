@@ -95,7 +95,7 @@ function schemaMaps(): Map<string, Node> {
 const EVERY_MAP = `
 listeners:
   - port: 8080
-    tls: { certificates: [{}] }
+    tls: { certificates: [{}], acme: {} }
 upstreams:
   app:
     servers: [{}]

@@ -94,7 +94,6 @@ export const LOADER_ONLY: readonly { why: string; message: RegExp }[] = [
  * map. When a loader learns one, this test says to take it off the list.
  */
 export const PENDING: Record<string, readonly string[]> = {
-  'listeners[].tls': ['acme'], // ACME (section 6)
   'upstreams.<name>': ['resolver', 'resolve_interval'], // DNS discovery (section 9)
   'upstreams.<name>.servers[]': ['dns', 'srv'], // DNS discovery (section 9)
   'routes[]': ['compress'], // compression (section 8)

@@ -61,6 +61,10 @@ export class Metrics {
   readonly tlsHandshakes: Counter<'listener' | 'protocol' | 'result'>
   /** TLS certificates of the running config (docs/tls.md): the expiry gauge reads them at scrape time. */
   #certificates: readonly { listener: string; name: string; notAfterMs: number }[] = []
+  /** ACME certificates in use, by listener (process/acme.ts): the expiry gauge shows them too. */
+  readonly #acmeCertificates = new Map<string, { listener: string; name: string; notAfterMs: number }>()
+  /** ACME orders of the ACME manager (single process or primary), by listener and result. */
+  readonly acmeOrders: Counter<'listener' | 'result'>
   /** Requests a route's policies answered instead of its target (docs/policies.md). */
   readonly policyDenials: Counter<'route' | 'policy'>
   /** Failed checks of a Redis rate limit store (the request passed: fail open). */
@@ -154,7 +158,7 @@ export class Metrics {
       },
     })
     this.tlsHandshakes = new Counter({ name: 'switchyard_tls_handshakes_total', help: 'TLS handshakes on HTTPS listeners, by TLS version and result (success, failure).', labelNames: ['listener', 'protocol', 'result'], registers })
-    const certificates = (): readonly { listener: string; name: string; notAfterMs: number }[] => this.#certificates
+    const certificates = (): readonly { listener: string; name: string; notAfterMs: number }[] => [...this.#certificates, ...this.#acmeCertificates.values()]
     new Gauge({
       // The process that loads the config sets it (single, or the primary): one value, not a sum over workers.
       name: 'switchyard_tls_certificate_expiry_timestamp_seconds', help: 'When a certificate of a TLS listener expires (Unix time), by listener and certificate name.', labelNames: ['listener', 'name'], registers: control,
@@ -163,6 +167,7 @@ export class Metrics {
         for (const c of certificates()) this.set({ listener: c.listener, name: c.name }, Math.floor(c.notAfterMs / 1000))
       },
     })
+    this.acmeOrders = new Counter({ name: 'switchyard_acme_orders_total', help: 'ACME certificate orders, by listener and result (success, failure).', labelNames: ['listener', 'result'], registers: control })
     this.policyDenials = new Counter({ name: 'switchyard_policy_denials_total', help: 'Requests refused by a route policy, by route and policy (rate_limit, access, auth, maintenance).', labelNames: ['route', 'policy'], registers })
     this.rateLimitStoreErrors = new Counter({ name: 'switchyard_rate_limit_store_errors_total', help: 'Failed Redis rate limit checks; each let its request pass (fail open).', labelNames: ['route'], registers })
     new Gauge({
@@ -191,6 +196,11 @@ export class Metrics {
   /** The certificates the expiry gauge shows: those of the running config. */
   setCertificates(list: readonly { listener: string; name: string; notAfterMs: number }[]): void {
     this.#certificates = list
+  }
+
+  /** The ACME certificate a listener serves now (its first DNS name and notAfter). */
+  setAcmeCertificate(listener: string, name: string, notAfterMs: number): void {
+    this.#acmeCertificates.set(listener, { listener, name, notAfterMs })
   }
 
   /** Where the state gauges read from: the running config's upstreams. */

@@ -4,8 +4,10 @@
 // then a wildcard, else the first certificate (core/sni.ts); a client that sends no name
 // gets the first one, the server's default context.
 // `replace()` is a reload (every pair checked by the config loader already); `install()` is
-// for a source of certificates at runtime (ACME, later): it checks the pair, and its names
-// then win over the configured certificates' until the next replace() or install().
+// for a source of certificates at runtime (ACME: process/acme.ts): it checks the pair, and its
+// names then win over the configured certificates' (a reload keeps them). A listener with no
+// configured certificate (acme only) has no default context until the first install(): a
+// handshake then fails; the first installed pair becomes its default (clients without SNI).
 // Hardening (docs/tls.md#hardening): TLS 1.2 or 1.3 only; for TLS 1.2 only ECDHE key exchange
 // with AEAD suites (AES-GCM, ChaCha20-Poly1305: no RC4, 3DES, CBC or SHA-1 MACs), the
 // server's preference order; session tickets and the session cache on (Node's defaults).
@@ -40,11 +42,10 @@ export class CertificateStore {
     this.replace(config)
   }
 
-  /** The options of a context (and of the server's default one) for a pair. */
-  contextOptions(pair: Pair): SecureContextOptions {
+  /** The options of a context (and of the server's default one) for a pair; null: no certificate yet. */
+  contextOptions(pair: Pair | null): SecureContextOptions {
     return {
-      cert: pair.cert,
-      key: pair.key,
+      ...(pair === null ? {} : { cert: pair.cert, key: pair.key }),
       minVersion: this.#minVersion,
       maxVersion: 'TLSv1.3',
       ciphers: TLS12_CIPHERS, // TLS 1.3 suites are all AEAD: OpenSSL's defaults
@@ -56,10 +57,13 @@ export class CertificateStore {
   replace(config: TlsConfig): void {
     this.#contexts = config.certificates.map((c) => tls.createSecureContext(this.contextOptions(c)))
     this.#table = sniTable(config.certificates.map((c) => c.names))
-    const first = config.certificates[0]
-    if (first !== undefined) this.onDefaultChange?.(this.contextOptions(first))
-    this.defaultPair = first ?? null
+    const first = config.certificates[0] ?? this.#lastInstalled
+    if (first !== null) this.onDefaultChange?.(this.contextOptions(first))
+    this.defaultPair = first
   }
+
+  /** The pair installed last: the default of a listener without configured certificates. */
+  #lastInstalled: Pair | null = null
 
   /** The first configured pair: the server's default context. */
   defaultPair: Pair | null = null
@@ -75,6 +79,11 @@ export class CertificateStore {
     for (const name of names) {
       if (name.startsWith('*.')) this.#installedWildcard.set(name.slice(2), context)
       else this.#installed.set(name, context)
+    }
+    this.#lastInstalled = { cert, key }
+    if (this.#contexts.length === 0) {
+      this.defaultPair = this.#lastInstalled
+      this.onDefaultChange?.(this.contextOptions(this.#lastInstalled))
     }
     return names
   }

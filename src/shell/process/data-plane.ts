@@ -10,6 +10,7 @@ import type { Lifecycle } from '../runtime/context.js'
 import { forward } from '../request/forward.js'
 import { proxyUpgrade } from '../request/websocket.js'
 import { redirectHttps } from '../request/https-redirect.js'
+import { answerAcmeChallenge } from '../request/acme-challenge.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
 import { listen, type HandshakeHook, type Listener, type UpgradeListener } from './listeners.js'
@@ -50,6 +51,8 @@ export class DataPlane {
   readonly listeners: Listener[] = []
   /** The runtime API's table (server-admin.ts): applied to every Runtime this plane builds. */
   #admin: ReadonlyMap<string, AdminState> = new Map()
+  /** ACME HTTP-01 tokens this process answers on its plain listeners (token -> key authorization). */
+  readonly challenges = new Map<string, string>()
 
   constructor(config: Config, log: Logger, metrics: Metrics, lifecycle: Lifecycle) {
     this.#log = log
@@ -68,14 +71,22 @@ export class DataPlane {
     const onHandshake: HandshakeHook = (listener, protocol, ok) => this.#metrics.tlsHandshake(listener, protocol, ok)
     // The HTTPS port a redirect_https listener writes in Location, known once every listener is bound.
     let httpsPort: number | null = null
+    // With tls.acme, plain listeners answer HTTP-01 challenges first; without, they run no extra step.
+    const acme = this.runtime.config.listeners.some((l) => l.tls?.acme != null)
+    const challenges = this.challenges
     for (const [i, lc] of this.runtime.config.listeners.entries()) {
       const maxBody = lc.maxBodySize
       // A listener with trusted_proxies or proxy_protocol tags each request with its client
       // address first (runtime/client-address.ts); one without runs no extra step.
       const addressing = ClientAddressing.of(lc)
-      const handle = lc.redirectHttps
+      const serve = lc.redirectHttps
         ? (req: http.IncomingMessage, res: http.ServerResponse): void => { redirectHttps(this.runtime.forward, req, res, httpsPort, maxBody) }
         : (req: http.IncomingMessage, res: http.ServerResponse): void => { forward(this.runtime.forward, req, res, maxBody) }
+      const handle = !acme || lc.tls !== null
+        ? serve
+        : (req: http.IncomingMessage, res: http.ServerResponse): void => {
+          if (!answerAcmeChallenge(this.runtime.forward, challenges, req, res)) serve(req, res)
+        }
       const onRequest = addressing === null
         ? handle
         : (req: http.IncomingMessage, res: http.ServerResponse): void => {
@@ -101,6 +112,17 @@ export class DataPlane {
   setAdmin(table: ReadonlyMap<string, AdminState>): void {
     this.#admin = table
     this.runtime.applyAdmin(table)
+  }
+
+  /** Serves an ACME certificate on the listener named `listener` from the next handshake on (process/acme.ts). */
+  install(listener: string, cert: string, key: string): void {
+    const store = this.listeners.find((l) => l.config.name === listener)?.certificates
+    if (store == null) return
+    try {
+      store.install(cert, key)
+    } catch (err) {
+      this.#log.error({ listener, err: (err as NodeJS.ErrnoException).code ?? String(err) }, 'ACME certificate refused by OpenSSL: the previous one keeps serving')
+    }
   }
 
   /**

@@ -86,7 +86,7 @@ export async function listen(config: ListenerConfig, onRequest: http.RequestList
   if (certificates === null) {
     server = http.createServer({ ...http1, shouldUpgradeCallback } as http.ServerOptions, onRequest)
   } else {
-    const tlsOptions = { ...certificates.contextOptions(certificates.defaultPair as { cert: string; key: string }), SNICallback: certificates.sniCallback }
+    const tlsOptions = { ...certificates.contextOptions(certificates.defaultPair), SNICallback: certificates.sniCallback }
     if (config.http2) {
       const h2 = http2.createSecureServer({
         ...tlsOptions,

@@ -5,6 +5,9 @@
 // one aggregated /metrics (prom-client's AggregatorRegistry) and a /status merged from the
 // workers'. Control (control.ts) handles the signals: a reload is validated here and sent
 // to every worker; a drain asks every worker to drain, then the primary exits.
+// With tls.acme the primary runs the one ACME manager: it sends each certificate to every
+// worker (and the current ones with the config, to a worker that starts) and hands each
+// HTTP-01 token to every worker, waiting for their acknowledgements before validation.
 // Ready means every worker has bound every listener.
 import cluster, { type Worker } from 'node:cluster'
 import { availableParallelism } from 'node:os'
@@ -20,6 +23,7 @@ import { adminListenerConfig } from './listeners.js'
 import { isFromWorker, type FromWorker, type ToWorker } from './ipc.js'
 import type { Control } from './control.js'
 import { ServerAdmin } from './server-admin.js'
+import { startAcme } from './acme-start.js'
 
 export function workerCount(config: Config): number {
   return config.workers === 'auto' ? availableParallelism() : config.workers
@@ -52,7 +56,12 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   }
   // The runtime API's table lives here: every worker gets it whole, a restarted one with its config.
   const serverAdmin = new ServerAdmin(log)
-  const configMessage = (): ToWorker => ({ type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy(), admin: serverAdmin.entries() })
+  let acme: Awaited<ReturnType<typeof startAcme>> = null
+  /** HTTP-01 tokens of ACME orders under way, for a worker that starts meanwhile. */
+  const challenges = new Map<string, string>()
+  const configMessage = (): ToWorker => ({
+    type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy(), admin: serverAdmin.entries(), certificates: acme?.current() ?? [], challenges: [...challenges],
+  })
   const startChecks = (): void => watch.start((upstream, server, ok, detail) => {
     broadcast({ type: 'switchyard:probe', upstream, server, ok, detail })
   })
@@ -93,7 +102,7 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
         worker.send({ type: 'switchyard:admin', id: 0, admin: serverAdmin.entries() } satisfies ToWorker)
         log.info({ worker: index, worker_pid: worker.process.pid }, 'worker ready')
         if (slots.every((s) => s.ready)) resolveReady()
-      } else if (msg.type === 'switchyard:purged' || msg.type === 'switchyard:admin-applied') answered(msg.id, null)
+      } else if (msg.type === 'switchyard:purged' || msg.type === 'switchyard:admin-applied' || msg.type === 'switchyard:challenge') answered(msg.id, null)
       else if (msg.type === 'switchyard:status') answered(msg.id, msg.status)
     })
     worker.on('exit', (code, signal) => {
@@ -160,6 +169,15 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
   if (adminListener === null) return control.failed(1)
 
+  // Stored ACME certificates are loaded before the workers start: they get them with the config.
+  acme = await startAcme(config, log, metrics, {
+    install: (certificate) => broadcast({ type: 'switchyard:certificate', certificate }),
+    challenge: async (token, keyAuthorization) => {
+      if (keyAuthorization === null) challenges.delete(token)
+      else challenges.set(token, keyAuthorization)
+      await askAll((id) => ({ type: 'switchyard:challenge', id, token, keyAuthorization }))
+    },
+  })
   cluster.setupPrimary({ silent: false })
   slots.forEach((slot, i) => fork(slot, i))
   const first = await Promise.race([allReady.then(() => 0), done])
@@ -169,6 +187,7 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   }
   startingUp = false
   startChecks()
+  acme?.run()
   control.ready({
     get config() { return watch.config },
     apply(next) {
@@ -180,6 +199,7 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
       broadcast(configMessage())
     },
     async drain() {
+      acme?.stop()
       await stopAll(0)
       // The admin port closes last, so /readyz answers 503 for the whole drain.
       await closeListener(adminListener)

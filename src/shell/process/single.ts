@@ -1,6 +1,6 @@
-// workers: 1 — everything in this process: the data plane, the admin port and the active
-// health checks. Control (control.ts) handles the signals; this file builds and offers the
-// Mode it drives.
+// workers: 1 — everything in this process: the data plane, the admin port, the active
+// health checks and, with tls.acme, the ACME manager. Control (control.ts) handles the
+// signals; this file builds and offers the Mode it drives.
 import type { Config } from '../../config/types.js'
 import { adminListenerConfig } from './listeners.js'
 import { adminHandler, registryMetrics } from './admin.js'
@@ -9,12 +9,20 @@ import type { Control } from './control.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
 import { ServerAdmin } from './server-admin.js'
+import { startAcme } from './acme-start.js'
 
 /** Binds everything, then tells `control` it is ready (or that it failed). */
 export async function runSingle(config: Config, log: Logger, metrics: Metrics, control: Control): Promise<void> {
   const plane = new DataPlane(config, log, metrics, control.lifecycle)
   if (!(await plane.listen())) return control.failed(1)
   const serverAdmin = new ServerAdmin(log)
+  const acme = await startAcme(config, log, metrics, {
+    install: (c) => plane.install(c.listener, c.cert, c.key),
+    challenge: async (token, keyAuthorization) => {
+      if (keyAuthorization === null) plane.challenges.delete(token)
+      else plane.challenges.set(token, keyAuthorization)
+    },
+  })
   const admin = adminHandler({
     metrics: registryMetrics(metrics.registry),
     lifecycle: plane.lifecycle,
@@ -33,6 +41,7 @@ export async function runSingle(config: Config, log: Logger, metrics: Metrics, c
     return control.failed(1)
   }
   plane.runtime.startHealthChecks()
+  acme?.run()
   control.ready({
     get config() { return plane.runtime.config },
     apply(next) {
@@ -40,6 +49,7 @@ export async function runSingle(config: Config, log: Logger, metrics: Metrics, c
       plane.apply(next, serverAdmin.table).startHealthChecks()
     },
     async drain() {
+      acme?.stop()
       await plane.drain()
       // The admin port closes last, so /readyz answers 503 for the whole drain.
       await closeListener(adminListener)

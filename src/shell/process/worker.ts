@@ -1,6 +1,10 @@
 // A cluster worker: serves traffic with the config the primary sends, applies the health
+// A cluster worker: serves traffic with the config the primary sends, applies the health
 // check results and the runtime API's table the primary broadcasts (probes run once per
-// server, and the table is kept, in the primary), and answers its status. Its passive health and in-flight counts are its own.
+// server, and the table is kept, in the primary), and answers its status. Its passive health
+// and in-flight counts are its own. ACME runs in the primary only: a worker serves the
+// certificates it sends and answers the HTTP-01 tokens it hands out (acknowledged, so the
+// primary asks for validation only once every worker can answer).
 // Signals (taken from the first moment by cli.ts's SignalInbox): SIGHUP and SIGINT sent to a
 // worker are ignored (the primary coordinates reloads, and a Ctrl-C reaching the whole
 // process group must not start a second drain).
@@ -58,6 +62,8 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
             holdDown(p, msg.unhealthy, msg.config)
             void p.listen().then((ok) => {
               if (!ok) return resolve(1)
+              for (const c of msg.certificates) p.install(c.listener, c.cert, c.key)
+              for (const [token, keyAuthorization] of msg.challenges) p.challenges.set(token, keyAuthorization)
               p.lifecycle.ready = true
               send({ type: 'switchyard:ready' })
             })
@@ -65,6 +71,14 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
             plane.apply(msg.config, fromEntries(msg.admin))
             holdDown(plane, msg.unhealthy, msg.config)
           }
+          return
+        case 'switchyard:certificate':
+          plane?.install(msg.certificate.listener, msg.certificate.cert, msg.certificate.key)
+          return
+        case 'switchyard:challenge':
+          if (msg.keyAuthorization === null) plane?.challenges.delete(msg.token)
+          else plane?.challenges.set(msg.token, msg.keyAuthorization)
+          send({ type: 'switchyard:challenge', id: msg.id })
           return
         case 'switchyard:probe':
           plane?.runtime.applyProbe(msg.upstream, msg.server, msg.ok, msg.detail)
