@@ -6,6 +6,7 @@ import type { ServerHttp2Session } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { Config, ListenerConfig } from '../../config/types.js'
 import { Runtime } from '../runtime/runtime.js'
+import type { DiscoveredSets } from '../runtime/discovery.js'
 import type { Lifecycle } from '../runtime/context.js'
 import { forward } from '../request/forward.js'
 import { proxyUpgrade } from '../request/websocket.js'
@@ -48,12 +49,13 @@ export class DataPlane {
   runtime: Runtime
   readonly listeners: Listener[] = []
 
-  constructor(config: Config, log: Logger, metrics: Metrics, lifecycle: Lifecycle) {
+  /** `discovered`: the servers DNS discovery has found so far (runtime/discovery.ts). */
+  constructor(config: Config, log: Logger, metrics: Metrics, lifecycle: Lifecycle, discovered?: DiscoveredSets) {
     this.#log = log
     this.#metrics = metrics
     this.lifecycle = lifecycle
     log.level = process.env.LOG_LEVEL ?? config.log.level
-    this.runtime = new Runtime(config, log, lifecycle, metrics)
+    this.runtime = new Runtime(config, log, lifecycle, metrics, null, discovered)
     metrics.setSource(this.runtime)
   }
 
@@ -95,7 +97,7 @@ export class DataPlane {
   }
 
   /** Swaps in a validated config: new requests use it at once; in-flight ones finish on the old one. */
-  apply(config: Config): Runtime {
+  apply(config: Config, discovered?: DiscoveredSets): Runtime {
     const previous = this.runtime
     this.#log.level = process.env.LOG_LEVEL ?? config.log.level
     // The listeners are the same ones (restart.ts): only their certificates may have changed.
@@ -103,7 +105,7 @@ export class DataPlane {
       const store = this.listeners[i]?.certificates
       if (store != null && lc.tls !== null) store.replace(lc.tls)
     })
-    const next = new Runtime(config, this.#log, this.lifecycle, this.#metrics, previous)
+    const next = new Runtime(config, this.#log, this.lifecycle, this.#metrics, previous, discovered)
     this.runtime = next
     this.#metrics.setSource(next)
     previous.retire(next)

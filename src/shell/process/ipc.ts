@@ -1,11 +1,16 @@
 // Messages between the primary and its workers (node:cluster IPC). Prefixed types keep
 // them apart from prom-client's own cluster-aggregation messages on the same channel.
-import type { Config } from '../../config/types.js'
+import type { Config, ServerConfig } from '../../config/types.js'
 import type { StatusDoc } from '../../core/status.js'
 
 export type ToWorker =
-  /** Start with, or reload to, this validated config; `unhealthy` = servers the primary's checks hold down now. */
-  | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][] }
+  /**
+   * Start with, or reload to, this validated config; `unhealthy` = servers the primary's
+   * checks hold down now; `discovered` = the servers its DNS discovery has found, by upstream.
+   */
+  | { type: 'switchyard:config'; config: Config; unhealthy: [upstream: string, server: string][]; discovered: [upstream: string, servers: ServerConfig[]][] }
+  /** DNS discovery found a new set of servers for an upstream (each upstream's whole set). */
+  | { type: 'switchyard:servers'; discovered: [upstream: string, servers: ServerConfig[]][] }
   | { type: 'switchyard:probe'; upstream: string; server: string; ok: boolean; detail: string }
   | { type: 'switchyard:status'; id: number }
   /** Admin purge: `url` is an absolute URL, or null for everything. */

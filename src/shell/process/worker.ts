@@ -1,6 +1,6 @@
 // A cluster worker: serves traffic with the config the primary sends, applies the health
-// check results the primary broadcasts (probes run once per server, in the primary), and
-// answers its status. Its passive health and in-flight counts are its own.
+// check results and the DNS discovery sets the primary broadcasts (probes and lookups run
+// once, in the primary), and answers its status. Its passive health and in-flight counts are its own.
 // Signals (taken from the first moment by cli.ts's SignalInbox): SIGHUP and SIGINT sent to a
 // worker are ignored (the primary coordinates reloads, and a Ctrl-C reaching the whole
 // process group must not start a second drain).
@@ -51,7 +51,7 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
       switch (msg.type) {
         case 'switchyard:config':
           if (plane === null) {
-            const p = new DataPlane(msg.config, log, metrics, { ready: false, draining: false, websockets: new Set() })
+            const p = new DataPlane(msg.config, log, metrics, { ready: false, draining: false, websockets: new Set() }, new Map(msg.discovered))
             plane = p
             holdDown(p, msg.unhealthy, msg.config)
             void p.listen().then((ok) => {
@@ -60,9 +60,12 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
               send({ type: 'switchyard:ready' })
             })
           } else if (!plane.lifecycle.draining) {
-            plane.apply(msg.config)
+            plane.apply(msg.config, new Map(msg.discovered))
             holdDown(plane, msg.unhealthy, msg.config)
           }
+          return
+        case 'switchyard:servers':
+          if (plane !== null) for (const [upstream, servers] of msg.discovered) plane.runtime.setDiscovered(upstream, servers)
           return
         case 'switchyard:probe':
           plane?.runtime.applyProbe(msg.upstream, msg.server, msg.ok, msg.detail)
