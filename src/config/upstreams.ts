@@ -124,7 +124,7 @@ function readServers(c: Cursor): { servers: ServerConfig[]; discovery: Discovery
         urlCursor.report(parsed.error)
         continue
       }
-      const port = 'port' in parsed ? parsed.port : 0
+      const port: number = 'port' in parsed ? (parsed as { port: number }).port : 0
       const key = kind === 'dns' ? `dns:${parsed.name}:${port}` : `srv:${parsed.name}`
       const first = seen.get(key)
       if (first !== undefined) {

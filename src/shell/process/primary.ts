@@ -151,7 +151,10 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
     },
   })
   const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
-  if (adminListener === null) return control.failed(1)
+  if (adminListener === null) {
+    discovery.stop()
+    return control.failed(1)
+  }
 
   cluster.setupPrimary({ silent: false })
   slots.forEach((slot, i) => fork(slot, i))

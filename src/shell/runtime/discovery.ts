@@ -72,7 +72,7 @@ export class Discovery {
     this.#log = log
     this.#metrics = metrics
     this.#upstreams = config.upstreams.filter((u) => u.discovery.length > 0)
-    const before = new Map(previous?.#loops.map((l) => [l.key, l]) ?? [])
+    const before = new Map(previous === null ? [] : previous.#loops.map((l) => [l.key, l]))
     for (const u of this.#upstreams) {
       for (const r of LOOKUP_RESULTS) metrics.dnsLookups.inc({ upstream: u.name, result: r }, 0) // rate() sees the first one
       for (const e of u.discovery) {
