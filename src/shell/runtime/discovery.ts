@@ -60,7 +60,6 @@ function loopKey(u: UpstreamConfig, e: DiscoveryConfig): string {
 }
 
 export class Discovery {
-  readonly #log: Logger
   readonly #metrics: Metrics
   readonly #loops: NameLoop[] = []
   readonly #upstreams: UpstreamConfig[]
@@ -69,7 +68,6 @@ export class Discovery {
   #onChange: SetListener = () => {}
 
   constructor(config: Config, log: Logger, metrics: Metrics, previous: Discovery | null = null) {
-    this.#log = log
     this.#metrics = metrics
     this.#upstreams = config.upstreams.filter((u) => u.discovery.length > 0)
     const before = new Map(previous === null ? [] : previous.#loops.map((l) => [l.key, l]))
