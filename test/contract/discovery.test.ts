@@ -149,7 +149,7 @@ describe('dns: servers (A records)', () => {
     expect(distinct(await bodies(d, 2))).toEqual(['127.0.0.3'])
   })
 
-  it('an empty answer and a stopped DNS server keep the last good set, counted empty and failed', async () => {
+  it('an empty answer, a malformed one and a stopped DNS server keep the last good set, counted empty and failed', async () => {
     const p = await pods(['127.0.0.2'])
     const dns = await dnsServer()
     dns.zone.set('app.test', a('127.0.0.2'))
@@ -158,11 +158,15 @@ describe('dns: servers (A records)', () => {
     await d.waitForLog((l) => l.msg === 'dns lookup empty: keeping the last good servers' && l.servers === 1)
     expect(distinct(await bodies(d, 2))).toEqual(['127.0.0.2'])
     expect(await lookups(d, 'empty')).toBeGreaterThanOrEqual(1)
-    await dns.stop()
-    const line = await d.waitForLog((l) => l.msg === 'dns lookup failed: keeping the last good servers')
-    expect(line.result).toBe('failed')
+    dns.garbage = true
+    const bad = await d.waitForLog((l) => l.msg === 'dns lookup failed: keeping the last good servers')
+    expect([bad.result, bad.servers]).toEqual(['failed', 1])
     expect(distinct(await bodies(d, 2))).toEqual(['127.0.0.2'])
-    expect(await lookups(d, 'failed')).toBeGreaterThanOrEqual(1)
+    await dns.stop()
+    await d.waitForLog((l) => l.msg === 'dns lookup failed: keeping the last good servers' && l.err !== bad.err)
+    expect(distinct(await bodies(d, 2))).toEqual(['127.0.0.2'])
+    expect(await lookups(d, 'failed')).toBeGreaterThanOrEqual(2)
+    expect((await request(d.adminUrl('/healthz'))).status).toBe(200)
   })
 
   it('1,000 records: the first 256 are taken, the cut is logged, nothing breaks', async () => {

@@ -1,7 +1,7 @@
 // A real DNS server for tests, on 127.0.0.1 (UDP and TCP, one port), speaking the wire
 // format of RFC 1035 from a zone the test edits as it goes: A, AAAA and SRV records with
 // their TTLs; a name not in the zone is NXDOMAIN, a name without records of the asked type
-// is NODATA; `failing` answers SERVFAIL. An answer over 512 bytes is sent over UDP truncated
+// is NODATA; `failing` answers SERVFAIL, `garbage` a malformed message. An answer over 512 bytes is sent over UDP truncated
 // (TC), as real servers do, and in full over TCP, where resolvers then ask (so 1,000
 // records arrive). Every query is recorded with its time, so a test can await lookups
 // instead of sleeping. stop() closes both sockets (lookups then fail); start() binds the
@@ -26,6 +26,8 @@ export interface DnsServer {
   readonly queries: Query[]
   /** true: every query gets SERVFAIL. */
   failing: boolean
+  /** true: every query gets a malformed answer (its id, then bytes that are no DNS message). */
+  garbage: boolean
   /** Resolves with the first query (from now on, or already recorded after `since`) that matches. */
   waitForQuery(pred: (q: Query) => boolean, since?: number, timeoutMs?: number): Promise<Query>
   stop(): Promise<void>
@@ -101,6 +103,15 @@ function answer(msg: Buffer, zone: Map<string, ZoneEntry>, failing: boolean, onQ
   return Buffer.concat([header, question, ...answers])
 }
 
+/** The answer's id and flags claiming one answer record, then junk where the question should be. */
+function malformed(a: Buffer): Buffer {
+  const out = Buffer.alloc(40, 0xff)
+  a.copy(out, 0, 0, 4)
+  out.writeUInt16BE(1, 4)
+  out.writeUInt16BE(1, 6)
+  return out
+}
+
 /** Over UDP, an answer longer than 512 bytes goes out truncated: header (TC set, no records) and question. */
 function truncated(full: Buffer): Buffer {
   if (full.length <= 512) return full
@@ -148,6 +159,7 @@ export async function startDnsServer(): Promise<DnsServer> {
     zone,
     queries,
     failing: false,
+    garbage: false,
     waitForQuery(pred, since = Date.now(), timeoutMs = 10_000) {
       const found = queries.find((q) => q.at >= since && pred(q))
       if (found !== undefined) return Promise.resolve(found)
@@ -160,7 +172,7 @@ export async function startDnsServer(): Promise<DnsServer> {
     async start() {
       sockets = await bindBoth(server.port, (msg, rinfo, udp) => {
         const a = answer(msg, zone, server.failing, (n, t) => record(n, t, false))
-        if (a !== null) udp.send(truncated(a), rinfo.port, rinfo.address)
+        if (a !== null) udp.send(server.garbage ? malformed(a) : truncated(a), rinfo.port, rinfo.address)
       }, (sock) => {
         open.add(sock)
         sock.on('close', () => open.delete(sock))
