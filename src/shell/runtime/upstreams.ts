@@ -305,9 +305,12 @@ export class Upstream {
    * the caller to drain; the ones that stay keep their Server (pool, health, counts).
    */
   setServers(discovered: readonly ServerConfig[]): { server: Server; weight: number }[] {
+    const next = [...this.config.servers, ...discovered]
+    const key = (list: readonly ServerConfig[]): string => list.map((s) => `${s.id}/${s.weight}/${s.maxRequests}`).join(',')
+    if (key(next) === key(this.servers)) return [] // the same set (a worker told again): nothing to rebuild
     const before = this.members
     const current = new Map(before.map((m) => [m.server.id, m.server]))
-    this.servers = [...this.config.servers, ...discovered]
+    this.servers = next
     // No ramp when the upstream had no server at all (the first answer, at startup).
     this.#build((_upstream, id) => current.get(id), before.length > 0)
     this.wakeQueue()
