@@ -28,7 +28,7 @@ const BALANCES: readonly BalanceName[] = ['round_robin', 'least_connections', 'i
 const UPSTREAM_KEYS = ['balance', 'servers', 'max_connections_per_server', 'retries', 'timeouts', 'health_check', 'passive_health',
   'hash_key', 'sticky', 'slow_start', 'buffering', 'queue', 'retry_on', 'retry_budget', 'tls', 'http2',
   'resolve_interval', 'resolver']
-const SERVER_KEYS = ['url', 'dns', 'srv', 'weight', 'max_requests']
+const SERVER_KEYS = ['url', 'weight', 'max_requests', 'dns', 'srv']
 const TIMEOUT_KEYS = ['connect', 'response_headers', 'idle']
 const PASSIVE_HEALTH_KEYS = ['consecutive_failures', 'eject_duration']
 
