@@ -81,6 +81,7 @@ export function readDiscoverySettings(c: Cursor, discovers: boolean): { resolveI
   if (!discovers) {
     if (!intervalCursor.absent) intervalCursor.report(none)
     if (!resolverCursor.absent) resolverCursor.report(none)
+    if (!intervalCursor.absent || !resolverCursor.absent) return { resolveIntervalMs: NaN, resolver: null } // one problem per key
   }
   let resolveIntervalMs = readDuration(intervalCursor, DEFAULTS.resolveIntervalMs)
   if (resolveIntervalMs < MIN_LOOKUP_MS) {

@@ -67,14 +67,14 @@ function readUpstream(c: Cursor, name: string): UpstreamConfig {
   const balance = readEnum(balanceCursor, BALANCES, DEFAULTS.balance)
   const balanceValid = balanceCursor.absent || balanceCursor.value === balance
   const before = c.problems.count
-  const { servers, discovery } = readServers(c.field('servers'))
+  const { servers, discovery, discovers } = readServers(c.field('servers'))
   const serversValid = c.problems.count === before
   return {
     name,
     balance,
     servers,
     discovery,
-    ...readDiscoverySettings(c, discovery.length > 0),
+    ...readDiscoverySettings(c, discovers),
     maxConnectionsPerServer: readInt(c.field('max_connections_per_server'), { min: 1 }, DEFAULTS.maxConnectionsPerServer),
     retries: readInt(c.field('retries'), { min: 0, max: 10 }, DEFAULTS.retries),
     timeouts: readTimeouts(c.field('timeouts')),
@@ -92,9 +92,11 @@ function readUpstream(c: Cursor, name: string): UpstreamConfig {
   }
 }
 
-function readServers(c: Cursor): { servers: ServerConfig[]; discovery: DiscoveryConfig[] } {
+/** `discovers`: some entry is a dns: or srv: server, valid or not (resolver and resolve_interval then belong). */
+function readServers(c: Cursor): { servers: ServerConfig[]; discovery: DiscoveryConfig[]; discovers: boolean } {
   const servers: ServerConfig[] = []
   const discovery: DiscoveryConfig[] = []
+  let discovers = false
   const seen = new Map<string, number>() // origin, or "dns:name:port" / "srv:name" -> index of its first server
   for (const [i, s] of readList(c, 1, 'server').entries()) {
     if (!checkMap(s, SERVER_KEYS)) continue
@@ -111,11 +113,9 @@ function readServers(c: Cursor): { servers: ServerConfig[]; discovery: Discovery
     const urlCursor = s.field(kind)
     const raw = readString(urlCursor, REQUIRED)
     const weightCursor = s.field('weight')
-    if (kind === 'srv' && !weightCursor.absent) {
-      weightCursor.report('an srv: server takes each SRV record\'s weight: leave weight out')
-      continue
-    }
-    const weight = readInt(weightCursor, { min: 1, max: 1000 }, DEFAULTS.weight)
+    if (kind !== 'url') discovers = true
+    if (kind === 'srv' && !weightCursor.absent) weightCursor.report('an srv: server takes each SRV record\'s weight: leave weight out')
+    const weight = kind === 'srv' ? 0 : readInt(weightCursor, { min: 1, max: 1000 }, DEFAULTS.weight)
     const maxRequests = readInt(s.field('max_requests'), { min: 0, max: 1_000_000 }, DEFAULTS.maxRequests)
     if (raw === '') continue
     if (kind !== 'url') {
@@ -132,7 +132,7 @@ function readServers(c: Cursor): { servers: ServerConfig[]; discovery: Discovery
         continue
       }
       seen.set(key, i)
-      discovery.push({ kind, name: parsed.name, port, weight: kind === 'srv' ? 0 : weight, maxRequests })
+      discovery.push({ kind, name: parsed.name, port, weight, maxRequests })
       continue
     }
     const parsed = parseServerUrl(raw)
@@ -148,7 +148,7 @@ function readServers(c: Cursor): { servers: ServerConfig[]; discovery: Discovery
     seen.set(parsed.url, i)
     servers.push(parsed.socketPath === undefined ? { url: parsed.url, id: parsed.id, weight, maxRequests } : { url: parsed.url, id: parsed.id, weight, maxRequests, socketPath: parsed.socketPath })
   }
-  return { servers, discovery }
+  return { servers, discovery, discovers }
 }
 
 function readTimeouts(c: Cursor): TimeoutsConfig {

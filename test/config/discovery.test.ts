@@ -78,6 +78,14 @@ describe('problems', () => {
     ['resolve_interval without a unit', upstream('dns: a.b:80', '    resolve_interval: 30\n'), [['upstreams.app.resolve_interval', 6, 'needs a unit']]],
     ['resolver a name', upstream('dns: a.b:80', '    resolver: dns.internal\n'), [['upstreams.app.resolver', 6, 'a DNS server is not found by name']]],
     ['resolver a bad port', upstream('dns: a.b:80', '    resolver: "127.0.0.1:0"\n'), [['upstreams.app.resolver', 6, 'from 1 to 65535']]],
+    ['an invalid dns: server still counts as one: its resolver is checked, not called out of place', upstream('dns: "10.0.0.1:80"', '    resolver: dns.internal\n'), [
+      ['upstreams.app.servers.0.dns', 5, 'an IP address needs no lookup'],
+      ['upstreams.app.resolver', 6, 'a DNS server is not found by name'],
+    ]],
+    ['srv with a weight and a port: both reported', upstream('srv: "_h._tcp.a:80"\n        weight: 2'), [
+      ['upstreams.app.servers.0.srv', 5, 'an SRV record gives the port'],
+      ['upstreams.app.servers.0.weight', 6, 'takes each SRV record\'s weight'],
+    ]],
     ['resolver without dns servers', upstream('url: http://127.0.0.1:1', '    resolver: 127.0.0.1\n    resolve_interval: 5s\n'), [
       ['upstreams.app.resolver', 6, 'applies only to dns: and srv: servers'],
       ['upstreams.app.resolve_interval', 7, 'applies only to dns: and srv: servers'],
