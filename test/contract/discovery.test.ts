@@ -117,8 +117,11 @@ describe('dns: servers (A records)', () => {
     mark = d.logs.length
     dns.zone.set('app.test', a('127.0.0.3', '127.0.0.4'))
     await d.waitForLog((l) => d.logs.indexOf(l) >= mark && l.msg === 'server left the DNS answer: draining' && l.server === `127.0.0.2:${p.port}`)
-    const draining = (await status(d.adminUrl())).upstreams.app!.servers.find((s) => s.url === `http://127.0.0.2:${p.port}`)
-    expect(draining?.state).toBe('draining')
+    const servers = (await status(d.adminUrl())).upstreams.app!.servers
+    expect(servers.find((s) => s.url === `http://127.0.0.2:${p.port}`)).toMatchObject({ state: 'draining', active_requests: 1 })
+    // The survivor is the same Server: its request in flight is still counted, its health kept.
+    expect(servers.find((s) => s.url === `http://127.0.0.3:${p.port}`)).toMatchObject({ state: 'healthy', active_requests: 1 })
+    expect(servers.find((s) => s.url === `http://127.0.0.4:${p.port}`)).toMatchObject({ state: 'unhealthy' })
     expect(distinct(await bodies(d, 4))).toEqual(['127.0.0.3'])
     for (const release of p.held) release()
     expect((await Promise.all(held)).map((r) => [r.status, r.body]).sort()).toEqual([[200, '127.0.0.2'], [200, '127.0.0.3']])
