@@ -9,7 +9,9 @@
 // - srv: the SRV records, those of the lowest priority, at most MAX_RECORDS of them, then an
 //   A/AAAA lookup of each distinct target (node:dns does not expose the answer's additional
 //   section). node:dns gives SRV records no TTL: the TTL used is the targets' smallest, and
-//   resolve_interval bounds it as always. A target that does not resolve is skipped.
+//   resolve_interval bounds it as always (resolveAny would carry it, but ANY queries are
+//   refused or answered minimally by many servers, RFC 8482). A target that does not
+//   resolve is skipped.
 // The decisions (result classes, caps, priorities, delays) are in core/discovery.ts.
 import { Resolver } from 'node:dns/promises'
 import type { DiscoveryConfig } from '../../config/types.js'
