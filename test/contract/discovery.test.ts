@@ -136,6 +136,23 @@ describe('dns: servers (A records)', () => {
     expect(d.logs.slice(mark).filter((l) => String(l.msg).includes('draining'))).toEqual([])
   })
 
+  it('AAAA records: IPv6 servers, [address]:port', async (ctx) => {
+    const six = http.createServer((_req, res) => res.end('six'))
+    const ok = await new Promise<boolean>((resolve) => {
+      six.once('error', () => resolve(false))
+      six.listen(0, '::1', () => resolve(true))
+    })
+    if (!ok) return ctx.skip('no IPv6 loopback on this machine')
+    defer({ close: () => new Promise<void>((r) => { six.closeAllConnections(); six.close(() => r()) }) })
+    const port = (six.address() as AddressInfo).port
+    const dns = await dnsServer()
+    dns.zone.set('six.test', { aaaa: [{ address: '::1', ttl: 5 }] }) // no A record: NODATA for A
+    const d = await daemon(dnsConfig(`      - dns: "six.test:${port}"`, dns))
+    expect(distinct(await bodies(d, 2))).toEqual(['six'])
+    expect((await status(d.adminUrl())).upstreams.app!.servers.map((s) => s.url)).toEqual([`http://[::1]:${port}`])
+    expect(seriesValue(await scrape(d.adminUrl()), 'switchyard_server_up', { upstream: 'app', server: `[::1]:${port}` })).toBe(1)
+  })
+
   it('a TTL shorter than resolve_interval re-resolves sooner, never more often than every 1s', async () => {
     const p = await pods(['127.0.0.2', '127.0.0.3'])
     const dns = await dnsServer()
