@@ -1,6 +1,6 @@
 // docs/discovery.md through the real daemon and a real DNS server (test/helpers/dns-server.ts,
-// UDP and TCP on a high port) whose zone each test edits: `dns:` servers (A records) join
-// and leave as the answer changes (a leaver drains: its in-flight request completes), a
+// UDP and TCP on a high port) whose zone each test edits: `dns:` servers (A records, and
+// AAAA for IPv6) join and leave as the answer changes (a leaver drains: its in-flight request completes), a
 // joiner is health-checked, a reload keeps the set; `srv:` servers take the records' ports
 // and weights (lowest priority only); a TTL shorter than resolve_interval re-resolves
 // sooner, never more often than every 1s; an empty answer and a stopped DNS server keep
