@@ -39,6 +39,7 @@ export const DEFAULTS = {
   queue: { size: 100, timeoutMs: 30_000 },
   retryBudget: { ratio: 0.2, minPerSecond: 10 }, // Linkerd's defaults
   slowStartMs: 0, // off
+  resolveIntervalMs: 30_000, // dns:/srv: servers: the longest a DNS answer is trusted
   pathPrefix: '/',
   buffering: { memory: 64 * 1024, maxTempSize: 1024 ** 3 }, // nginx's proxy_max_temp_file_size is 1024m
   static: {

@@ -6,13 +6,13 @@
 import { DEFAULTS } from './defaults.js'
 import { checkMap, readDuration, readInt } from './fields.js'
 import type { Cursor } from './fields.js'
-import type { QueueConfig, ServerConfig } from './types.js'
+import type { QueueConfig } from './types.js'
 
 const QUEUE_KEYS = ['size', 'timeout']
 const MAX_QUEUE = 1_000_000
 
 /** Absent -> no queue (every server full: 503 at once); `queue: {}` -> the defaults. */
-export function readQueue(c: Cursor, servers: readonly ServerConfig[], serversValid: boolean): QueueConfig | null {
+export function readQueue(c: Cursor, servers: readonly { readonly maxRequests: number }[], serversValid: boolean): QueueConfig | null {
   if (c.absent) return null
   if (!checkMap(c, QUEUE_KEYS) || !(c.value instanceof Map)) return null
   const d = DEFAULTS.queue

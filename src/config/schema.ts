@@ -217,11 +217,18 @@ const HEALTH_CHECK = map('Active health checks; absent = none, {} = every defaul
 
 const SERVER = map('A server (backend): exactly one of url, dns and srv.', {
   url: str('http://host:port or https://host:port (no path, query or credentials), or unix:/absolute/path.'),
-  dns: str('host:port: one server per A/AAAA address, re-resolved.', { pattern: '^[^\\s/]+:[0-9]{1,5}$' }), // PENDING (contract section 9)
-  srv: str('An SRV name such as _http._tcp.app.service.consul: one server per record, re-resolved.'), // PENDING (contract section 9)
+  dns: str('host:port: one server per A/AAAA address, re-resolved.', { pattern: '^[^\\s/]+:[0-9]{1,5}$' }),
+  srv: str('An SRV name such as _http._tcp.app.service.consul: one server per record, re-resolved.'),
   weight: int('1-1000.', 1, 1000, 1),
   max_requests: int('The most requests in flight to this server, per worker process; 0 = no cap (default).', 0, 1_000_000, 0),
-}, { extra: { oneOf: ['url', 'dns', 'srv'].map((k) => ({ required: [k], properties: { [k]: { type: 'string' } } })) } })
+}, {
+  extra: {
+    oneOf: ['url', 'dns', 'srv'].map((k) => ({ required: [k], properties: { [k]: { type: 'string' } } })),
+    // An srv: server takes each SRV record's weight: its own is left out (or empty).
+    if: { required: ['srv'], properties: { srv: { type: 'string' } } },
+    then: { properties: { weight: { type: 'null' } } },
+  },
+})
 
 /** Every BalanceName, once (the compiler says when one is added to types.ts and not here). */
 const BALANCES = Object.keys({ round_robin: 0, least_connections: 0, ip_hash: 0, hash: 0, random_two: 0 } satisfies Record<BalanceName, 0>)
@@ -282,8 +289,8 @@ const UPSTREAM = map('A named group of servers.', {
     })) },
   }),
   http2: bool('HTTP/2 to the servers (ALPN on https://, h2c on http://); gRPC needs it.', false),
-  resolver: str('The DNS server of dns: and srv: servers: an IP address with an optional port ("127.0.0.1:8600"); default the system\'s.'), // PENDING (contract section 9)
-  resolve_interval: duration('dns: and srv: servers: the longest a record is trusted (a shorter TTL re-resolves sooner); at least 1s.', '30s'), // PENDING (contract section 9)
+  resolver: str('The DNS server of dns: and srv: servers: an IP address with an optional port ("127.0.0.1:8600"); default the system\'s.'),
+  resolve_interval: duration('dns: and srv: servers: the longest a record is trusted (a shorter TTL re-resolves sooner); at least 1s.', '30s'),
 }, {
   required: ['servers'],
   extra: {

@@ -101,6 +101,19 @@ export interface ServerConfig {
   readonly socketPath?: string
 }
 
+/**
+ * A `servers[]` entry found by DNS at run time (docs/discovery.md): `dns: "name:port"` gives
+ * one server per A/AAAA address, `srv: "_http._tcp.name"` one per address of each SRV
+ * target, at the record's port and weight. Each becomes a ServerConfig (`http://ip:port`).
+ */
+export interface DiscoveryConfig {
+  readonly kind: 'dns' | 'srv'
+  readonly name: string // lower case, no trailing dot
+  readonly port: number // dns: the port written; srv: 0 (each record gives its own)
+  readonly weight: number // dns: 1..1000, default 1; srv: 0 (each record gives its own)
+  readonly maxRequests: number // as servers[].max_requests, for each address
+}
+
 /** Inclusive status code ranges; a single code c is [c, c]. */
 export type StatusRanges = readonly (readonly [number, number])[]
 
@@ -131,7 +144,14 @@ export interface TimeoutsConfig {
 export interface UpstreamConfig {
   readonly name: string
   readonly balance: BalanceName
+  /** The `url:` servers (fixed). */
   readonly servers: readonly ServerConfig[]
+  /** The `dns:` and `srv:` servers, in the file's order; [] = none. */
+  readonly discovery: readonly DiscoveryConfig[]
+  /** The longest a DNS answer is trusted (TTLs are clamped to [1s, this]); default 30s. */
+  readonly resolveIntervalMs: number
+  /** The DNS server asked, "ip:port" (node:dns setServers form: "[::1]:53" for IPv6); null = the system's (default). */
+  readonly resolver: string | null
   readonly maxConnectionsPerServer: number // default 128
   readonly retries: number // default 2
   readonly timeouts: TimeoutsConfig

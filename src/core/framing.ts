@@ -6,10 +6,11 @@
  * HTTP/1.1 or HTTP/1.0 only (a version-less "HTTP/0.9" line with headers after it is read
  * differently by other servers), and no Transfer-Encoding on HTTP/1.0, which does not have
  * it (RFC 9112 6.1: such framing is faulty). HTTP/2 frames its messages itself (nghttp2 has
- * refused connection-specific headers such as Transfer-Encoding already).
+ * refused connection-specific headers such as Transfer-Encoding already). `overH2`: the request
+ * came in an h2 stream; an "HTTP/2.0" request line on an HTTP/1 connection is not HTTP/2.
  */
-export function framingIsSafe(major: number, minor: number, transferEncoding: boolean): boolean {
-  if (major === 2) return minor === 0 && !transferEncoding
+export function framingIsSafe(major: number, minor: number, transferEncoding: boolean, overH2 = false): boolean {
+  if (major === 2) return overH2 && minor === 0 && !transferEncoding
   if (major !== 1) return false
   if (minor === 1) return true
   return minor === 0 && !transferEncoding

@@ -79,6 +79,9 @@ const DEFAULT_UPSTREAM_SETTINGS = {
   retryBudget: { ratio: 0.2, minPerSecond: 10 },
   tls: null,
   http2: false,
+  discovery: [],
+  resolveIntervalMs: 30_000,
+  resolver: null,
 } as const
 
 function configOf(result: LoadResult): Config {
@@ -190,6 +193,10 @@ upstreams:
       - {url: "http://[::1]:3001/", weight: 1000, max_requests: 8}
       - url: https://Example.COM
       - url: unix:/run//gunicorn/app.sock
+      - {dns: "app.internal:8000", weight: 2, max_requests: 3}
+      - srv: _http._tcp.app.service.consul.
+    resolve_interval: 5s
+    resolver: "127.0.0.1:8600"
     queue: {size: 10, timeout: 5s}
     retry_on: [connect_failure, response_timeout, 503]
     retry_budget: {ratio: 0.5, min_per_second: 1}
@@ -248,6 +255,12 @@ routes:
         { url: 'https://example.com', id: 'example.com:443', weight: 1, maxRequests: 0 },
         { url: 'unix:/run/gunicorn/app.sock', id: 'unix:/run/gunicorn/app.sock', weight: 1, maxRequests: 0, socketPath: '/run/gunicorn/app.sock' },
       ],
+      discovery: [
+        { kind: 'dns', name: 'app.internal', port: 8000, weight: 2, maxRequests: 3 },
+        { kind: 'srv', name: '_http._tcp.app.service.consul', port: 0, weight: 0, maxRequests: 0 },
+      ],
+      resolveIntervalMs: 5_000,
+      resolver: '127.0.0.1:8600',
       maxConnectionsPerServer: 1,
       retries: 0,
       timeouts: { connectMs: 250, responseHeadersMs: 60_000, idleMs: 3_600_000 },

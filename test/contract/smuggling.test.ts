@@ -290,6 +290,12 @@ const rows: Row[] = [
     why: 'llhttp strict knows 0.9, 1.0, 1.1 and 2.0 only (HPE_INVALID_VERSION)',
   },
   {
+    name: '"HTTP/2.0" in an HTTP/1 request line',
+    send: `GET /a HTTP/2.0\r\n${H}\r\n`,
+    expect: { refused: 400, by: 'switchyard' },
+    why: 'llhttp accepts version 2.0, but the connection is HTTP/1: there is no h2 stream and no h2 framing (it used to crash the daemon: the request fuzz found it)',
+  },
+  {
     name: 'HTTP/2 connection preface on the HTTP/1 port',
     send: 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n',
     expect: { refused: 400, by: 'node' },

@@ -15,7 +15,10 @@ describe('framingIsSafe', () => {
     ['HTTP/2.1', 2, 1, false, false],
     ['HTTP/1.2', 1, 2, false, false],
   ] as const)('%s', (_name, major, minor, te, safe) => {
-    expect(framingIsSafe(major, minor, te)).toBe(safe)
+    expect(framingIsSafe(major, minor, te, major === 2)).toBe(safe)
+  })
+  it('"HTTP/2.0" in an HTTP/1 request line (no h2 stream) is not HTTP/2: refused', () => {
+    expect(framingIsSafe(2, 0, false, false)).toBe(false)
   })
 })
 

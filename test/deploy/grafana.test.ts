@@ -5,6 +5,9 @@
 // Grafana. The alert rules' expressions (deploy/prometheus/alerts.yml) are run through the
 // same server: each must be accepted (they return data only while an alert would fire).
 //
+// The daemon's upstream also has a `dns:` server, answered by a real DNS server the test
+// starts (test/helpers/dns-server.ts), so the DNS lookups panel reads real data.
+//
 // PENDING_METRICS: metrics the contract names but that other branches are building now. A
 // query over one of them is only checked to be accepted; once the metric exists on main the
 // last test fails until it is removed from the list (the lead empties it after merging).
@@ -18,10 +21,9 @@ import { makePki, tlsListener } from '../helpers/pki.js'
 import { request } from '../helpers/client.js'
 import { needTool } from '../helpers/tools.js'
 import { parseExposition, startPrometheus, type PromSample } from '../helpers/prometheus.js'
+import { startDnsServer } from '../helpers/dns-server.js'
 
-const PENDING_METRICS = [
-  'switchyard_dns_lookups_total',
-]
+const PENDING_METRICS: string[] = []
 
 /** One HTTPS request to the TLS listener (a handshake for switchyard_tls_handshakes_total). */
 function httpsStatus(port: number, ca: string): Promise<number> {
@@ -133,6 +135,10 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
     // a route with a rate limit, a cache.
     const pki = makePki()
     defer({ close: () => pki.close() })
+    // A dns: server whose name answers a's address (the same server as a's url: it adds none).
+    const dns = await startDnsServer()
+    defer(dns)
+    dns.zone.set('app.test', { a: [{ address: '127.0.0.1', ttl: 1 }] })
     const leaf = pki.issue('leaf', ['localhost'])
     const d = await daemon(`
 listeners:
@@ -143,6 +149,9 @@ upstreams:
   app:
     servers:
 ${[a.url, b.url, c.url].map((u) => `      - { url: ${u}, max_requests: 100 }`).join('\n')}
+      - { dns: "app.test:${a.port}" }
+    resolver: "${dns.address}"
+    resolve_interval: 1s
     queue: {}
     health_check: { path: /health, interval: 1s, timeout: 500ms, unhealthy_threshold: 1, healthy_threshold: 1 }
 caches:

@@ -130,10 +130,16 @@ function configViolation(c: unknown): string | null {
     if ((u.balance === 'hash') !== (u.hashKey !== null)) return bad(`hash_key ${JSON.stringify(u.hashKey)} with balance ${u.balance}`)
     if (u.slowStartMs !== 0 && !duration(u.slowStartMs)) return bad(`slow_start ${u.slowStartMs}`)
     if (u.sticky !== null && (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(u.sticky.cookie) || (u.sticky.maxAgeMs !== null && !duration(u.sticky.maxAgeMs)))) return bad(`sticky ${JSON.stringify(u.sticky)}`)
-    if (u.servers.length === 0) return bad(`upstream ${u.name} without servers`)
+    if (u.servers.length + u.discovery.length === 0) return bad(`upstream ${u.name} without servers`)
+    for (const e of u.discovery) {
+      if (!/^[a-z0-9_.-]+$/.test(e.name) || e.name.endsWith('.')) return bad(`${e.kind} name ${JSON.stringify(e.name)}`)
+      if (e.kind === 'dns' ? !intIn(e.port, 1, 65535) || !intIn(e.weight, 1, 1000) : e.port !== 0 || e.weight !== 0) return bad(`${e.kind} entry ${JSON.stringify(e)}`)
+    }
+    if (u.discovery.length === 0 && (u.resolver !== null || u.resolveIntervalMs !== 30_000)) return bad(`resolver or resolve_interval without a dns: or srv: server in ${u.name}`)
+    if (!duration(u.resolveIntervalMs) || u.resolveIntervalMs < 1000) return bad(`resolve_interval ${u.resolveIntervalMs}`)
     const urls = new Set<string>()
     for (const s of u.servers) {
-      if (!/^http:\/\/[^/?#@]+$/.test(s.url) || urls.has(s.url)) return bad(`server url ${JSON.stringify(s.url)}`)
+      if (!/^(https?:\/\/[^/?#@]+|unix:\/[^\s?#]+)$/.test(s.url) || urls.has(s.url)) return bad(`server url ${JSON.stringify(s.url)}`)
       urls.add(s.url)
       if (!intIn(s.weight, 1, 1000)) return bad(`weight ${s.weight}`)
     }
@@ -424,15 +430,26 @@ function randomShapes(rng: Rng): string {
       const m = new Map<unknown, unknown>()
       let server = 0
       for (const name of upstreamNames) {
+        let discovers = false
         m.set(rng.chance(w * 0.5) ? randomScalar(rng) : name, f.sub(() => f.map({
           balance: f.opt(['round_robin', 'least_connections', 'ip_hash', 'hash', 'random_two'], ['random', 'RoundRobin']),
           hash_key: f.opt(['client_ip', 'path', 'header:X-User', 'cookie:sid'], ['header:', 'cookie:a b', 'url', 3]),
           sticky: f.sub(() => f.map({ cookie: f.opt(['sy_server', 'route'], ['', 'a;b', 1]), max_age: f.opt(GOOD_DURATIONS, BAD_DURATIONS) })),
           slow_start: f.opt(GOOD_DURATIONS, BAD_DURATIONS),
-          servers: f.sub(() => f.list(4, () => f.sub(() => f.map({
-            url: f.req([`http://127.0.0.1:${3000 + server++}`, `http://h${server++}.internal:80`, `http://[::1]:${4000 + server++}`], ['https://h:1', 'http://h', 'http://u:p@h:1', 'http://h:1/p', 'ftp://h:1', 'http://127.0.0.1:3000']),
-            weight: f.opt([1, 2, 1000], [0, 1001, 1.5, '1']),
-          }), false)), false),
+          servers: f.sub(() => f.list(4, () => f.sub(() => {
+            // Mostly url: servers; now and then one found by DNS (dns: or srv:), rarely both kinds at once.
+            const kind = rng.chance(0.85) ? 'url' : rng.chance(0.5) ? 'dns' : 'srv'
+            if (kind !== 'url') discovers = true
+            return f.map({
+              url: kind === 'url' || rng.chance(w * 0.1) ? f.req([`http://127.0.0.1:${3000 + server++}`, `http://h${server++}.internal:80`, `http://[::1]:${4000 + server++}`], ['https://h:1', 'http://h', 'http://u:p@h:1', 'http://h:1/p', 'ftp://h:1', 'http://127.0.0.1:3000']) : undefined,
+              dns: kind === 'dns' ? f.req([`app${server++}.internal:8000`, 'App.Internal.:80'], ['10.0.0.1:80', 'app.internal', 'http://a:1', 'a:0', 8000]) : undefined,
+              srv: kind === 'srv' ? f.req(['_http._tcp.app.service.consul', 'web.service.consul.'], ['_h._tcp.a:80', 'a b', '']) : undefined,
+              weight: kind === 'srv' && !rng.chance(w * 0.2) ? undefined : f.opt([1, 2, 1000], [0, 1001, 1.5, '1']),
+            })
+          }, false)), false),
+          // Meaningful only next to a dns:/srv: server (else an error): written then, and now and then elsewhere.
+          resolve_interval: discovers || rng.chance(w * 0.1) ? f.opt(GOOD_DURATIONS.filter((d) => d !== '250ms'), [...BAD_DURATIONS, '999ms']) : undefined,
+          resolver: discovers || rng.chance(w * 0.1) ? f.opt(['127.0.0.1', '127.0.0.1:8600', '[::1]:53', '::1'], ['dns.internal', '127.0.0.1:0', '[::1', 53]) : undefined,
           max_connections_per_server: f.opt([1, 128], [0, -1, 1e40]),
           retries: f.opt([0, 2, 10], [11, -1, 2.5]),
           timeouts: f.sub(() => f.map({ connect: f.opt(GOOD_DURATIONS, BAD_DURATIONS), response_headers: f.opt(GOOD_DURATIONS, BAD_DURATIONS), idle: f.opt(GOOD_DURATIONS, BAD_DURATIONS) })),

@@ -54,6 +54,8 @@ export class Metrics {
   readonly retryBudgetExhausted: Counter<'upstream'>
   readonly queueTimeouts: Counter<'upstream'>
   readonly configReloads: Counter<'result'>
+  /** Lookups of dns: and srv: servers (docs/discovery.md), made where the config is loaded: the single process or the primary. */
+  readonly dnsLookups: Counter<'upstream' | 'result'>
   readonly lastReloadSuccess: Gauge
   /** Cache results per upstream as plain numbers (hit, miss, stale, bypass), read at scrape time: a hit hashes no labels. */
   readonly #cacheResults = new Map<string, Float64Array>()
@@ -118,6 +120,7 @@ export class Metrics {
       },
     })
     this.configReloads = new Counter({ name: 'switchyard_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers: control })
+    this.dnsLookups = new Counter({ name: 'switchyard_dns_lookups_total', help: 'DNS lookups of dns: and srv: servers, by result (ok, failed, empty); a failed or empty one keeps the last good set.', labelNames: ['upstream', 'result'], registers: control })
     this.lastReloadSuccess = new Gauge({ name: 'switchyard_config_last_reload_success_timestamp_seconds', help: 'When the running config was loaded (Unix time).', registers: control })
     new Gauge({
       name: 'switchyard_websocket_connections', help: 'Open proxied WebSocket connections.', labelNames: ['upstream'], registers,

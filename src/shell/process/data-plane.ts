@@ -6,6 +6,7 @@ import type { ServerHttp2Session } from 'node:http2'
 import type { Duplex } from 'node:stream'
 import type { Config, ListenerConfig } from '../../config/types.js'
 import { Runtime } from '../runtime/runtime.js'
+import type { DiscoveredSets } from '../runtime/discovery.js'
 import type { Lifecycle } from '../runtime/context.js'
 import { forward } from '../request/forward.js'
 import { proxyUpgrade } from '../request/websocket.js'
@@ -54,12 +55,13 @@ export class DataPlane {
   /** ACME HTTP-01 tokens this process answers on its plain listeners (token -> key authorization). */
   readonly challenges = new Map<string, string>()
 
-  constructor(config: Config, log: Logger, metrics: Metrics, lifecycle: Lifecycle) {
+  /** `discovered`: the servers DNS discovery has found so far (runtime/discovery.ts). */
+  constructor(config: Config, log: Logger, metrics: Metrics, lifecycle: Lifecycle, discovered?: DiscoveredSets) {
     this.#log = log
     this.#metrics = metrics
     this.lifecycle = lifecycle
     log.level = process.env.LOG_LEVEL ?? config.log.level
-    this.runtime = new Runtime(config, log, lifecycle, metrics)
+    this.runtime = new Runtime(config, log, lifecycle, metrics, null, discovered)
     metrics.setSource(this.runtime)
   }
 
@@ -127,9 +129,10 @@ export class DataPlane {
 
   /**
    * Swaps in a validated config: new requests use it at once; in-flight ones finish on the old
-   * one. `admin`: the runtime API's table for it (kept as it is when not given).
+   * one. `admin`: the runtime API's table for it (kept as it is when not given); `discovered`:
+   * the servers DNS discovery has found for it.
    */
-  apply(config: Config, admin: ReadonlyMap<string, AdminState> = this.#admin): Runtime {
+  apply(config: Config, admin: ReadonlyMap<string, AdminState> = this.#admin, discovered?: DiscoveredSets): Runtime {
     const previous = this.runtime
     this.#log.level = process.env.LOG_LEVEL ?? config.log.level
     // The listeners are the same ones (restart.ts): only their certificates may have changed.
@@ -137,7 +140,7 @@ export class DataPlane {
       const store = this.listeners[i]?.certificates
       if (store != null && lc.tls !== null) store.replace(lc.tls)
     })
-    const next = new Runtime(config, this.#log, this.lifecycle, this.#metrics, previous)
+    const next = new Runtime(config, this.#log, this.lifecycle, this.#metrics, previous, discovered)
     this.#admin = admin
     next.applyAdmin(admin)
     this.runtime = next

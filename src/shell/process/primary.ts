@@ -1,7 +1,9 @@
 // workers > 1: the primary process, in the manner of gunicorn's master. It forks the
 // workers (node:cluster shares the listening sockets) and restarts one that dies, with
 // backoff; it runs the active health checks once per server (health-watch.ts: no Pools,
-// caches or static sites here) and broadcasts each result; it serves the admin port with
+// caches or static sites here) and broadcasts each result; it runs the DNS discovery loops
+// (discovery.ts) and sends each new set to the workers (and the whole picture to a worker
+// that has just become ready, which may have missed one); it serves the admin port with
 // one aggregated /metrics (prom-client's AggregatorRegistry) and a /status merged from the
 // workers'. Control (control.ts) handles the signals: a reload is validated here and sent
 // to every worker; a drain asks every worker to drain, then the primary exits.
@@ -12,9 +14,10 @@
 import cluster, { type Worker } from 'node:cluster'
 import { availableParallelism } from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
-import type { Config } from '../../config/types.js'
+import type { Config, ServerConfig } from '../../config/types.js'
 import { mergeStatus, type StatusDoc } from '../../core/status.js'
 import { HealthWatch } from '../runtime/health-watch.js'
+import { Discovery, type DiscoveredSets, type SetListener } from '../runtime/discovery.js'
 import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
 import { adminHandler } from './admin.js'
@@ -46,7 +49,8 @@ interface Slot {
 export async function runPrimary(config: Config, log: Logger, metrics: Metrics, control: Control): Promise<void> {
   const count = workerCount(config)
   const lifecycle = control.lifecycle
-  let watch = new HealthWatch(config, log, metrics)
+  let discovery = new Discovery(config, log, metrics)
+  let watch = new HealthWatch(config, log, metrics, null, discovery.sets())
   const aggregator = new AggregatorRegistry()
   const slots: Slot[] = Array.from({ length: count }, () => ({ worker: null, started: 0, failures: 0, ready: false }))
 
@@ -59,9 +63,16 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   let acme: Awaited<ReturnType<typeof startAcme>> = null
   /** HTTP-01 tokens of ACME orders under way, for a worker that starts meanwhile. */
   const challenges = new Map<string, string>()
+  const listed = (sets: DiscoveredSets): [string, ServerConfig[]][] => [...sets].map(([u, servers]) => [u, [...servers]])
   const configMessage = (): ToWorker => ({
     type: 'switchyard:config', config: watch.config, unhealthy: watch.unhealthy(), admin: serverAdmin.entries(), certificates: acme?.current() ?? [], challenges: [...challenges],
+    discovered: listed(discovery.sets()),
   })
+  const onSet: SetListener = (upstream, servers) => {
+    watch.setDiscovered(upstream, servers)
+    broadcast({ type: 'switchyard:servers', discovered: [[upstream, [...servers]]] })
+  }
+  const firstLookups = discovery.start(onSet)
   const startChecks = (): void => watch.start((upstream, server, ok, detail) => {
     broadcast({ type: 'switchyard:probe', upstream, server, ok, detail })
   })
@@ -100,6 +111,8 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
         slot.ready = true
         // A runtime change made while it started went only to the live workers: catch it up.
         worker.send({ type: 'switchyard:admin', id: 0, admin: serverAdmin.entries() } satisfies ToWorker)
+        // A set found since its config message was sent did not reach it (broadcasts go to ready workers).
+        if (discovery.active) worker.send({ type: 'switchyard:servers', discovered: listed(discovery.sets()) } satisfies ToWorker)
         log.info({ worker: index, worker_pid: worker.process.pid }, 'worker ready')
         if (slots.every((s) => s.ready)) resolveReady()
       } else if (msg.type === 'switchyard:purged' || msg.type === 'switchyard:admin-applied' || msg.type === 'switchyard:challenge') answered(msg.id, null)
@@ -134,6 +147,7 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
       for (const s of slots) s.worker?.process.kill('SIGKILL')
     }, watch.config.shutdownTimeoutMs + 5_000)
     backstop.unref()
+    discovery.stop()
     const result = await done
     clearTimeout(backstop)
     await watch.stop()
@@ -167,7 +181,10 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
     },
   })
   const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
-  if (adminListener === null) return control.failed(1)
+  if (adminListener === null) {
+    discovery.stop()
+    return control.failed(1)
+  }
 
   // Stored ACME certificates are loaded before the workers start: they get them with the config.
   acme = await startAcme(config, log, metrics, {
@@ -182,21 +199,28 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
   slots.forEach((slot, i) => fork(slot, i))
   const first = await Promise.race([allReady.then(() => 0), done])
   if (first !== 0) {
+    discovery.stop()
     await closeListener(adminListener)
     return control.failed(first)
   }
   startingUp = false
   startChecks()
   acme?.run()
+  await firstLookups
   control.ready({
     get config() { return watch.config },
     apply(next) {
+      // Names that stay keep their last good answer through the reload.
+      const previousDiscovery = discovery
+      discovery = new Discovery(next, log, metrics, previousDiscovery)
+      previousDiscovery.stop()
       const previous = watch
       serverAdmin.keep(next)
-      watch = new HealthWatch(next, log, metrics, previous)
+      watch = new HealthWatch(next, log, metrics, previous, discovery.sets())
       void previous.stop()
       startChecks()
       broadcast(configMessage())
+      void discovery.start(onSet)
     },
     async drain() {
       acme?.stop()

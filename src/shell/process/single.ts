@@ -1,6 +1,9 @@
 // workers: 1 — everything in this process: the data plane, the admin port, the active
-// health checks and, with tls.acme, the ACME manager. Control (control.ts) handles the
-// signals; this file builds and offers the Mode it drives.
+// workers: 1 — everything in this process: the data plane, the admin port, the active
+// health checks, the DNS discovery loops and, with tls.acme, the ACME manager. Control
+// (control.ts) handles the signals; this file builds and offers the Mode it drives. With
+// dns:/srv: servers, ready waits for every name's first lookup (whatever its result), so the
+// first requests meet the servers found.
 import type { Config } from '../../config/types.js'
 import { adminListenerConfig } from './listeners.js'
 import { adminHandler, registryMetrics } from './admin.js'
@@ -10,11 +13,18 @@ import type { Metrics } from '../observe/metrics.js'
 import type { Logger } from '../observe/log.js'
 import { ServerAdmin } from './server-admin.js'
 import { startAcme } from './acme-start.js'
+import { Discovery, type SetListener } from '../runtime/discovery.js'
 
 /** Binds everything, then tells `control` it is ready (or that it failed). */
 export async function runSingle(config: Config, log: Logger, metrics: Metrics, control: Control): Promise<void> {
   const plane = new DataPlane(config, log, metrics, control.lifecycle)
-  if (!(await plane.listen())) return control.failed(1)
+  let discovery = new Discovery(config, log, metrics)
+  const onSet: SetListener = (upstream, servers) => plane.runtime.setDiscovered(upstream, servers)
+  const firstLookups = discovery.start(onSet)
+  if (!(await plane.listen())) {
+    discovery.stop()
+    return control.failed(1)
+  }
   const serverAdmin = new ServerAdmin(log)
   const acme = await startAcme(config, log, metrics, {
     install: (c) => plane.install(c.listener, c.cert, c.key),
@@ -37,19 +47,27 @@ export async function runSingle(config: Config, log: Logger, metrics: Metrics, c
   })
   const adminListener = await bind('admin', adminListenerConfig(config.admin), admin, log)
   if (adminListener === null) {
+    discovery.stop()
     await plane.drain()
     return control.failed(1)
   }
   plane.runtime.startHealthChecks()
   acme?.run()
+  await firstLookups
   control.ready({
     get config() { return plane.runtime.config },
     apply(next) {
+      // Names that stay keep their last good answer through the reload.
+      const previous = discovery
+      discovery = new Discovery(next, log, metrics, previous)
+      previous.stop()
       serverAdmin.keep(next)
-      plane.apply(next, serverAdmin.table).startHealthChecks()
+      plane.apply(next, serverAdmin.table, discovery.sets()).startHealthChecks()
+      void discovery.start(onSet)
     },
     async drain() {
       acme?.stop()
+      discovery.stop()
       await plane.drain()
       // The admin port closes last, so /readyz answers 503 for the whole drain.
       await closeListener(adminListener)

@@ -1,10 +1,9 @@
 // A cluster worker: serves traffic with the config the primary sends, applies the health
-// A cluster worker: serves traffic with the config the primary sends, applies the health
-// check results and the runtime API's table the primary broadcasts (probes run once per
-// server, and the table is kept, in the primary), and answers its status. Its passive health
-// and in-flight counts are its own. ACME runs in the primary only: a worker serves the
-// certificates it sends and answers the HTTP-01 tokens it hands out (acknowledged, so the
-// primary asks for validation only once every worker can answer).
+// check results, the runtime API's table and the DNS discovery sets the primary broadcasts
+// (probes, lookups and the table run and are kept once, in the primary), and answers its
+// status. Its passive health and in-flight counts are its own. ACME runs in the primary only:
+// a worker serves the certificates it sends and answers the HTTP-01 tokens it hands out
+// (acknowledged, so the primary asks for validation only once every worker can answer).
 // Signals (taken from the first moment by cli.ts's SignalInbox): SIGHUP and SIGINT sent to a
 // worker are ignored (the primary coordinates reloads, and a Ctrl-C reaching the whole
 // process group must not start a second drain).
@@ -56,7 +55,7 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
       switch (msg.type) {
         case 'switchyard:config':
           if (plane === null) {
-            const p = new DataPlane(msg.config, log, metrics, { ready: false, draining: false, websockets: new Set() })
+            const p = new DataPlane(msg.config, log, metrics, { ready: false, draining: false, websockets: new Set() }, new Map(msg.discovered))
             plane = p
             p.setAdmin(fromEntries(msg.admin))
             holdDown(p, msg.unhealthy, msg.config)
@@ -68,7 +67,7 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
               send({ type: 'switchyard:ready' })
             })
           } else if (!plane.lifecycle.draining) {
-            plane.apply(msg.config, fromEntries(msg.admin))
+            plane.apply(msg.config, fromEntries(msg.admin), new Map(msg.discovered))
             holdDown(plane, msg.unhealthy, msg.config)
           }
           return
@@ -79,6 +78,9 @@ export function runWorker(log: Logger, inbox: SignalInbox): Promise<number> {
           if (msg.keyAuthorization === null) plane?.challenges.delete(msg.token)
           else plane?.challenges.set(msg.token, msg.keyAuthorization)
           send({ type: 'switchyard:challenge', id: msg.id })
+          return
+        case 'switchyard:servers':
+          if (plane !== null) for (const [upstream, servers] of msg.discovered) plane.runtime.setDiscovered(upstream, servers)
           return
         case 'switchyard:probe':
           plane?.runtime.applyProbe(msg.upstream, msg.server, msg.ok, msg.detail)

@@ -32,8 +32,10 @@ export function forward(ctx: ForwardContext, req: IncomingMessage, res: ServerRe
   const url = req.url ?? ''
   let headers = upstreamRequestHeaders(req.rawHeaders, clientAddress(req), requestProto(req), randomUUID, fromTrustedProxy(req))
   // h2: a body needs no Content-Length; there is one unless the HEADERS frame ended the stream.
-  if (req.httpVersionMajor === 2 && !headers.hasBody && !(req as unknown as Http2ServerRequest).stream.endAfterHeaders) headers = { ...headers, hasBody: true }
-  if (!framingIsSafe(req.httpVersionMajor, req.httpVersionMinor, headers.transferEncoding)) {
+  // ("HTTP/2.0" written in an HTTP/1 request line has no stream: refused just below.)
+  const h2Stream = req.httpVersionMajor === 2 ? (req as unknown as Partial<Http2ServerRequest>).stream : undefined
+  if (h2Stream !== undefined && !headers.hasBody && !h2Stream.endAfterHeaders) headers = { ...headers, hasBody: true }
+  if (!framingIsSafe(req.httpVersionMajor, req.httpVersionMinor, headers.transferEncoding, h2Stream !== undefined)) {
     // Another hop may frame this request differently (smuggling): refuse it and close.
     res.shouldKeepAlive = false
     answerLocally(ctx, req, res, headers, 400, started)

@@ -11,7 +11,7 @@
 // "::ffff:10.0.0.1" as its IPv4 form), not nginx's first three octets: clients behind one
 // /24 are spread over the servers instead of all landing on one.
 import type { IncomingMessage } from 'node:http'
-import type { HashKeyConfig, UpstreamConfig } from '../../config/types.js'
+import type { HashKeyConfig, ServerConfig, UpstreamConfig } from '../../config/types.js'
 import { NO_KEY } from '../../core/balancers.js'
 import { hash32Range } from '../../core/hash32.js'
 import { cookieEnd, cookieStart, stickySetCookie, stickyValue } from '../../core/sticky.js'
@@ -32,19 +32,19 @@ export class Affinity {
   /** The same with `Secure`, for a client on a TLS listener (none yet: nothing asks for these today). */
   readonly secureSetCookies: readonly string[]
 
-  /** null when the upstream has no hash balance and no sticky cookie. */
-  static of(config: UpstreamConfig): Affinity | null {
+  /** null when the upstream has no hash balance and no sticky cookie. `servers`: the members' servers, by index (default the config's). */
+  static of(config: UpstreamConfig, servers: readonly ServerConfig[] = config.servers): Affinity | null {
     const hashed = config.balance === 'ip_hash' || config.balance === 'hash'
-    return hashed || config.sticky !== null ? new Affinity(config) : null
+    return hashed || config.sticky !== null ? new Affinity(config, servers) : null
   }
 
-  private constructor(config: UpstreamConfig) {
+  private constructor(config: UpstreamConfig, servers: readonly ServerConfig[]) {
     const key: HashKeyConfig | null = config.balance === 'ip_hash' ? { source: 'client_ip', name: '' } : config.balance === 'hash' ? config.hashKey : null
     this.#source = key === null ? 'none' : key.source
     this.#name = key?.name ?? ''
     const sticky = config.sticky
     this.#stickyCookie = sticky?.cookie ?? ''
-    this.#values = sticky === null ? [] : config.servers.map((s) => stickyValue(config.name, s.id))
+    this.#values = sticky === null ? [] : servers.map((s) => stickyValue(config.name, s.id))
     this.setCookies = sticky === null ? [] : this.#values.map((v) => stickySetCookie(sticky.cookie, v, sticky.maxAgeMs, false))
     this.secureSetCookies = sticky === null ? [] : this.#values.map((v) => stickySetCookie(sticky.cookie, v, sticky.maxAgeMs, true))
   }

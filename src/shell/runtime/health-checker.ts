@@ -7,6 +7,8 @@
 // A probe's headers are made once per server: Host is `health_check.host`, else the
 // server's host:port (`localhost` for a Unix socket, which has no port), plus the
 // configured `headers`. A Unix-socket server is probed over its socket.
+// DNS discovery changes the servers of a running checker (setTargets): the loops of servers
+// that stay go on, new servers get a loop of their own, those of leavers stop.
 import { Client } from 'undici'
 import type { HealthCheckConfig } from '../../config/types.js'
 import { classifyError } from '../../core/errors.js'
@@ -120,18 +122,51 @@ class ProbeLoop {
 
 /** Probes every target of one upstream until stopped. */
 export class HealthChecker {
-  readonly #loops: ProbeLoop[]
+  /** By target id. */
+  #loops: Map<string, ProbeLoop>
+  readonly #cfg: HealthCheckConfig
+  readonly #onResult: ProbeListener
+  readonly #transport: Transport | null
+  readonly #random: () => number
+  #started = false
 
   /** `transport`: the upstream's (server-transport.ts), so probes connect as its traffic does. */
   constructor(targets: readonly ProbeTarget[], cfg: HealthCheckConfig, onResult: ProbeListener, transport: Transport | null = null, random: () => number = Math.random) {
-    this.#loops = targets.map((t) => new ProbeLoop(t, cfg, onResult, random, transport))
+    this.#cfg = cfg
+    this.#onResult = onResult
+    this.#transport = transport
+    this.#random = random
+    this.#loops = new Map(targets.map((t) => [t.id, this.#loop(t)]))
+  }
+
+  #loop(t: ProbeTarget): ProbeLoop {
+    return new ProbeLoop(t, this.#cfg, this.#onResult, this.#random, this.#transport)
   }
 
   start(): void {
-    for (const l of this.#loops) l.start()
+    this.#started = true
+    for (const l of this.#loops.values()) l.start()
+  }
+
+  /** The servers changed (DNS discovery): new ones are probed from now on, removed ones no more. */
+  setTargets(targets: readonly ProbeTarget[]): void {
+    const next = new Map<string, ProbeLoop>()
+    for (const t of targets) {
+      const kept = this.#loops.get(t.id)
+      if (kept !== undefined) {
+        next.set(t.id, kept)
+        continue
+      }
+      const loop = this.#loop(t)
+      next.set(t.id, loop)
+      if (this.#started) loop.start()
+    }
+    for (const [id, l] of this.#loops) if (!next.has(id)) void l.stop()
+    this.#loops = next
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.#loops.map((l) => l.stop()))
+    this.#started = false
+    await Promise.all([...this.#loops.values()].map((l) => l.stop()))
   }
 }

@@ -4,13 +4,16 @@
 // Redis cache would otherwise hold a connection in a process that never uses it). The
 // workers get each probe result over IPC and apply it to their own Servers.
 // A reload builds a new HealthWatch from the previous one: a server that stays (same
-// upstream and id) keeps its health.
-import type { Config, HealthCheckConfig } from '../../config/types.js'
+// upstream and id) keeps its health. DNS discovery (the primary's loops) changes an
+// upstream's servers in place (setDiscovered): survivors keep their health, joiners are
+// probed from then on, leavers are no longer probed.
+import type { Config, HealthCheckConfig, ServerConfig, UpstreamConfig } from '../../config/types.js'
 import { activeResult, initialHealth, stateOf, type Health } from '../../core/health.js'
 import type { Logger } from '../observe/log.js'
 import type { Metrics } from '../observe/metrics.js'
 import { HealthChecker } from './health-checker.js'
 import { transportOf } from './server-transport.js'
+import type { DiscoveredSets } from './discovery.js'
 
 type ProbeResult = (upstream: string, server: string, ok: boolean, detail: string) => void
 
@@ -33,18 +36,35 @@ export class HealthWatch {
   readonly #metrics: Metrics
   /** By upstream name, then server id: only upstreams with health_check. */
   readonly #watched = new Map<string, Map<string, WatchedServer>>()
-  #checkers: HealthChecker[] = []
+  /** Checkers by upstream name. */
+  #checkers = new Map<string, HealthChecker>()
 
-  constructor(config: Config, log: Logger, metrics: Metrics, previous: HealthWatch | null = null) {
+  /** `discovered`: the servers DNS discovery has found for each upstream with dns:/srv: servers. */
+  constructor(config: Config, log: Logger, metrics: Metrics, previous: HealthWatch | null = null, discovered: DiscoveredSets = new Map()) {
     this.config = config
     this.#log = log
     this.#metrics = metrics
     for (const u of config.upstreams) {
       if (u.healthCheck === null) continue
       const before = previous === null ? undefined : previous.#watched.get(u.name)
-      this.#watched.set(u.name, new Map(u.servers.map((s) => [s.id, before?.get(s.id) ?? new WatchedServer(s.id, s.url, s.socketPath ?? null)])))
+      this.#watched.set(u.name, this.#serversOf(u, discovered.get(u.name) ?? [], before))
     }
     if (previous !== null) this.#releaseRemoved(previous)
+  }
+
+  #serversOf(u: UpstreamConfig, discovered: readonly ServerConfig[], before: Map<string, WatchedServer> | undefined): Map<string, WatchedServer> {
+    return new Map([...u.servers, ...discovered].map((s) => [s.id, before?.get(s.id) ?? new WatchedServer(s.id, s.url, s.socketPath ?? null)]))
+  }
+
+  /** DNS discovery found a new set for `upstream`: joiners are probed from now on, leavers no more. */
+  setDiscovered(upstream: string, servers: readonly ServerConfig[]): void {
+    const before = this.#watched.get(upstream)
+    const u = this.config.upstreams.find((x) => x.name === upstream)
+    if (before === undefined || u === undefined) return
+    const next = this.#serversOf(u, servers, before)
+    this.#watched.set(upstream, next)
+    for (const id of before.keys()) if (!next.has(id)) this.#release(upstream, id)
+    this.#checkers.get(upstream)?.setTargets([...next.values()])
   }
 
   /** Starts probing; `onResult` hears every result after it is applied here. */
@@ -55,11 +75,13 @@ export class HealthWatch {
       if (servers === undefined || cfg === null) continue
       const log = this.#log.child({ upstream: u.name })
       const checker = new HealthChecker([...servers.values()], cfg, (target, ok, detail) => {
-        this.#note(u.name, cfg, log, servers.get(target.id) as WatchedServer, ok, detail)
+        const server = this.#watched.get(u.name)?.get(target.id)
+        if (server === undefined) return // left with a DNS change while probed
+        this.#note(u.name, cfg, log, server, ok, detail)
         onResult(u.name, target.id, ok, detail)
       }, transportOf(u, cfg.timeoutMs))
       checker.start()
-      this.#checkers.push(checker)
+      this.#checkers.set(u.name, checker)
     }
   }
 
@@ -71,8 +93,8 @@ export class HealthWatch {
   }
 
   async stop(): Promise<void> {
-    const checkers = this.#checkers
-    this.#checkers = []
+    const checkers = [...this.#checkers.values()]
+    this.#checkers = new Map()
     await Promise.all(checkers.map((c) => c.stop()))
   }
 
@@ -89,9 +111,13 @@ export class HealthWatch {
     for (const [upstream, servers] of previous.#watched) {
       for (const id of servers.keys()) {
         if (this.#watched.get(upstream)?.has(id) === true) continue
-        this.#metrics.healthChecks.remove(upstream, id, 'success')
-        this.#metrics.healthChecks.remove(upstream, id, 'failure')
+        this.#release(upstream, id)
       }
     }
+  }
+
+  #release(upstream: string, id: string): void {
+    this.#metrics.healthChecks.remove(upstream, id, 'success')
+    this.#metrics.healthChecks.remove(upstream, id, 'failure')
   }
 }

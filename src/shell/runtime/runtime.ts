@@ -3,13 +3,16 @@
 // Built once per config load, never per request. A reload builds a new Runtime from the
 // previous one: servers that stay are the same Server objects (pool, in-flight count and
 // health carry over); the others are retired: they drain, then their pools close.
-import type { Config, StaticConfig } from '../../config/types.js'
+// DNS discovery changes one upstream's servers the same way, in place (setDiscovered):
+// survivors stay, joiners are added (and probed), leavers drain.
+import type { Config, ServerConfig, StaticConfig } from '../../config/types.js'
 import { buildRouter } from '../../core/routes.js'
 import type { ServerStatus, StatusDoc } from '../../core/status.js'
 import { stateIn, type AdminState } from '../../core/admin-state.js'
 import { Upstream, type Server, type ServerReuse } from './upstreams.js'
 import { HealthChecker, type ProbeListener } from './health-checker.js'
 import { transportOf } from './server-transport.js'
+import type { DiscoveredSets } from './discovery.js'
 import { StaticSite } from './static-site.js'
 import { CachedRoute } from './cached-route.js'
 import { ProxyRoute } from './proxy-route.js'
@@ -33,11 +36,13 @@ export class Runtime implements GaugeSource {
   readonly policyRoutes: readonly PolicyRoute[]
   readonly #log: Logger
   readonly #metrics: Metrics
-  #checkers: HealthChecker[] = []
+  /** Active health checkers by upstream name. */
+  #checkers = new Map<string, HealthChecker>()
   /** Servers of earlier configs still finishing their requests (with their last weight); shared along the reload chain. */
   readonly #draining: Map<Server, number>
 
-  constructor(config: Config, log: Logger, lifecycle: Lifecycle, metrics: Metrics, previous: Runtime | null = null) {
+  /** `discovered`: the servers DNS discovery has found for each upstream with dns:/srv: servers. */
+  constructor(config: Config, log: Logger, lifecycle: Lifecycle, metrics: Metrics, previous: Runtime | null = null, discovered: DiscoveredSets = new Map()) {
     this.config = config
     this.#log = log
     this.#metrics = metrics
@@ -49,7 +54,7 @@ export class Runtime implements GaugeSource {
     const upstreams = new Map<string, Upstream>()
     for (const u of config.upstreams) {
       const before = previous?.upstreams.get(u.name)
-      upstreams.set(u.name, new Upstream(u, log, metrics, reuse, before !== undefined, before?.queue ?? null))
+      upstreams.set(u.name, new Upstream(u, log, metrics, reuse, before !== undefined, before?.queue ?? null, discovered.get(u.name) ?? []))
     }
     this.upstreams = upstreams
     const caches = new Map<string, Cache>()
@@ -96,16 +101,32 @@ export class Runtime implements GaugeSource {
   startHealthChecks(): void {
     for (const up of this.upstreams.values()) {
       if (up.config.healthCheck === null) continue
-      const byId = new Map(up.members.map((m) => [m.server.id, m.server]))
       const listener: ProbeListener = (target, ok, detail) => {
-        const server = byId.get(target.id) as Server
+        const server = up.serverById(target.id)
+        if (server === undefined) return // left with a DNS change while probed
         ;(ok ? server.metrics.probeSuccess : server.metrics.probeFailure).inc()
         server.noteProbe(ok, detail)
       }
       const checker = new HealthChecker(up.members.map((m) => m.server), up.config.healthCheck, listener, transportOf(up.config, up.config.healthCheck.timeoutMs))
       checker.start()
-      this.#checkers.push(checker)
+      this.#checkers.set(up.name, checker)
     }
+  }
+
+  /** The runtime API's table last applied (applyAdmin). */
+  #admin: ReadonlyMap<string, AdminState> = new Map()
+
+  /**
+   * DNS discovery found a new set of servers for `upstream`: survivors stay as they are,
+   * joiners take traffic (and are probed, with health_check), leavers drain.
+   */
+  setDiscovered(upstream: string, servers: readonly ServerConfig[]): void {
+    const up = this.upstreams.get(upstream)
+    if (up === undefined) return
+    for (const { server, weight } of up.setServers(servers)) this.#drainServer(upstream, server, weight, this.config.shutdownTimeoutMs, 'server left the DNS answer: draining')
+    this.#checkers.get(upstream)?.setTargets(up.members.map((m) => m.server))
+    // The members are new: the runtime API's weights (and a joiner's mode) are set on them again.
+    if (this.#admin.size > 0) this.applyAdmin(this.#admin)
   }
 
   /** A probe result from the primary's HealthWatch (a worker's own checks never run). */
@@ -119,6 +140,7 @@ export class Runtime implements GaugeSource {
    * none. Servers of earlier configs still draining are left as they are.
    */
   applyAdmin(table: ReadonlyMap<string, AdminState>): void {
+    this.#admin = table
     for (const u of this.upstreams.values()) {
       for (const m of u.members) {
         const s = stateIn(table, u.name, m.server.id)
@@ -138,16 +160,21 @@ export class Runtime implements GaugeSource {
     const kept = new Set([...next.#servers()].map((v) => v.server))
     for (const { upstream, server, weight } of this.#servers()) {
       if (kept.has(server)) continue
-      this.#draining.set(server, weight)
       // Replaced by a Server with new pool settings: the same backend, whose open tunnels stay.
       const stays = next.upstreams.get(upstream)?.members.some((m) => m.server.id === server.id) === true
-      this.#log.info({ upstream, server: server.id, active_requests: server.inFlight, websockets: server.tunnels.size }, 'server removed: draining')
-      void server.drain(stays ? null : next.config.shutdownTimeoutMs).then(() => {
-        this.#draining.delete(server)
-        this.#metrics.releaseServer(upstream, server.id)
-        this.#log.info({ upstream, server: server.id }, 'server drained: pool closed')
-      })
+      this.#drainServer(upstream, server, weight, stays ? null : next.config.shutdownTimeoutMs, 'server removed: draining')
     }
+  }
+
+  /** A server no longer a member: it finishes its requests (tunnels cut after `tunnelGraceMs`), then its pool closes. */
+  #drainServer(upstream: string, server: Server, weight: number, tunnelGraceMs: number | null, why: string): void {
+    this.#draining.set(server, weight)
+    this.#log.info({ upstream, server: server.id, active_requests: server.inFlight, websockets: server.tunnels.size }, why)
+    void server.drain(tunnelGraceMs).then(() => {
+      this.#draining.delete(server)
+      this.#metrics.releaseServer(upstream, server.id)
+      this.#log.info({ upstream, server: server.id }, 'server drained: pool closed')
+    })
   }
 
   async close(): Promise<void> {
@@ -162,8 +189,8 @@ export class Runtime implements GaugeSource {
   }
 
   async #stopHealthChecks(): Promise<void> {
-    const checkers = this.#checkers
-    this.#checkers = []
+    const checkers = [...this.#checkers.values()]
+    this.#checkers = new Map()
     await Promise.all(checkers.map((c) => c.stop()))
   }
 

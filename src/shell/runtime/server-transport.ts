@@ -35,7 +35,7 @@ export function transportOf(u: UpstreamConfig, connectTimeoutMs: number): Transp
       connect.key = tls.key
     }
   }
-  const anyPlain = u.servers.some((s) => !s.url.startsWith('https:')) // http:// or unix:
+  const anyPlain = u.discovery.length > 0 || u.servers.some((s) => !s.url.startsWith('https:')) // http:// or unix: (servers found by DNS are http://)
   return {
     options: {
       allowH2: u.http2,

@@ -16,6 +16,10 @@
 // - The runtime API (core/admin-state.ts): a Server's `adminMode` (drain, disable) joins its
 //   health in `takesTraffic`, read only when `available` is rebuilt; a Member's weight
 //   override replaces its configured weight. Runtime.applyAdmin sets both from the table.
+// - DNS discovery (docs/discovery.md): an upstream's servers are its `url:` servers plus the
+//   ones its dns:/srv: entries found. A new set (setServers) rebuilds the members, the
+//   balancer and the affinity in place, as a reload would: servers that stay are the same
+//   Server objects, joiners ramp (slow_start), and the leavers are handed back to be drained.
 import { Pool } from 'undici'
 import type { ServerConfig, UpstreamConfig } from '../../config/types.js'
 import { MAX_TIMER_MS } from '../../config/duration.js'
@@ -286,8 +290,10 @@ export type ServerReuse = (upstream: string, id: string, poolKey: string) => Ser
 export class Upstream {
   readonly name: string
   readonly config: UpstreamConfig
-  readonly members: readonly Member[]
-  readonly balancer: Balancer<Member>
+  /** The servers of now: config.servers, then the discovered ones (replaced by setServers). */
+  servers: readonly ServerConfig[]
+  members: readonly Member[] = []
+  balancer!: Balancer<Member>
   readonly log: Logger
   readonly metrics: UpstreamMetrics
   /** The access log's part for requests answered without a server. */
@@ -297,7 +303,7 @@ export class Upstream {
   /** Members whose server takes traffic now, in index order. */
   available: readonly Member[] = []
   /** The hash key and sticky cookie of a request (null: neither is configured). */
-  readonly affinity: Affinity | null
+  affinity: Affinity | null = null
   /** Some server has max_requests. */
   readonly capped: boolean
   /** Where requests wait when every server is full; null without `queue` (then 503 at once). */
@@ -307,28 +313,23 @@ export class Upstream {
   readonly retriesStatus: boolean
   readonly retryBudget: RetryBudget
   #rampTimer: NodeJS.Timeout | null = null
+  readonly #metrics: Metrics
+  #byId = new Map<string, Server>()
 
   /**
    * `running`: this upstream was in the previous config too, so a server new to it joins a
    * running upstream (slow start). `queue`: the previous config's queue of this upstream,
    * kept with the requests waiting in it.
    */
-  constructor(config: UpstreamConfig, log: Logger, metrics: Metrics, reuse: ServerReuse, running = false, queue: RequestQueue | null = null) {
+  constructor(config: UpstreamConfig, log: Logger, metrics: Metrics, reuse: ServerReuse, running = false, queue: RequestQueue | null = null, discovered: readonly ServerConfig[] = []) {
     this.name = config.name
     this.config = config
     this.log = log.child({ upstream: config.name })
+    this.#metrics = metrics
     this.metrics = metrics.forUpstream(config.name)
     this.accessTarget = AccessLog.target(config.name, '')
-    const key = poolKey(config)
-    const scale = config.slowStartMs > 0 ? SLOW_START_SCALE : 1
-    this.members = config.servers.map((s, i) => {
-      const kept = reuse(config.name, s.id, key)
-      const server = kept ?? new Server(s, config, this.log, metrics)
-      server.owner = this
-      if (kept === undefined && running && config.slowStartMs > 0) this.#startRamp(server)
-      return new Member(server, i, s.weight, scale, s.maxRequests)
-    })
-    this.capped = config.servers.some((s) => s.maxRequests > 0)
+    this.servers = [...config.servers, ...discovered]
+    this.capped = config.servers.some((s) => s.maxRequests > 0) || config.discovery.some((d) => d.maxRequests > 0)
     if (config.queue === null || !this.capped) this.queue = null
     else if (queue !== null) {
       queue.configure(config.queue)
@@ -337,13 +338,52 @@ export class Upstream {
     this.retryOn = retryOnMask(config.retryOn)
     this.retriesStatus = config.retryOn.some((r) => RETRY_ON.indexOf(r) >= RETRY_ON.indexOf('502'))
     this.retryBudget = new RetryBudget(config.retryBudget.ratio, config.retryBudget.minPerSecond)
+    this.#build(reuse, running)
     if (queue !== null) this.wakeQueue() // the new config may have more room
-    this.refreshAvailable()
-    this.balancer = createBalancer<Member>(config.balance, this.members.length, { servers: config.servers, random: Math.random })
-    this.affinity = Affinity.of(config)
-    if (config.slowStartMs > 0) this.#rampTick()
     const backInMs = config.healthCheck?.intervalMs ?? config.passiveHealth.ejectDurationMs
     this.retryAfter = String(Math.max(1, Math.ceil(backInMs / 1000)))
+  }
+
+  /** A server of this upstream by id (`host:port`), if it is a member now. */
+  serverById(id: string): Server | undefined {
+    return this.#byId.get(id)
+  }
+
+  /**
+   * DNS discovery found a new set: members, balancer and affinity are rebuilt over the `url:`
+   * servers and `discovered`. Returns the servers that left (with their last weight), for
+   * the caller to drain; the ones that stay keep their Server (pool, health, counts).
+   */
+  setServers(discovered: readonly ServerConfig[]): { server: Server; weight: number }[] {
+    const next = [...this.config.servers, ...discovered]
+    const key = (list: readonly ServerConfig[]): string => list.map((s) => `${s.id}/${s.weight}/${s.maxRequests}`).join(',')
+    if (key(next) === key(this.servers)) return [] // the same set (a worker told again): nothing to rebuild
+    const before = this.members
+    const current = new Map(before.map((m) => [m.server.id, m.server]))
+    this.servers = next
+    // No ramp when the upstream had no server at all (the first answer, at startup).
+    this.#build((_upstream, id) => current.get(id), before.length > 0)
+    this.wakeQueue()
+    return before.filter((m) => this.#byId.get(m.server.id) !== m.server).map((m) => ({ server: m.server, weight: m.configWeight }))
+  }
+
+  /** Members, balancer and affinity over `this.servers`: kept Servers from `reuse`, new ones made. */
+  #build(reuse: ServerReuse, running: boolean): void {
+    const config = this.config
+    const key = poolKey(config)
+    const scale = config.slowStartMs > 0 ? SLOW_START_SCALE : 1
+    this.members = this.servers.map((s, i) => {
+      const kept = reuse(config.name, s.id, key)
+      const server = kept ?? new Server(s, config, this.log, this.#metrics)
+      server.owner = this
+      if (kept === undefined && running && config.slowStartMs > 0) this.#startRamp(server)
+      return new Member(server, i, s.weight, scale, s.maxRequests)
+    })
+    this.#byId = new Map(this.members.map((m) => [m.server.id, m.server]))
+    this.refreshAvailable()
+    this.balancer = createBalancer<Member>(config.balance, this.members.length, { servers: this.servers, random: Math.random })
+    this.affinity = Affinity.of(config, this.servers)
+    if (config.slowStartMs > 0) this.#rampTick()
   }
 
   /** Free slots appeared (a server back in service, a reload): requests waiting take them, in order. */
