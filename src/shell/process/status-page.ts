@@ -21,7 +21,8 @@ const STYLE = `
   #banner.on { display: block; }
   table { border-collapse: collapse; background: #fff; min-width: 60em; box-shadow: 0 1px 2px #0001; }
   th, td { padding: .35em .8em; text-align: right; border-bottom: 1px solid #e6e9ed; white-space: nowrap; }
-  th:first-child, td:first-child, td.state, td.admin { text-align: left; }
+  th:nth-child(-n+3), td:first-child, td.state, td.admin { text-align: left; }
+  #result { margin-left: 1em; font-weight: 600; }
   th { background: #eef1f4; font-weight: 600; }
   td.state span { padding: .1em .5em; border-radius: 3px; font-weight: 600; }
   .healthy { background: #dff3e4; color: #1b6b34; }
