@@ -1,0 +1,136 @@
+// One response compressed on its way to the client (docs/policies.md#compression): the body
+// goes server -> zlib stream -> client response, with backpressure at both steps, so memory
+// stays at the zlib stream's buffers (16 KiB each side) plus its window, whatever the body's
+// size. zlib works on the thread pool (async streams): the event loop never waits for it.
+// - write() returns false when the compressor holds more than its high-water mark: the owner
+//   pauses its server until resumeUpstream() (the compressor drained);
+// - the compressed output goes to the client with res.write(); when the client is slow, the
+//   zlib stream is paused (its output waits, then its input: the server pauses in turn);
+// - end() flushes; the owner hears compressedEnd() once the last byte was written;
+// - a zlib error cuts the client (compressedFailed); destroy() drops the stream at once (a
+//   client that left, a server that failed).
+// Listeners are module-level functions that find their Compressor through a symbol, as the
+// Exchange's do.
+import type { ServerResponse } from 'node:http'
+import type { Transform } from 'node:stream'
+import type { Encoding } from '../../core/policies/compression.js'
+import type { RouteCompression } from '../runtime/route-compression.js'
+
+/** What a Compressor reports to (an Exchange, or a CachedExchange fed by a fill). */
+export interface CompressorOwner {
+  /** The compressor can take more input: the server may go on. */
+  resumeUpstream(): void
+  /** Every compressed byte was handed to the client response (not yet ended). */
+  compressedEnd(): void
+  /** zlib failed: the response cannot be completed. */
+  compressedFailed(err: Error): void
+}
+
+const kCompressor = Symbol('switchyard.compressor')
+type Tagged = Transform & { [kCompressor]?: Compressor }
+type TaggedResponse = ServerResponse & { [kCompressor]?: Compressor }
+
+export class Compressor {
+  readonly encoding: Encoding
+  readonly #route: RouteCompression
+  readonly #zlib: Tagged
+  readonly #res: TaggedResponse
+  readonly #owner: CompressorOwner
+  bytesIn = 0
+  bytesOut = 0
+  #done = false
+  /** Paused until the client drains. */
+  #waiting = false
+
+  /** `length`: the body's Content-Length, or -1. */
+  constructor(route: RouteCompression, encoding: Encoding, length: number, res: ServerResponse, owner: CompressorOwner) {
+    this.encoding = encoding
+    this.#route = route
+    this.#owner = owner
+    this.#res = res
+    const z = route.stream(encoding, length) as Tagged
+    z[kCompressor] = this
+    z.on('data', onOutput)
+    z.on('end', onOutputEnd)
+    z.on('error', onZlibError)
+    z.on('drain', onInputDrain)
+    this.#zlib = z
+  }
+
+  /** A chunk of the server's body; false: hold the server until resumeUpstream(). */
+  write(chunk: Buffer): boolean {
+    if (this.#done) return true
+    this.bytesIn += chunk.length
+    return this.#zlib.write(chunk)
+  }
+
+  /** The server's body is complete: flush the rest. */
+  end(): void {
+    if (!this.#done) this.#zlib.end()
+  }
+
+  /** Drops the stream (the client left, or the response failed); nothing more is reported. */
+  destroy(): void {
+    if (this.#done) return
+    this.#finish()
+    this.#zlib.destroy()
+  }
+
+  #finish(): void {
+    this.#done = true
+    this.#res.off('drain', onClientDrain)
+    this.#route.counted(this.encoding, this.bytesIn, this.bytesOut)
+  }
+
+  output(chunk: Buffer): void {
+    if (this.#done) return
+    this.bytesOut += chunk.length
+    if (this.#res.write(chunk) || this.#waiting) return
+    this.#waiting = true
+    this.#zlib.pause()
+    const res = this.#res
+    res[kCompressor] = this
+    res.once('drain', onClientDrain)
+  }
+
+  clientDrained(): void {
+    this.#waiting = false
+    if (!this.#done) this.#zlib.resume()
+  }
+
+  outputEnded(): void {
+    if (this.#done) return
+    this.#finish()
+    this.#owner.compressedEnd()
+  }
+
+  failed(err: Error): void {
+    if (this.#done) return
+    this.#finish()
+    this.#owner.compressedFailed(err)
+  }
+
+  inputDrained(): void {
+    if (!this.#done) this.#owner.resumeUpstream()
+  }
+}
+
+function onOutput(this: Tagged, chunk: Buffer): void {
+  this[kCompressor]?.output(chunk)
+}
+
+function onOutputEnd(this: Tagged): void {
+  this[kCompressor]?.outputEnded()
+}
+
+function onZlibError(this: Tagged, err: Error): void {
+  this[kCompressor]?.failed(err)
+}
+
+function onInputDrain(this: Tagged): void {
+  this[kCompressor]?.inputDrained()
+}
+
+function onClientDrain(this: TaggedResponse): void {
+  this[kCompressor]?.clientDrained()
+}

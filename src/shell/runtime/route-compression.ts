@@ -1,0 +1,119 @@
+// A route's `compress`, compiled once per config load (docs/policies.md#compression): the pure
+// rules of core/policies/compression.ts, the zlib options of each algorithm at the route's level,
+// the route's metric children, and the compressed forms of its cached responses. The request
+// path asks it for an encoding and a zlib stream (request/compressor.ts runs the stream).
+//
+// Cached routes: a stored response is kept as the server sent it (one entry for every client);
+// its compressed form in each encoding is made once, on the first hit that asks for it (zlib's
+// one-shot functions, on the thread pool), and kept beside the entry in a WeakMap: it lives as
+// long as the stored entry object, and a hit afterwards writes that Buffer as it is. A memory
+// store keeps its entry objects, so each entry is compressed once per encoding; a Redis store
+// makes a new object on each read, so there each hit compresses (not stored in Redis).
+import zlib from 'node:zlib'
+import type { IncomingMessage } from 'node:http'
+import type { CompressConfig } from '../../config/policy-types.js'
+import { compileCompression, compressible, negotiate, type CompressionRules, type Encoding } from '../../core/policies/compression.js'
+import { headerMap } from '../../core/cache-rules.js'
+import type { CachedResponse } from '../../core/cached-response.js'
+import type { Metrics } from '../observe/metrics.js'
+
+type CounterChild = ReturnType<Metrics['compressionBytes']['labels']>
+
+/** What a stored response becomes on this route: eligible or not (decided once), and its compressed bodies. */
+export interface StoredForms {
+  readonly eligible: boolean
+  readonly bodies: Partial<Record<Encoding, Buffer | Promise<Buffer>>>
+}
+
+export class RouteCompression {
+  readonly rules: CompressionRules
+  readonly #levels: Readonly<Record<Encoding, number>>
+  readonly #bytesIn: CounterChild
+  readonly #bytesOut: CounterChild
+  readonly #responses: Record<Encoding, CounterChild>
+  readonly #stored = new WeakMap<CachedResponse, StoredForms>()
+
+  constructor(config: CompressConfig, route: string, metrics: Metrics) {
+    this.rules = compileCompression(config)
+    this.#levels = config.levels
+    this.#bytesIn = metrics.compressionBytes.labels(route, 'in')
+    this.#bytesOut = metrics.compressionBytes.labels(route, 'out')
+    this.#bytesIn.inc(0)
+    this.#bytesOut.inc(0)
+    const child = (e: Encoding): CounterChild => {
+      const c = metrics.compressedResponses.labels(route, e)
+      if (config.algorithms.includes(e)) c.inc(0)
+      return c
+    }
+    this.#responses = { zstd: child('zstd'), br: child('br'), gzip: child('gzip') }
+  }
+
+  /** The encoding this request's client gets, or null. */
+  negotiate(req: IncomingMessage): Encoding | null {
+    const v = req.headers['accept-encoding']
+    return negotiate(typeof v === 'string' ? v : v?.[0], this.rules.algorithms)
+  }
+
+  /** A compressing stream at the route's level; `length` (the body's, when known) lets brotli and zstd size their windows to it. */
+  stream(encoding: Encoding, length: number): zlib.Gzip | zlib.BrotliCompress | zlib.ZstdCompress {
+    return encoding === 'gzip' ? zlib.createGzip(this.#options(encoding, length) as zlib.ZlibOptions)
+      : encoding === 'br' ? zlib.createBrotliCompress(this.#options(encoding, length) as zlib.BrotliOptions)
+        : zlib.createZstdCompress(this.#options(encoding, length) as zlib.ZstdOptions)
+  }
+
+  #options(encoding: Encoding, length: number): zlib.ZlibOptions | zlib.BrotliOptions | zlib.ZstdOptions {
+    const level = this.#levels[encoding]
+    const known = length >= 0 && Number.isSafeInteger(length)
+    if (encoding === 'gzip') return { level }
+    if (encoding === 'br') {
+      const params: Record<number, number> = { [zlib.constants.BROTLI_PARAM_QUALITY]: level, [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT, [zlib.constants.BROTLI_PARAM_LGWIN]: 20 }
+      if (known) params[zlib.constants.BROTLI_PARAM_SIZE_HINT] = length
+      return { params }
+    }
+    // zstd: the window follows the pledged size when it is known (a 10 KiB body does not get a 2 MiB window).
+    const params = { [zlib.constants.ZSTD_c_compressionLevel]: level, [zlib.constants.ZSTD_c_windowLog]: 20 }
+    return known ? { params, pledgedSrcSize: length } : { params }
+  }
+
+  /** A whole body compressed at once, on the thread pool (a cached response's form). */
+  compressBuffer(encoding: Encoding, body: Buffer): Promise<Buffer> {
+    return new Promise((resolve, reject) => {
+      const done = (err: Error | null, out: Buffer): void => (err === null ? resolve(out) : reject(err))
+      if (encoding === 'gzip') zlib.gzip(body, this.#options('gzip', body.length) as zlib.ZlibOptions, done)
+      else if (encoding === 'br') zlib.brotliCompress(body, this.#options('br', body.length) as zlib.BrotliOptions, done)
+      else zlib.zstdCompress(body, this.#options('zstd', body.length) as zlib.ZstdOptions, done)
+    })
+  }
+
+  /** A response compressed: its bytes before and after, for the metrics. */
+  counted(encoding: Encoding, bytesIn: number, bytesOut: number): void {
+    this.#responses[encoding].inc()
+    this.#bytesIn.inc(bytesIn)
+    this.#bytesOut.inc(bytesOut)
+  }
+
+  /** The forms of a stored response on this route (eligibility read from its headers once). */
+  storedForms(entry: CachedResponse): StoredForms {
+    let forms = this.#stored.get(entry)
+    if (forms === undefined) {
+      forms = { eligible: compressible(this.rules, entry.status, headerMap(entry.headers)) && entry.body.length > 0, bodies: {} }
+      this.#stored.set(entry, forms)
+    }
+    return forms
+  }
+
+  /** The stored response's body in `encoding`: a Buffer when made already, else a Promise of it (made once, shared). */
+  storedBody(entry: CachedResponse, forms: StoredForms, encoding: Encoding): Buffer | Promise<Buffer> {
+    const have = forms.bodies[encoding]
+    if (have !== undefined) return have
+    const made = this.compressBuffer(encoding, entry.body).then((out) => {
+      forms.bodies[encoding] = out
+      return out
+    }, (err: unknown) => {
+      delete forms.bodies[encoding] // the next hit tries again
+      throw err
+    })
+    forms.bodies[encoding] = made
+    return made
+  }
+}
