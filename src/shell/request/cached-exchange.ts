@@ -161,7 +161,7 @@ export class CachedExchange extends Exchange implements FillClient {
     this.status = entry.status
     const form = storedForm(this.res, this.req, entry)
     if (form === null || form.body === null || form.body instanceof Buffer) return this.#write(entry, result, now, form as StoredForm<Buffer> | null)
-    form.body.then((body) => {
+    ;(form.body as Promise<Buffer>).then((body) => {
       if (!this.finished) this.#write(entry, result, Date.now(), { ...form, body })
     }, (err: unknown) => {
       if (this.finished) return

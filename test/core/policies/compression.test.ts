@@ -105,7 +105,7 @@ describe('head edits', () => {
     [['Content-Type', 'application/json', 'Content-Length', '5000', 'ETag', '"abc"', 'X-Request-Id', 'r'], 'gzip',
       ['Content-Type', 'application/json', 'ETag', 'W/"abc"', 'X-Request-Id', 'r', 'Content-Encoding', 'gzip', 'Vary', 'Accept-Encoding']],
     [['etag', 'W/"abc"', 'Accept-Ranges', 'bytes', 'Vary', 'Origin'], 'br',
-      ['etag', 'W/"abc"', 'Content-Encoding', 'br', 'Vary', 'Origin']],
+      ['etag', 'W/"abc"', 'Vary', 'Origin, Accept-Encoding', 'Content-Encoding', 'br']],
     [['Vary', 'Origin', 'vary', 'accept-encoding'], 'zstd', ['Vary', 'Origin', 'vary', 'accept-encoding', 'Content-Encoding', 'zstd']],
     [['Vary', '*', 'Content-Encoding', 'identity'], 'gzip', ['Vary', '*', 'Content-Encoding', 'gzip']],
   ]
