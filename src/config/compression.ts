@@ -18,7 +18,7 @@ export const COMPRESS_DEFAULTS = {
   algorithms: ENCODINGS,
   minSize: 1024,
   types: DEFAULT_TYPES,
-  levels: { zstd: 3, br: 4, gzip: 4 } as Readonly<Record<Encoding, number>>,
+  levels: { zstd: 3, br: 3, gzip: 4 } as Readonly<Record<Encoding, number>>,
 } as const
 
 export function readCompress(c: Cursor): CompressConfig | null {

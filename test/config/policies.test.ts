@@ -128,9 +128,9 @@ describe('compress', () => {
   - {match: {path_prefix: /d}, upstream: app}
 `))
     const [a, b, c, d] = config.routes
-    expect(a!.policies!.compress).toMatchObject({ algorithms: ['zstd', 'br', 'gzip'], minSize: 1024, levels: { zstd: 3, br: 4, gzip: 4 } })
+    expect(a!.policies!.compress).toMatchObject({ algorithms: ['zstd', 'br', 'gzip'], minSize: 1024, levels: { zstd: 3, br: 3, gzip: 4 } })
     expect(a!.policies!.compress!.types).toContain('application/json')
-    expect(b!.policies!.compress).toEqual({ algorithms: ['gzip', 'br'], minSize: 2048, types: ['text/*', 'application/json'], levels: { zstd: 3, br: 4, gzip: 6 } })
+    expect(b!.policies!.compress).toEqual({ algorithms: ['gzip', 'br'], minSize: 2048, types: ['text/*', 'application/json'], levels: { zstd: 3, br: 3, gzip: 6 } })
     expect(c!.policies!.compress).toBeNull()
     expect(d!.policies).toBeUndefined()
   })
