@@ -252,8 +252,9 @@ async function runScenario(id) {
   try {
     if (sc.bodySizes) sizes = await bodySizes(sc, up)
     const warmup = sc.warmup ?? WARMUP
-    if (sc.load !== 'idle') for (const t of up) await measureLoad(sc, t.port, warmup, loadCpu)
-    else for (const t of up) await wrk({ port: t.port, connections: sc.connections, seconds: warmup, cpu: loadCpu })
+    // WARMUP=0: none (wrk refuses -d0s).
+    if (warmup > 0 && sc.load !== 'idle') for (const t of up) await measureLoad(sc, t.port, warmup, loadCpu)
+    else if (warmup > 0) for (const t of up) await wrk({ port: t.port, connections: sc.connections, seconds: warmup, cpu: loadCpu })
     for (let rep = 0; rep < reps; rep++) {
       if (sc.toggle) {
         await toggledRound(sc, up, rep, runs, loadCpu, pin)

@@ -6,15 +6,17 @@
 //   pauses its server until resumeUpstream() (the compressor drained);
 // - the compressed output goes to the client with res.write(); when the client is slow, the
 //   zlib stream is paused (its output waits, then its input: the server pauses in turn);
-// - end() flushes; the owner hears compressedEnd() once the last byte was written;
+// - end() flushes; the owner hears compressedEnd() once the last byte was written. A gzip or
+//   zstd stream is not ended but flushed with its finish flag, and once its output is all
+//   written it goes back to the route for the next response (runtime/route-compression.ts);
 // - a zlib error cuts the client (compressedFailed); destroy() drops the stream at once (a
-//   client that left, a server that failed).
+//   client that left, a server that failed): a stream cut mid-response is never reused.
 // Listeners are module-level functions that find their Compressor through a symbol, as the
 // Exchange's do.
 import type { ServerResponse } from 'node:http'
 import type { Transform } from 'node:stream'
 import type { Encoding } from '../../core/policies/compression.js'
-import type { RouteCompression } from '../runtime/route-compression.js'
+import { finishFlush, type CompressStream, type RouteCompression } from '../runtime/route-compression.js'
 
 /** What a Compressor reports to (an Exchange, or a CachedExchange fed by a fill). */
 export interface CompressorOwner {
@@ -27,7 +29,7 @@ export interface CompressorOwner {
 }
 
 const kCompressor = Symbol('switchyard.compressor')
-type Tagged = Transform & { [kCompressor]?: Compressor }
+type Tagged = CompressStream & Transform & { [kCompressor]?: Compressor | undefined }
 type TaggedResponse = ServerResponse & { [kCompressor]?: Compressor }
 
 export class Compressor {
@@ -41,6 +43,8 @@ export class Compressor {
   #done = false
   /** Paused until the client drains. */
   #waiting = false
+  /** A reusable stream's finish flush is done: complete once its output is all written. */
+  #flushed = false
 
   /** `length`: the body's Content-Length, or -1. */
   constructor(route: RouteCompression, encoding: Encoding, length: number, res: ServerResponse, owner: CompressorOwner) {
@@ -66,7 +70,29 @@ export class Compressor {
 
   /** The server's body is complete: flush the rest. */
   end(): void {
-    if (!this.#done) this.#zlib.end()
+    if (this.#done) return
+    if (this.encoding === 'br') {
+      this.#zlib.end()
+      return
+    }
+    this.#zlib.flush(finishFlush(this.encoding), () => {
+      this.#flushed = true
+      this.#completeIfWritten()
+    })
+  }
+
+  /** A reused stream is done when its finish flush ran and nothing waits in its output. */
+  #completeIfWritten(): void {
+    const z = this.#zlib
+    if (this.#done || !this.#flushed || z.readableLength > 0) return
+    this.#finish()
+    z.off('data', onOutput)
+    z.off('end', onOutputEnd)
+    z.off('error', onZlibError)
+    z.off('drain', onInputDrain)
+    z[kCompressor] = undefined
+    this.#route.release(this.encoding, z)
+    this.#owner.compressedEnd()
   }
 
   /** Drops the stream (the client left, or the response failed); nothing more is reported. */
@@ -85,7 +111,10 @@ export class Compressor {
   output(chunk: Buffer): void {
     if (this.#done) return
     this.bytesOut += chunk.length
-    if (this.#res.write(chunk) || this.#waiting) return
+    if (this.#res.write(chunk) || this.#waiting) {
+      if (this.#flushed) this.#completeIfWritten()
+      return
+    }
     this.#waiting = true
     this.#zlib.pause()
     const res = this.#res
@@ -95,7 +124,9 @@ export class Compressor {
 
   clientDrained(): void {
     this.#waiting = false
-    if (!this.#done) this.#zlib.resume()
+    if (this.#done) return
+    this.#zlib.resume()
+    if (this.#flushed) this.#completeIfWritten()
   }
 
   outputEnded(): void {

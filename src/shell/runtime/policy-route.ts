@@ -159,6 +159,7 @@ export class PolicyRoute {
   }
 
   async close(): Promise<void> {
+    this.outbound?.compression?.close()
     await Promise.all(this.#stores.map((s) => s.close()))
   }
 }
