@@ -2,10 +2,11 @@
 // each algorithm decoded by node:zlib and by curl --compressed, q-values, what is never
 // compressed (small, other types, already encoded, no-transform, 206), HEAD, the weak ETag, a
 // 64 KiB and a 1,000-entry Accept-Encoding, a cached route (compressed once per encoding, the
-// fill's clients compressed each), a client that leaves mid-stream, the metrics, and a
-// 100 MiB response compressed with bounded memory.
+// fill's clients compressed each), HTTP/2 clients, a client that leaves mid-stream, the
+// metrics, and a 100 MiB response compressed with bounded memory.
 import { execFile } from 'node:child_process'
 import http from 'node:http'
+import http2 from 'node:http2'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
@@ -15,6 +16,7 @@ import { closeAfterEach } from '../helpers/scope.js'
 import { scrape, seriesValue } from '../helpers/metrics.js'
 import type { RunningDaemon } from '../helpers/daemon.js'
 import { needTool } from '../helpers/tools.js'
+import { makePki, tlsListener } from '../helpers/pki.js'
 
 const run = promisify(execFile)
 const scope = closeAfterEach()
@@ -203,6 +205,40 @@ describe('compression', () => {
     expect(b.seen.filter((s) => s.url === '/cached/a').length).toBe(1)
     const text = await scrape(d.adminUrl())
     expect(seriesValue(text, 'switchyard_compressed_responses_total', { route: 'cached', encoding: 'zstd' })).toBe(2)
+  })
+
+  it('HTTP/2 clients (Node\'s compatibility API) get the same, plain and cached', async () => {
+    const pki = makePki()
+    scope.defer(pki)
+    const cert = pki.issue('h2', ['default.test'])
+    const b = await app()
+    const d = await scope.daemon(`
+listeners:
+${tlsListener([cert])}
+admin: { port: 0 }
+upstreams: { app: { servers: [{ url: "${b.url}" }] } }
+caches: { pages: { store: memory } }
+routes:
+  - { match: { path_prefix: / }, upstream: app, compress: true }
+  - { match: { path_prefix: /cached }, upstream: app, cache: pages, compress: true }
+`)
+    const session = http2.connect(`https://127.0.0.1:${d.port()}`, { ca: pki.ca, servername: 'default.test' })
+    scope.defer({ close: async () => { session.close() } })
+    const h2get = (path: string, encoding: string): Promise<{ headers: http2.IncomingHttpHeaders; body: Buffer }> => new Promise((resolve, reject) => {
+      const stream = session.request({ ':path': path, 'accept-encoding': encoding })
+      let headers: http2.IncomingHttpHeaders = {}
+      const chunks: Buffer[] = []
+      stream.on('response', (h) => { headers = h })
+      stream.on('data', (c: Buffer) => chunks.push(c))
+      stream.once('end', () => resolve({ headers, body: Buffer.concat(chunks) }))
+      stream.once('error', reject)
+    })
+    for (const [path, encoding] of [['/json', 'zstd'], ['/chunked', 'gzip'], ['/cached/h2', 'br'], ['/cached/h2', 'br'], ['/cached/h2', 'gzip']] as const) {
+      const r = await h2get(path, encoding)
+      expect(r.headers['content-encoding'], path).toBe(encoding)
+      expect(r.headers.vary, path).toBe('Accept-Encoding')
+      expect(decode(encoding, r.body).equals(JSON_BODY), path).toBe(true)
+    }
   })
 
   it('a client that leaves mid-stream: the server\'s response is cancelled, the daemon goes on', async () => {
