@@ -13,7 +13,8 @@
 // - A response is compressed when it is of a listed type, at least min_size (a length not
 //   given counts as large enough), not already encoded (any Content-Encoding but identity),
 //   not `Cache-Control: no-transform`, not a 204, 206 (or any Content-Range) or 304, and not
-//   text/event-stream (a stream of events must reach the client event by event).
+//   text/event-stream (a stream of events must reach the client event by event) nor gRPC
+//   (application/grpc*: its messages carry their own compression).
 // - An eligible response gets `Vary: Accept-Encoding` whether or not this client accepts an
 //   encoding, so a cache further on never gives the compressed form to a client that cannot
 //   read it, nor keeps only the plain one for everybody (nginx's gzip_vary).
@@ -153,12 +154,12 @@ export function compressible(rules: CompressionRules, status: number, fields: Re
   return typeMatches(rules, first(fields['content-type']))
 }
 
-/** The media type (before any parameter, lower case) is listed, exactly or by a `type/*`; never text/event-stream. */
+/** The media type (before any parameter, lower case) is listed, exactly or by a `type/*`; never text/event-stream nor gRPC (it has its own). */
 export function typeMatches(rules: CompressionRules, contentType: string | undefined): boolean {
   if (contentType === undefined) return false
   const semi = contentType.indexOf(';')
   const type = (semi < 0 ? contentType : contentType.slice(0, semi)).trim().toLowerCase()
-  if (type === 'text/event-stream') return false
+  if (type === 'text/event-stream' || type.startsWith('application/grpc')) return false
   if (rules.exact.has(type)) return true
   for (const p of rules.prefixes) if (type.startsWith(p) && type.length > p.length) return true
   return false

@@ -55,7 +55,7 @@ describe('negotiate: Accept-Encoding against the route algorithms', () => {
 })
 
 describe('which responses are compressed', () => {
-  const rules = compileCompression({ algorithms: ALL, minSize: 1024, types: ['text/*', 'application/json', 'image/svg+xml'] })
+  const rules = compileCompression({ algorithms: ALL, minSize: 1024, types: ['text/*', 'application/json', 'image/svg+xml', 'application/*'] })
   const base: ResponseFields = { 'content-type': 'application/json', 'content-length': '5000' }
   // [why, status, fields, expected]
   const rows: [string, number, ResponseFields, boolean][] = [
@@ -64,8 +64,10 @@ describe('which responses are compressed', () => {
     ['text/* covers text/csv', 200, { ...base, 'content-type': 'text/csv' }, true],
     ['text/* is not text/', 200, { ...base, 'content-type': 'text/' }, false],
     ['not listed', 200, { ...base, 'content-type': 'image/png' }, false],
+    ['application/* covers application/xml', 200, { ...base, 'content-type': 'application/xml' }, true],
     ['no type', 200, { 'content-length': '5000' }, false],
     ['event streams never', 200, { ...base, 'content-type': 'text/event-stream' }, false],
+    ['gRPC never, even under application/*', 200, { ...base, 'content-type': 'application/grpc+proto' }, false],
     ['under min_size', 200, { ...base, 'content-length': '1023' }, false],
     ['exactly min_size', 200, { ...base, 'content-length': '1024' }, true],
     ['unknown length (chunked)', 200, { 'content-type': 'application/json' }, true],
