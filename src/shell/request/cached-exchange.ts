@@ -25,7 +25,7 @@ import { statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import { MemoryStore } from '../cache/memory-store.js'
 import { addVary, compressedHead, type Encoding } from '../../core/policies/compression.js'
-import { outboundCompressor, routeCompression } from './outbound.js'
+import { compressorFor } from './outbound.js'
 import type { RouteCompression } from '../runtime/route-compression.js'
 
 /**
@@ -45,7 +45,7 @@ export function answerFreshHit(ctx: ForwardContext, route: CachedRoute, req: Inc
   const light: CacheRequest = { method, headers: { 'cache-control': headers.cacheControl, authorization: headers.authorization ? '' : undefined } }
   const now = Date.now()
   if (bypasses(light) || reuse(entry, light, now) !== 'fresh') return false
-  const form = storedForm(res, req, entry)
+  const form = route.compression === null ? null : storedForm(route.compression, req, entry)
   if (form !== null && !(form.body instanceof Buffer)) return false // made on the full path, which can wait for it
   const bytesOut = writeStored(ctx, route, res, entry, 'HIT', now, headers.requestId, method, form as StoredForm<Buffer> | null)
   const upstream = route.upstream
@@ -67,9 +67,7 @@ interface StoredForm<B = Buffer | Promise<Buffer>> {
   readonly body: B | null
 }
 
-function storedForm(res: ServerResponse, req: IncomingMessage, entry: CachedResponse): StoredForm | null {
-  const compression = routeCompression(res)
-  if (compression === null) return null
+function storedForm(compression: RouteCompression, req: IncomingMessage, entry: CachedResponse): StoredForm | null {
   const forms = compression.storedForms(entry)
   if (!forms.eligible) return null
   const encoding = compression.negotiate(req)
@@ -159,7 +157,8 @@ export class CachedExchange extends Exchange implements FillClient {
   #serve(entry: CachedResponse, result: CacheResult, now: number): void {
     this.#result = result
     this.status = entry.status
-    const form = storedForm(this.res, this.req, entry)
+    const compression = this.#route.compression
+    const form = compression === null ? null : storedForm(compression, this.req, entry)
     if (form === null || form.body === null || form.body instanceof Buffer) return this.#write(entry, result, now, form as StoredForm<Buffer> | null)
     ;(form.body as Promise<Buffer>).then((body) => {
       if (!this.finished) this.#write(entry, result, Date.now(), { ...form, body })
@@ -219,7 +218,8 @@ export class CachedExchange extends Exchange implements FillClient {
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false
     const head = route.head(headers, result, age, this.headers.requestId)
     // Compression, last on the way out: each client's stream of its own (the store keeps the plain body).
-    this.compressor = outboundCompressor(this.res, this.req, status, headerMap(headers), head, this)
+    const compression = route.compression
+    if (compression !== null) this.compressor = compressorFor(compression, this.res, this.req, status, headerMap(headers), head, this)
     this.res.writeHead(status, head)
   }
 

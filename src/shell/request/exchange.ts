@@ -21,8 +21,9 @@ import type { BufferingConfig } from '../../config/types.js'
 import { responseMayBuffer } from '../../core/buffering.js'
 import type { Spool } from './spool.js'
 import { ResponseSpooler, type SpoolOwner } from './buffered-response.js'
-import { outboundCompressor, outboundHead } from './outbound.js'
+import { COMPRESS, compressorFor, outboundHead, routeCompression } from './outbound.js'
 import type { Compressor, CompressorOwner } from './compressor.js'
+import type { RouteCompression } from '../runtime/route-compression.js'
 
 const kExchange = Symbol('switchyard.exchange')
 type TrackedResponse = ServerResponse & { [kExchange]?: Exchange }
@@ -165,7 +166,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.serverAnswered()
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
     const head = this.responseHead(controller, headers)
-    // The route's policies on the way out (outbound.ts): response header rules, intercept_errors.
+    // The route's policies on the way out (outbound.ts): response header rules, intercept_errors, compression.
     const sent = outboundHead(this.res, statusCode, head, this.headers.requestId)
     if (sent >= 0) {
       this.bytesOut = sent
@@ -175,7 +176,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     const cookie = this.stickyCookie((this.#socket as Socket & { encrypted?: boolean }).encrypted === true) // Secure on TLS listeners
     if (cookie !== null) head.push('Set-Cookie', cookie) // after the server's own Set-Cookie headers
     // Compression, last on the way out (outbound.ts): edits the head, and the body goes through it.
-    this.compressor = outboundCompressor(this.res, this.req, statusCode, headers, head, this)
+    if (sent === COMPRESS) this.compressor = compressorFor(routeCompression(this.res) as RouteCompression, this.res, this.req, statusCode, headers, head, this)
     // A gRPC "Trailers-Only" answer (grpc-status in the head, no body) must reach an h2 client
     // as one HEADERS frame that ends the stream, or grpc-js reads no status: held until the end.
     if (this.req.httpVersionMajor === 2 && headers['grpc-status'] !== undefined) this.#heldHead = head

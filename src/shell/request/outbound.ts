@@ -3,10 +3,12 @@
 // - outboundHead: response header rules, and intercept_errors (nginx proxy_intercept_errors):
 //   an app's 5xx for which the route has an error page is answered with the page instead, and
 //   the app's body is read and dropped.
-// - outboundCompressor: compression, last on the way out (contract section 8): it sees the
-//   final head, edits it (Content-Encoding, Vary, no Content-Length, a weak ETag) and returns
-//   the Compressor the body goes through (request/compressor.ts), or null: the body goes as is.
-// A route without policies pays one symbol read per hook.
+// - compressorFor: compression, last on the way out (contract section 8): it sees the final
+//   head, edits it (Content-Encoding, Vary, no Content-Length, a weak ETag) and returns the
+//   Compressor the body goes through (request/compressor.ts), or null: the body goes as is.
+// A route without policies pays one symbol read (in outboundHead); a cached route finds its
+// compression on its CachedRoute.
+
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { addVary, compressedHead, compressible, type ResponseFields } from '../../core/policies/compression.js'
 import { applyHeaderRules } from '../../core/policies/header-rules.js'
@@ -18,16 +20,20 @@ import { sendLocal } from './replies.js'
 export const kOutbound = Symbol('switchyard.outbound')
 type OutboundResponse = ServerResponse & { [kOutbound]?: Outbound }
 
+/** outboundHead's answer when the route compresses: write `head` after compressorFor(). */
+export const COMPRESS = -2
+
 /**
  * Before res.writeHead(status, head). Returns the body bytes already sent when the response
- * was answered here (the exchange then drops the server's body), or -1: write `head` as usual.
+ * was answered here (the exchange then drops the server's body), or -1: write `head` as usual,
+ * or COMPRESS: the same, after compressorFor(routeCompression(res), ...).
  */
 export function outboundHead(res: ServerResponse, status: number, head: string[], requestId: string): number {
   const outbound = (res as OutboundResponse)[kOutbound]
   if (outbound === undefined) return -1
   if (status >= 500 && outbound.interceptPages?.has(status) === true) return sendLocal(res, status, requestId)
   if (outbound.responseRules !== null) applyHeaderRules(head, outbound.responseRules)
-  return -1
+  return outbound.compression === null ? -1 : COMPRESS
 }
 
 /** The route's compression, or null (no policies, or no `compress`). */
@@ -40,9 +46,8 @@ export function routeCompression(res: ServerResponse): RouteCompression | null {
  * the body goes as it is (not eligible, the client accepts no algorithm, or a HEAD, whose
  * head is still the one a GET would get). `fields`: the server's header fields by lower-case name.
  */
-export function outboundCompressor(res: ServerResponse, req: IncomingMessage, status: number, fields: ResponseFields, head: string[], owner: CompressorOwner): Compressor | null {
-  const compression = routeCompression(res)
-  if (compression === null || !compressible(compression.rules, status, fields)) return null
+export function compressorFor(compression: RouteCompression, res: ServerResponse, req: IncomingMessage, status: number, fields: ResponseFields, head: string[], owner: CompressorOwner): Compressor | null {
+  if (!compressible(compression.rules, status, fields)) return null
   const encoding = compression.negotiate(req)
   if (encoding === null) {
     addVary(head)

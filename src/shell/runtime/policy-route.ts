@@ -120,6 +120,8 @@ export class PolicyRoute {
     const responseRules = p?.responseHeaders == null ? null : compileHeaderRules(p.responseHeaders)
     const interceptPages = p?.interceptErrors === true ? this.errorPages : null
     const compression = p?.compress == null ? null : new RouteCompression(p.compress, label, metrics)
+    // A cached route's hits are written without an exchange: its CachedRoute holds the compression.
+    if (compression !== null && target !== null && 'cache' in target) target.compression = compression
     this.outbound = responseRules === null && interceptPages === null && compression === null ? null : { responseRules, interceptPages, compression }
   }
 
