@@ -161,7 +161,6 @@ export class PolicyRoute {
   }
 
   async close(): Promise<void> {
-    this.outbound?.compression?.close()
     await Promise.all(this.#stores.map((s) => s.close()))
   }
 }

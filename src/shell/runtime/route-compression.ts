@@ -5,7 +5,7 @@
 //
 // zlib streams are reused: a gzip or zstd stream that finished a response cleanly is reset
 // (deflateReset, ZSTD_CCtx_reset: its memory kept) and kept for the next one, up to POOL_SIZE
-// idle per algorithm and route. Making one costs more than compressing 10 KiB of JSON at
+// idle per algorithm and level, shared by every route (and config) with that level. Making one costs more than compressing 10 KiB of JSON at
 // gzip 1 (its state is ~260 KiB for gzip, ~850 KiB for zstd, allocated, zeroed and tracked
 // as external memory each time): measured 2026-12-06, 10 KiB at gzip 4 on one core, 110 µs
 // of CPU per response with a new stream, 85 µs with a reused one. A brotli stream is not
@@ -32,10 +32,20 @@ export function finishFlush(encoding: Encoding): number {
 
 type CounterChild = ReturnType<Metrics['compressionBytes']['labels']>
 
-/** Idle zlib streams kept per algorithm (gzip, zstd) and route. */
+/** Idle zlib streams kept per algorithm (gzip, zstd) and level. */
 export const POOL_SIZE = 8
 
 export type CompressStream = zlib.Gzip | zlib.BrotliCompress | zlib.ZstdCompress
+
+/** "gzip:4" -> its idle streams, reset; shared by the routes with that algorithm and level, across reloads. */
+const idleStreams = new Map<string, CompressStream[]>()
+
+function idleOf(encoding: Encoding, level: number): CompressStream[] {
+  const key = `${encoding}:${level}`
+  let idle = idleStreams.get(key)
+  if (idle === undefined) idleStreams.set(key, (idle = []))
+  return idle
+}
 
 /** What a stored response becomes on this route: eligible or not (decided once), and its compressed bodies. */
 export interface StoredForms {
@@ -50,14 +60,13 @@ export class RouteCompression {
   readonly #bytesOut: CounterChild
   readonly #responses: Record<Encoding, CounterChild>
   readonly #stored = new WeakMap<CachedResponse, StoredForms>()
-  /** Reset streams waiting for their next response. */
-  readonly #idle: { readonly gzip: CompressStream[]; readonly zstd: CompressStream[] } = { gzip: [], zstd: [] }
-  /** The config was replaced: streams given back are dropped. */
-  #closed = false
+  /** Reset streams of the route's gzip and zstd levels, waiting for their next response (shared). */
+  readonly #idle: { readonly gzip: CompressStream[]; readonly zstd: CompressStream[] }
 
   constructor(config: CompressConfig, route: string, metrics: Metrics) {
     this.rules = compileCompression(config)
     this.#levels = config.levels
+    this.#idle = { gzip: idleOf('gzip', config.levels.gzip), zstd: idleOf('zstd', config.levels.zstd) }
     this.#bytesIn = metrics.compressionBytes.labels(route, 'in')
     this.#bytesOut = metrics.compressionBytes.labels(route, 'out')
     this.#bytesIn.inc(0)
@@ -92,7 +101,7 @@ export class RouteCompression {
   release(encoding: Encoding, stream: CompressStream): void {
     if (encoding === 'br' || stream.destroyed || stream.writableEnded) return
     const idle = this.#idle[encoding]
-    if (idle.length >= POOL_SIZE || this.#closed) {
+    if (idle.length >= POOL_SIZE) {
       stream.destroy()
       return
     }
@@ -124,13 +133,6 @@ export class RouteCompression {
       else if (encoding === 'br') zlib.brotliCompress(body, this.#options('br', body.length) as zlib.BrotliOptions, done)
       else zlib.zstdCompress(body, this.#options('zstd', body.length) as zlib.ZstdOptions, done)
     })
-  }
-
-  /** Close the idle streams (the config is replaced). */
-  close(): void {
-    this.#closed = true
-    for (const z of this.#idle.gzip.splice(0)) z.destroy()
-    for (const z of this.#idle.zstd.splice(0)) z.destroy()
   }
 
   /** A response compressed: its bytes before and after, for the metrics. */
