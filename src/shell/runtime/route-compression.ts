@@ -40,11 +40,18 @@ export type CompressStream = zlib.Gzip | zlib.BrotliCompress | zlib.ZstdCompress
 
 /** zstd streams made for one body of a known size: never reused. */
 const sized = new WeakSet<CompressStream>()
+/** gzip streams whose default flush is Z_FINISH (RouteCompression.wholeStream): a pool of their own. */
+const whole = new WeakSet<CompressStream>()
+
+function tagged(set: WeakSet<CompressStream>, z: CompressStream): CompressStream {
+  set.add(z)
+  return z
+}
 
 /** "gzip:4" -> its idle streams, reset; shared by the routes with that algorithm and level, across reloads. */
 const idleStreams = new Map<string, CompressStream[]>()
 
-function idleOf(encoding: Encoding, level: number): CompressStream[] {
+function idleOf(encoding: Encoding | 'gzip-whole', level: number): CompressStream[] {
   const key = `${encoding}:${level}`
   let idle = idleStreams.get(key)
   if (idle === undefined) idleStreams.set(key, (idle = []))
@@ -65,12 +72,12 @@ export class RouteCompression {
   readonly #responses: Record<Encoding, CounterChild>
   readonly #stored = new WeakMap<CachedResponse, StoredForms>()
   /** Reset streams of the route's gzip and zstd levels, waiting for their next response (shared). */
-  readonly #idle: { readonly gzip: CompressStream[]; readonly zstd: CompressStream[] }
+  readonly #idle: { readonly gzip: CompressStream[]; readonly gzipWhole: CompressStream[]; readonly zstd: CompressStream[] }
 
   constructor(config: CompressConfig, route: string, metrics: Metrics) {
     this.rules = compileCompression(config)
     this.#levels = config.levels
-    this.#idle = { gzip: idleOf('gzip', config.levels.gzip), zstd: idleOf('zstd', config.levels.zstd) }
+    this.#idle = { gzip: idleOf('gzip', config.levels.gzip), gzipWhole: idleOf('gzip-whole', config.levels.gzip), zstd: idleOf('zstd', config.levels.zstd) }
     this.#bytesIn = metrics.compressionBytes.labels(route, 'in')
     this.#bytesOut = metrics.compressionBytes.labels(route, 'out')
     this.#bytesIn.inc(0)
@@ -111,13 +118,24 @@ export class RouteCompression {
     return encoding === 'gzip' ? zlib.createGzip(this.#options(encoding, -1) as zlib.ZlibOptions) : zlib.createZstdCompress(this.#options(encoding, -1) as zlib.ZstdOptions)
   }
 
+  /**
+   * A stream for one whole body of `length` bytes, written at once: its default flush is the
+   * finish flag, so the one write ends the response. gzip ones are reused (their own pool);
+   * zstd and brotli ones are made for the body (told its size) and not reused.
+   */
+  wholeStream(encoding: Encoding, length: number): CompressStream {
+    if (encoding === 'gzip') return this.#idle.gzipWhole.pop() ?? tagged(whole, zlib.createGzip({ level: this.#levels.gzip, flush: zlib.constants.Z_FINISH }))
+    if (encoding === 'br') return zlib.createBrotliCompress({ ...(this.#options('br', length) as zlib.BrotliOptions), flush: zlib.constants.BROTLI_OPERATION_FINISH })
+    return tagged(sized, zlib.createZstdCompress({ ...(this.#options('zstd', length) as zlib.ZstdOptions), flush: zlib.constants.ZSTD_e_end }))
+  }
+
   /** A stream that finished its response: reset and kept for the next one (up to POOL_SIZE), or dropped. */
   release(encoding: Encoding, stream: CompressStream): void {
     if (encoding === 'br' || sized.has(stream) || stream.destroyed || stream.writableEnded) {
       if (!stream.destroyed) stream.destroy()
       return
     }
-    const idle = this.#idle[encoding]
+    const idle = whole.has(stream) ? this.#idle.gzipWhole : this.#idle[encoding]
     if (idle.length >= POOL_SIZE) {
       stream.destroy()
       return
