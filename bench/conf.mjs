@@ -64,10 +64,14 @@ export function nginxProxyConf({ port, backends, fragments, tls }) {
       ${join(fragments, 'location')} } }` })
 }
 
-/** nginx as a nearly free backend pair: `return 200`, a static 64 KiB file, and `/cacheable` (12 bytes a shared cache may keep for an hour). */
+/**
+ * nginx as a nearly free backend pair: `return 200`, a static 64 KiB file, `/cacheable` (12 bytes
+ * a shared cache may keep for an hour) and `/json10k` (backends/json10k.mjs, application/json).
+ */
 export function nginxBackendConf({ backends, dir }) {
   return nginxConf({ name: 'nginx-backend', workers: 1, main: '', body: backends.map((p) => `  server { listen 127.0.0.1:${p}; add_header x-backend ${p};
     location = /64k { default_type application/octet-stream; alias ${dir}/html/64k; }
+    location = /json10k { default_type application/json; alias ${dir}/html/json10k; }
     location = /cacheable { add_header x-backend ${p}; add_header Cache-Control "public, max-age=3600"; return 200 "hello world\\n"; }
     location / { return 200 "hello world\\n"; } }`).join('\n') })
 }

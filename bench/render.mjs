@@ -28,13 +28,14 @@ export function render(results, k) {
   if (closed.length) {
     out.push('', '| scenario | target | req/s | vs direct | vs nginx | vs haproxy | p50 ms | p99 ms | CPU µs/req | peak RSS MiB | errors | other on CPU 1 % |',
       '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
-    for (const { sc, runs } of closed) {
+    for (const { sc, runs, sizes } of closed) {
       const rps = (t) => med(runs[t] ?? [], 'rps')
       for (const [t, rs] of Object.entries(runs)) {
         out.push(`| ${sc.name} | ${t} | ${fmt(rps(t))} | ${fmt(rps(t) / rps('direct'), 2)} | ${fmt(rps(t) / rps('nginx'), 2)} | ${fmt(rps(t) / rps('haproxy'), 2)} | ` +
           `${fmt(med(rs, 'p50'), 2)} | ${fmt(med(rs, 'p99'), 2)} | ${fmt(med(rs, 'cpuUsPerReq'))} | ${fmt(maxOf(rs, 'peakMiB'), 1)} | ${errorsOf(rs)} | ${fmt(maxOf(rs, 'otherCpuPct'))} |`)
       }
       notes.push(...closedNotes(sc, runs))
+      if (sizes) notes.push(sizeNote(sc, sizes))
     }
   }
   if (open.length) {
@@ -136,6 +137,13 @@ function costNotes(sc, runs, closedLoop) {
     notes.push(`${sc.name}: ${on} costs ${fmt(median(c), 1)}% more CPU per request than ${off} (paired median of ${c.length} rounds: ${c.map((x) => fmt(x, 1)).join(', ')})${tput}`)
   }
   return notes
+}
+
+/** `bodySizes`: each target's response body on the wire, and its ratio to direct's (the identity body). */
+function sizeNote(sc, sizes) {
+  const identity = sizes.direct?.bytes
+  const parts = Object.entries(sizes).map(([t, s]) => `${t} ${fmt(s.bytes)} B ${s.encoding}${identity && t !== 'direct' ? ` (${fmt(s.bytes / identity, 3)})` : ''}`)
+  return `${sc.name}: response body on the wire (ratio to the identity body): ${parts.join(', ')}`
 }
 
 /** The paired figures: what the access log + metrics cost, the comparison goals, multi-core scaling. */

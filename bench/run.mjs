@@ -14,6 +14,7 @@
 // Needs wrk (apt-get install wrk). Optional: apt-get install nginx haproxy.
 import { openSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
+import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -196,6 +197,28 @@ async function reload(t) {
   throw new Error(`${t.name}: the reload did not take (see ${RUN}/bench.log)`)
 }
 
+/**
+ * `bodySizes: true`: one response of each target, fetched as wrk would (the scenario's path and
+ * headers), its body counted as it comes on the wire: bytes and Content-Encoding. The table's
+ * note then gives each target's size against the identity body (direct's): the compression
+ * ratio of that same run.
+ */
+async function bodySizes(sc, up) {
+  const headers = Object.fromEntries((sc.headers ?? []).map((h) => [h.slice(0, h.indexOf(':')).trim(), h.slice(h.indexOf(':') + 1).trim()]))
+  const sizes = {}
+  for (const t of up) {
+    sizes[t.name] = await new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: t.port, path: sc.path ?? '/', headers, agent: false }, (res) => {
+        let bytes = 0
+        res.on('data', (c) => { bytes += c.length })
+        res.on('end', () => resolve({ bytes, encoding: res.headers['content-encoding'] ?? 'identity' }))
+        res.on('error', reject)
+      }).on('error', reject)
+    })
+  }
+  return sizes
+}
+
 async function runScenario(id) {
   const sc = (await import(`./scenarios/${id}.mjs`)).default
   const dir = `${RUN}/${id}`
@@ -225,10 +248,13 @@ async function runScenario(id) {
   const reps = sc.reps ?? REPS
   console.error(`${sc.name}: backends ${backends.label}; ${up.map((t) => t.name).join(', ')}; ${reps} x ${DURATION}s`)
   const runs = Object.fromEntries(up.map((t) => [t.name, []]))
+  let sizes = null
   try {
+    if (sc.bodySizes) sizes = await bodySizes(sc, up)
     const warmup = sc.warmup ?? WARMUP
-    if (sc.load !== 'idle') for (const t of up) await measureLoad(sc, t.port, warmup, loadCpu)
-    else for (const t of up) await wrk({ port: t.port, connections: sc.connections, seconds: warmup, cpu: loadCpu })
+    // WARMUP=0: none (wrk refuses -d0s).
+    if (warmup > 0 && sc.load !== 'idle') for (const t of up) await measureLoad(sc, t.port, warmup, loadCpu)
+    else if (warmup > 0) for (const t of up) await wrk({ port: t.port, connections: sc.connections, seconds: warmup, cpu: loadCpu })
     for (let rep = 0; rep < reps; rep++) {
       if (sc.toggle) {
         await toggledRound(sc, up, rep, runs, loadCpu, pin)
@@ -245,7 +271,7 @@ async function runScenario(id) {
   } finally {
     await cleanup()
   }
-  return { id, sc, backends: backends.label, runs, pin }
+  return { id, sc, backends: backends.label, runs, pin, sizes }
 }
 
 const t0 = Date.now()

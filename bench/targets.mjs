@@ -7,6 +7,7 @@ import { hasCommand, start } from './proc.mjs'
 import { haproxyCfg, haproxyMaxconn, nginxBackendConf, nginxProxyConf, switchyardYaml } from './conf.mjs'
 import { compareDepsDir } from './compare.mjs'
 import { benchCertificate } from './tls.mjs'
+import { JSON_10K } from './backends/json10k.mjs'
 
 const HERE = path.dirname(fileURLToPath(import.meta.url))
 // PORT_BASE (default 9400): backends on +1 and +2, targets from +10. Another harness on this
@@ -68,6 +69,7 @@ export function startBackends({ kind, dir, cpu, log }) {
   const d = `${dir}/nginx-backend`
   mkdirSync(`${d}/html`, { recursive: true })
   writeFileSync(`${d}/html/64k`, Buffer.alloc(65536, 120))
+  writeFileSync(`${d}/html/json10k`, JSON_10K)
   writeFileSync(`${d}/nginx.conf`, nginxBackendConf({ backends: BACKEND_PORTS, dir: d }))
   return { label: 'nginx (return 200)', children: [start(['nginx', '-p', `${d}/`, '-c', `${d}/nginx.conf`, '-e', `${d}/error.log`], { cpu, log })] }
 }

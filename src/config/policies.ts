@@ -1,6 +1,6 @@
 // A route's edge policies (contract section 8, docs/policies.md): rewrite_prefix, header
 // rules, redirect, allow/deny, basic_auth, rate_limit, error_pages, maintenance,
-// intercept_errors. Read here, each with its key path; compiled into the route's chain by the
+// intercept_errors, compress (compression.ts). Read here, each with its key path; compiled into the route's chain by the
 // runtime (shell/runtime/policy-route.ts). A route that writes none of these keys gets no
 // `policies` property at all, so the request path never looks at it.
 import { BlockList, isIP } from 'node:net'
@@ -11,9 +11,10 @@ import { headerNameProblem, headerValueProblem, type HeaderRulesInput, type Rule
 import { readBasicAuth } from './basic-auth.js'
 import { readRateLimit } from './rate-limit.js'
 import { readErrorPages } from './error-pages.js'
+import { readCompress } from './compression.js'
 import type { RedirectConfig, RoutePoliciesConfig } from './policy-types.js'
 
-export const POLICY_KEYS = ['rewrite_prefix', 'request_headers', 'response_headers', 'redirect', 'rate_limit', 'allow', 'deny', 'basic_auth', 'error_pages', 'maintenance', 'intercept_errors']
+export const POLICY_KEYS = ['rewrite_prefix', 'request_headers', 'response_headers', 'redirect', 'rate_limit', 'allow', 'deny', 'basic_auth', 'error_pages', 'maintenance', 'intercept_errors', 'compress']
 const RULE_KEYS = ['set', 'add', 'remove']
 const REDIRECT_KEYS = ['to', 'status']
 
@@ -41,6 +42,7 @@ export function readRoutePolicies(r: Cursor, staticRoute: boolean): { policies?:
       responseHeaders: readHeaderRules(upstreamOnly('response_headers'), 'response'),
       errorPages: readErrorPages(r.field('error_pages')),
       interceptErrors: readBool(upstreamOnly('intercept_errors'), false),
+      compress: readCompress(upstreamOnly('compress')),
     },
   }
 }

@@ -3,6 +3,7 @@
 // at load (error pages' bytes, the htpasswd users).
 import type { HtpasswdUser } from '../core/policies/htpasswd.js'
 import type { HeaderRulesInput } from '../core/policies/header-rules.js'
+import type { Encoding } from '../core/policies/compression.js'
 
 /** status -> the page's bytes (text/html), read at load. */
 export type ErrorPagesConfig = ReadonlyMap<number, Buffer>
@@ -45,6 +46,17 @@ export interface RoutePoliciesConfig {
   /** The route's own pages (merged over the top-level ones by the runtime). */
   readonly errorPages: ErrorPagesConfig | null
   readonly interceptErrors: boolean
+  /** `compress`: null when absent or false. */
+  readonly compress: CompressConfig | null
+}
+
+export interface CompressConfig {
+  /** Most preferred first (the tie-break between equal q-values). */
+  readonly algorithms: readonly Encoding[]
+  readonly minSize: number // bytes; a response with a smaller Content-Length is sent as is
+  /** Media types, lower case; `text/*` covers every text type. */
+  readonly types: readonly string[]
+  readonly levels: Readonly<Record<Encoding, number>>
 }
 
 /** The statuses switchyard answers itself that may have a page. */

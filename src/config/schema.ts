@@ -366,7 +366,7 @@ const RATE_LIMIT = map('Over the limit: 429 with Retry-After.', {
   },
 })
 
-// PENDING (contract section 8, compression): `compress: true | false` or the map.
+// compress: `true | false` or the map (config/compression.ts).
 const COMPRESS: Schema = {
   oneOf: [
     { type: 'boolean' },
@@ -423,7 +423,7 @@ const ROUTE = map('A route: which upstream (or directory) serves a request, by H
   error_pages: { ...ref('errorPages'), description: 'Pages of this route, over the top-level error_pages.' },
   maintenance: bool('503 with Retry-After (and the 503 page) without asking a server.', false),
   intercept_errors: bool('A 5xx from the server for which the route has a page is answered with the page.', false),
-  compress: COMPRESS, // PENDING (contract section 8)
+  compress: COMPRESS,
 }, {
   notNull: ['static'], // `static:` written empty still means a static route, one without a root
   extra: {

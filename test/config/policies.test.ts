@@ -118,3 +118,43 @@ error_pages: {404: ${big}}
     expect(problems.some((p) => p.startsWith('routes.0.request_headers: applies to routes with an `upstream` only')), problems.join('\n')).toBe(true)
   })
 })
+
+describe('compress', () => {
+  test('true takes the defaults, a map overrides them, false and absent are none', () => {
+    const config = configOf(parseConfig(`${HEAD}routes:
+  - {match: {path_prefix: /a}, upstream: app, compress: true}
+  - {match: {path_prefix: /b}, upstream: app, compress: {algorithms: [gzip, br], min_size: 2k, types: [text/*, Application/JSON], level: {gzip: 6}}}
+  - {match: {path_prefix: /c}, upstream: app, compress: false}
+  - {match: {path_prefix: /d}, upstream: app}
+`))
+    const [a, b, c, d] = config.routes
+    expect(a!.policies!.compress).toMatchObject({ algorithms: ['zstd', 'br', 'gzip'], minSize: 1024, levels: { zstd: 3, br: 3, gzip: 4 } })
+    expect(a!.policies!.compress!.types).toContain('application/json')
+    expect(b!.policies!.compress).toEqual({ algorithms: ['gzip', 'br'], minSize: 2048, types: ['text/*', 'application/json'], levels: { zstd: 3, br: 3, gzip: 6 } })
+    expect(c!.policies!.compress).toBeNull()
+    expect(d!.policies).toBeUndefined()
+  })
+
+  const rows: [string, string, string][] = [
+    ['not a bool or map', 'compress: yes please', 'routes.0.compress: must be true, false or a map'],
+    ['unknown key', 'compress: {min_sise: 1k}', 'routes.0.compress.min_sise: unknown key "min_sise"; did you mean "min_size"?'],
+    ['unknown algorithm', 'compress: {algorithms: [gzip, deflate]}', 'routes.0.compress.algorithms.1: must be one of zstd, br, gzip'],
+    ['twice', 'compress: {algorithms: [br, br]}', 'routes.0.compress.algorithms.1: "br" is listed twice'],
+    ['empty list', 'compress: {algorithms: []}', 'routes.0.compress.algorithms: must be a non-empty list'],
+    ['bad size', 'compress: {min_size: lots}', 'routes.0.compress.min_size: must be a size'],
+    ['bad type', 'compress: {types: [json]}', 'routes.0.compress.types.0: must be a media type'],
+    ['types not a list', 'compress: {types: text/html}', 'routes.0.compress.types: must be a non-empty list'],
+    ['gzip level', 'compress: {level: {gzip: 10}}', 'routes.0.compress.level.gzip: must be an integer from 1 to 9'],
+    ['br level', 'compress: {level: {br: -1}}', 'routes.0.compress.level.br: must be an integer from 0 to 11'],
+    ['level not a map', 'compress: {level: 5}', 'routes.0.compress.level: must be a map with the keys zstd, br, gzip'],
+  ]
+  test.each(rows)('%s', (_what, yaml, want) => {
+    const problems = problemsOf(`${HEAD}routes:\n  - upstream: app\n    ${yaml}\n`)
+    expect(problems.some((p) => p.startsWith(want)), problems.join('\n')).toBe(true)
+  })
+
+  test('a static route refuses it', () => {
+    const problems = problemsOf(`${HEAD}routes: [{static: {root: /tmp}, compress: true}]\n`)
+    expect(problems.some((p) => p.startsWith('routes.0.compress: applies to routes with an `upstream` only')), problems.join('\n')).toBe(true)
+  })
+})

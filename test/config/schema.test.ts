@@ -116,6 +116,7 @@ routes:
     redirect: {}
     rate_limit: { store: redis, redis: {} }
     basic_auth: {}
+    compress: { level: {} }
   - static: { file_cache: {} }
 `
 

@@ -132,7 +132,7 @@ describe('the dashboard and the alert rules against a real Prometheus scraping t
       res.end()
     })
     // Every feature a panel reads is on: a queue (servers with max_requests), a TLS listener,
-    // a route with a rate limit, a cache.
+    // a route with a rate limit, a cache, a route that compresses.
     const pki = makePki()
     defer({ close: () => pki.close() })
     // A dns: server whose name answers a's address (the same server as a's url: it adds none).
@@ -159,11 +159,13 @@ caches:
 routes:
   - { match: { path_prefix: /cached }, upstream: app, cache: pages }
   - { match: { path_prefix: /limited }, upstream: app, rate_limit: { requests: 1, per: 1m } }
+  - { match: { path_prefix: /packed }, upstream: app, compress: { min_size: 0, types: [text/plain] } }
   - { match: { path_prefix: / }, upstream: app }
 `)
     const traffic = async (): Promise<void> => {
       for (let i = 0; i < 6; i++) expect((await request(d.url(`/r${i}`))).status).toBe(200)
       for (let i = 0; i < 2; i++) expect((await request(d.url('/cached/page'))).status).toBe(200)
+      expect((await request(d.url('/packed'), { headers: { 'accept-encoding': 'gzip' } })).headers['content-encoding']).toBe('gzip')
       expect((await request(d.url('/nowhere'), { method: 'PURGE' })).status).toBe(200)
       expect((await request(d.url('/limited'))).status).toBeOneOf([200, 429])
       expect((await request(d.url('/limited'))).status).toBe(429)

@@ -94,7 +94,6 @@ export const LOADER_ONLY: readonly { why: string; message: RegExp }[] = [
  * map. When a loader learns one, this test says to take it off the list.
  */
 export const PENDING: Record<string, readonly string[]> = {
-  'routes[]': ['compress'], // compression (section 8)
 }
 /** A map of the schema under a PENDING key (`routes[].compress.level`): the loader does not read it yet. */
 export function pendingMap(label: string): boolean {

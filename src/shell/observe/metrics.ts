@@ -71,6 +71,10 @@ export class Metrics {
   readonly policyDenials: Counter<'route' | 'policy'>
   /** Failed checks of a Redis rate limit store (the request passed: fail open). */
   readonly rateLimitStoreErrors: Counter<'route'>
+  /** Compressed responses' bytes by route and direction (in: as the server sent them, out: compressed). */
+  readonly compressionBytes: Counter<'route' | 'direction'>
+  /** Compressed responses by route and encoding (zstd, br, gzip). */
+  readonly compressedResponses: Counter<'route' | 'encoding'>
   /** Requests that matched no route (404) or were refused before routing (400): upstream="", server="". */
   readonly unrouted: RequestStats
   #source: GaugeSource | null = null
@@ -173,6 +177,8 @@ export class Metrics {
     this.acmeOrders = new Counter({ name: 'switchyard_acme_orders_total', help: 'ACME certificate orders, by listener and result (success, failure).', labelNames: ['listener', 'result'], registers: control })
     this.policyDenials = new Counter({ name: 'switchyard_policy_denials_total', help: 'Requests refused by a route policy, by route and policy (rate_limit, access, auth, maintenance).', labelNames: ['route', 'policy'], registers })
     this.rateLimitStoreErrors = new Counter({ name: 'switchyard_rate_limit_store_errors_total', help: 'Failed Redis rate limit checks; each let its request pass (fail open).', labelNames: ['route'], registers })
+    this.compressionBytes = new Counter({ name: 'switchyard_compression_bytes_total', help: 'Body bytes of compressed responses, by route and direction: in (as the server sent them), out (compressed, to the client); out / in is the ratio.', labelNames: ['route', 'direction'], registers })
+    this.compressedResponses = new Counter({ name: 'switchyard_compressed_responses_total', help: 'Responses compressed on the way out, by route and encoding (zstd, br, gzip).', labelNames: ['route', 'encoding'], registers })
     new Gauge({
       aggregator: 'min',
       name: 'switchyard_rate_limit_store_up', help: '1 while a route\'s rate limit store answers, 0 while Redis is down and requests pass unlimited.', labelNames: ['route'], registers,

@@ -13,7 +13,7 @@
 import { clientAddress } from '../runtime/client-address.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Dispatcher } from 'undici'
-import { ageSeconds, bypasses, cacheOrigin, invalidates, reuse, varyMatches, type CacheResult } from '../../core/cache-rules.js'
+import { ageSeconds, bypasses, cacheOrigin, headerMap, invalidates, reuse, varyMatches, type CacheResult } from '../../core/cache-rules.js'
 import type { CachedResponse, CacheRequest } from '../../core/cached-response.js'
 import { clientResponseHeaders, type RawResponseHeaders, type UpstreamHeaders } from '../../core/headers.js'
 import type { ForwardContext } from '../runtime/context.js'
@@ -24,6 +24,9 @@ import { Fill, fillInProgress, type FillClient } from './fill.js'
 import { statusAfterClientGone } from './replies.js'
 import { takeBytesRead } from './bytes.js'
 import { MemoryStore } from '../cache/memory-store.js'
+import { addVary, compressedHead, type Encoding } from '../../core/policies/compression.js'
+import { compressorFor } from './outbound.js'
+import type { RouteCompression } from '../runtime/route-compression.js'
 
 /**
  * The hit path: a GET or HEAD whose fresh response is in a memory store, answered before any
@@ -42,7 +45,9 @@ export function answerFreshHit(ctx: ForwardContext, route: CachedRoute, req: Inc
   const light: CacheRequest = { method, headers: { 'cache-control': headers.cacheControl, authorization: headers.authorization ? '' : undefined } }
   const now = Date.now()
   if (bypasses(light) || reuse(entry, light, now) !== 'fresh') return false
-  const bytesOut = writeStored(ctx, route, res, entry, 'HIT', now, headers.requestId, method)
+  const form = route.compression === null ? null : storedForm(route.compression, req, entry)
+  if (form !== null && !(form.body instanceof Buffer)) return false // made on the full path, which can wait for it
+  const bytesOut = writeStored(ctx, route, res, entry, 'HIT', now, headers.requestId, method, form as StoredForm<Buffer> | null)
   const upstream = route.upstream
   const seconds = (performance.now() - started) / 1000
   if (ctx.requestMetrics) upstream.metrics.requests.record(method, entry.status, seconds)
@@ -50,17 +55,50 @@ export function answerFreshHit(ctx: ForwardContext, route: CachedRoute, req: Inc
   return true
 }
 
+/**
+ * How a stored response goes out on a route with `compress` (runtime/route-compression.ts):
+ * encoding null = as stored, with Vary added (eligible, but this client takes no encoding);
+ * else its body in that encoding, made once per stored entry (a Promise until then; a HEAD
+ * needs no body). null: not eligible, or no compression on this route.
+ */
+interface StoredForm<B = Buffer | Promise<Buffer>> {
+  readonly compression: RouteCompression
+  readonly encoding: Encoding | null
+  readonly body: B | null
+}
+
+function storedForm(compression: RouteCompression, req: IncomingMessage, entry: CachedResponse): StoredForm | null {
+  const forms = compression.storedForms(entry)
+  if (!forms.eligible) return null
+  const encoding = compression.negotiate(req)
+  if (encoding === null || req.method === 'HEAD') return { compression, encoding, body: null }
+  return { compression, encoding, body: compression.storedBody(entry, forms, encoding) }
+}
+
 /** A stored response to the client in one go (head, then the body unless HEAD): counts the result, returns the body bytes sent. */
-function writeStored(ctx: ForwardContext, route: CachedRoute, res: ServerResponse, entry: CachedResponse, result: CacheResult, now: number, requestId: string, method: string): number {
+function writeStored(ctx: ForwardContext, route: CachedRoute, res: ServerResponse, entry: CachedResponse, result: CacheResult, now: number, requestId: string, method: string, form: StoredForm<Buffer> | null): number {
   route.count(result)
   if (ctx.lifecycle.draining) res.shouldKeepAlive = false
-  res.writeHead(entry.status, route.head(entry.headers, result, ageSeconds(entry, now), requestId))
-  if (method === 'HEAD' || entry.body.length === 0) {
+  const head = route.head(entry.headers, result, ageSeconds(entry, now), requestId)
+  let body = entry.body
+  if (form !== null) {
+    if (form.encoding === null) addVary(head)
+    else {
+      compressedHead(head, form.encoding)
+      if (form.body !== null) {
+        body = form.body
+        head.push('Content-Length', String(body.length)) // known: sent in one piece, not chunked
+        form.compression.counted(form.encoding, entry.body.length, body.length)
+      }
+    }
+  }
+  res.writeHead(entry.status, head)
+  if (method === 'HEAD' || body.length === 0) {
     res.end()
     return 0
   }
-  res.end(entry.body)
-  return entry.body.length
+  res.end(body)
+  return body.length
 }
 
 export class CachedExchange extends Exchange implements FillClient {
@@ -74,6 +112,8 @@ export class CachedExchange extends Exchange implements FillClient {
   #fill: Fill | null = null
   /** This request started its fill: its access log line names the fill's server. */
   #leads = false
+  /** The fill ended; this client's compressor is flushing. */
+  #fillCompressing = false
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: CachedRoute, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
     super(ctx, req, res, route.route, headers, started, body)
@@ -113,11 +153,24 @@ export class CachedExchange extends Exchange implements FillClient {
     this.#join(null)
   }
 
-  /** A stored response, written in one go. */
+  /** A stored response, written in one go (once its compressed form is made, on a route with `compress`). */
   #serve(entry: CachedResponse, result: CacheResult, now: number): void {
     this.#result = result
     this.status = entry.status
-    this.bytesOut = writeStored(this.ctx, this.#route, this.res, entry, result, now, this.headers.requestId, this.req.method as string)
+    const compression = this.#route.compression
+    const form = compression === null ? null : storedForm(compression, this.req, entry)
+    if (form === null || form.body === null || form.body instanceof Buffer) return this.#write(entry, result, now, form as StoredForm<Buffer> | null)
+    ;(form.body as Promise<Buffer>).then((body) => {
+      if (!this.finished) this.#write(entry, result, Date.now(), { ...form, body })
+    }, (err: unknown) => {
+      if (this.finished) return
+      this.upstream.log.warn({ err }, 'compression of a stored response failed; sent as stored')
+      this.#write(entry, result, Date.now(), null)
+    })
+  }
+
+  #write(entry: CachedResponse, result: CacheResult, now: number, form: StoredForm<Buffer> | null): void {
+    this.bytesOut = writeStored(this.ctx, this.#route, this.res, entry, result, now, this.headers.requestId, this.req.method as string, form)
     this.finish(entry.status)
   }
 
@@ -163,11 +216,16 @@ export class CachedExchange extends Exchange implements FillClient {
     this.#result = result
     this.status = status
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false
-    this.res.writeHead(status, route.head(headers, result, age, this.headers.requestId))
+    const head = route.head(headers, result, age, this.headers.requestId)
+    // Compression, last on the way out: each client's stream of its own (the store keeps the plain body).
+    const compression = route.compression
+    if (compression !== null) this.compressor = compressorFor(compression, this.res, this.req, status, headerMap(headers), head, this)
+    this.res.writeHead(status, head)
   }
 
   fillData(chunk: Buffer): boolean {
     if (this.finished) return true
+    if (this.compressor !== null) return this.compressor.write(chunk) // its drain: resumeUpstream()
     this.bytesOut += chunk.length
     if (this.res.write(chunk)) return true
     this.res.once('drain', () => this.#fill?.drained(this))
@@ -178,8 +236,20 @@ export class CachedExchange extends Exchange implements FillClient {
     if (this.finished) return
     if (this.#leads) this.server = this.#fill?.serverOf ?? null
     this.#fill = null
+    if (this.compressor !== null) {
+      this.#fillCompressing = true
+      this.compressor.end() // then compressedEnd()
+      return
+    }
     this.res.end()
     this.finish(this.status)
+  }
+
+  /** The compressor took in what it held: the fill may go on (or, on the plain path, the server). */
+  override resumeUpstream(): void {
+    const fill = this.#fill
+    if (fill !== null) fill.drained(this)
+    else super.resumeUpstream()
   }
 
   fillFailed(status: number, code: string): void {
@@ -201,6 +271,7 @@ export class CachedExchange extends Exchange implements FillClient {
   }
 
   override clientClosed(): void {
+    if (this.#fillCompressing && !this.finished) return this.finish(statusAfterClientGone) // the fill is done with this client
     if (this.#plain || this.finished) return super.clientClosed()
     const fill = this.#fill
     this.#fill = null

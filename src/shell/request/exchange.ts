@@ -21,12 +21,14 @@ import type { BufferingConfig } from '../../config/types.js'
 import { responseMayBuffer } from '../../core/buffering.js'
 import type { Spool } from './spool.js'
 import { ResponseSpooler, type SpoolOwner } from './buffered-response.js'
-import { outboundHead } from './outbound.js'
+import { COMPRESS, compressorFor, outboundHead, routeCompression } from './outbound.js'
+import type { Compressor, CompressorOwner } from './compressor.js'
+import type { RouteCompression } from '../runtime/route-compression.js'
 
 const kExchange = Symbol('switchyard.exchange')
 type TrackedResponse = ServerResponse & { [kExchange]?: Exchange }
 
-export class Exchange extends Attempts implements Dispatcher.DispatchHandler, SpoolOwner {
+export class Exchange extends Attempts implements Dispatcher.DispatchHandler, SpoolOwner, CompressorOwner {
   protected readonly ctx: ForwardContext
   protected readonly req: IncomingMessage
   protected readonly res: TrackedResponse
@@ -57,6 +59,12 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   #heldHead: string[] | null = null
   /** The route's way out answered instead (intercept_errors): the server's body is read and dropped. */
   #dropBody = false
+  /** The body goes through a zlib stream to the client (the route's `compress`, outbound.ts). */
+  protected compressor: Compressor | null = null
+  /** The server's body is complete; the compressor is flushing the rest. */
+  #compressorEnding = false
+  /** The server's trailers, held while the compressor flushes. */
+  #trailers: Record<string, string | string[] | undefined> | undefined = undefined
 
   constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: ProxyRoute, headers: UpstreamHeaders, started: number, body: BodyLimit | null) {
     super(route.upstream, req, started)
@@ -132,7 +140,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.#clientGone = true
     if (this.leaveQueue()) return this.finish(statusAfterClientGone) // never dispatched
     // The server is done and the rest of its response was for this client only.
-    if (this.#spooler?.upstreamEnded === true) return this.finish(statusAfterClientGone)
+    if (this.#spooler?.upstreamEnded === true || this.#compressorEnding) return this.finish(statusAfterClientGone)
     // Cancel the upstream request; if it has not started yet, onRequestStart does it.
     this.controller?.abort(new Error('client closed the connection'))
   }
@@ -158,7 +166,7 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.serverAnswered()
     if (this.ctx.lifecycle.draining) this.res.shouldKeepAlive = false // the drain began while we waited
     const head = this.responseHead(controller, headers)
-    // The route's policies on the way out (outbound.ts): response header rules, intercept_errors.
+    // The route's policies on the way out (outbound.ts): response header rules, intercept_errors, compression.
     const sent = outboundHead(this.res, statusCode, head, this.headers.requestId)
     if (sent >= 0) {
       this.bytesOut = sent
@@ -167,12 +175,14 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     }
     const cookie = this.stickyCookie((this.#socket as Socket & { encrypted?: boolean }).encrypted === true) // Secure on TLS listeners
     if (cookie !== null) head.push('Set-Cookie', cookie) // after the server's own Set-Cookie headers
+    // Compression, last on the way out (outbound.ts): edits the head, and the body goes through it.
+    if (sent === COMPRESS) this.compressor = compressorFor(routeCompression(this.res) as RouteCompression, this.res, this.req, statusCode, headers, head, this)
     // A gRPC "Trailers-Only" answer (grpc-status in the head, no body) must reach an h2 client
     // as one HEADERS frame that ends the stream, or grpc-js reads no status: held until the end.
     if (this.req.httpVersionMajor === 2 && headers['grpc-status'] !== undefined) this.#heldHead = head
     else this.res.writeHead(statusCode, head)
     const buffering = this.responseBuffering
-    if (buffering !== null) this.#mayBuffer = buffering.maxTempSize > 0 && responseMayBuffer(this.req.method as string, statusCode, headers['content-type'], headers['x-accel-buffering'])
+    if (buffering !== null && this.compressor === null) this.#mayBuffer = buffering.maxTempSize > 0 && responseMayBuffer(this.req.method as string, statusCode, headers['content-type'], headers['x-accel-buffering'])
   }
 
   /**
@@ -201,8 +211,13 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#dropping || this.#dropBody) return
     if (this.#heldHead !== null) this.#writeHeldHead(false)
-    this.bytesOut += chunk.length
     bodyBytes(chunk.length)
+    if (this.compressor !== null) {
+      // Backpressure through the compressor: resumeUpstream() once it has taken this in.
+      if (!this.compressor.write(chunk)) controller.pause()
+      return
+    }
+    this.bytesOut += chunk.length
     if (this.#spooler !== null) return this.#spooler.push(chunk)
     if (!this.res.write(chunk)) {
       // Response buffering: keep reading at the server's speed, the client gets it from a spool.
@@ -223,6 +238,13 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
       this.#spooler.end()
       return
     }
+    if (this.compressor !== null) {
+      this.release() // the server is done; the compressor flushes, then compressedEnd()
+      this.#compressorEnding = true
+      this.#trailers = trailers
+      this.compressor.end()
+      return
+    }
     // Trailers (gRPC's grpc-status, HTTP/1.1 chunked trailers) go on to the client: as an
     // HTTP/2 trailing HEADERS frame, or after the last chunk of a chunked HTTP/1.1 response.
     if (this.#heldHead !== null) this.#writeHeldHead(true)
@@ -230,6 +252,22 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.res.end()
     this.release()
     this.finish(this.status)
+  }
+
+  /** The compressor wrote its last bytes: the response ends (with the server's trailers, if any). */
+  compressedEnd(): void {
+    const trailers = this.#trailers
+    this.#trailers = undefined
+    if (trailers !== undefined && this.req.method !== 'HEAD') forwardTrailers(this.res, trailers)
+    this.res.end()
+    this.finish(this.status)
+  }
+
+  /** zlib failed mid-body: the client is cut (a truncated body must never look complete). */
+  compressedFailed(err: Error): void {
+    this.upstream.log.warn({ err }, 'compression failed; the client connection is cut')
+    this.res.destroy(err)
+    if (this.#compressorEnding) this.finish(this.status) // else the client's close aborts the server's response
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
@@ -352,6 +390,10 @@ export class Exchange extends Attempts implements Dispatcher.DispatchHandler, Sp
     this.#done = true
     this.res.off('close', onClientClose)
     if (this.#spooler !== null) this.#spooler.close()
+    if (this.compressor !== null) {
+      this.compressor.destroy() // nothing when it ended
+      this.bytesOut = this.compressor.bytesOut
+    }
     if (this.spooledBody !== null) void this.spooledBody.close()
     // Answered before the whole body arrived (the server did not need it, or a refusal):
     // read and discard the rest, so the connection can carry the next request.

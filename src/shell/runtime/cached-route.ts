@@ -7,6 +7,7 @@ import type { Metrics } from '../observe/metrics.js'
 import type { Upstream } from './upstreams.js'
 import type { ProxyRoute } from './proxy-route.js'
 import type { BufferingConfig } from '../../config/types.js'
+import type { RouteCompression } from './route-compression.js'
 
 /** Index of each result in Metrics.cacheResults() (CACHE_RESULTS order). */
 const RESULT_INDEX: Record<CacheResult, number> = { HIT: 0, MISS: 1, STALE: 2, BYPASS: 3 }
@@ -21,6 +22,8 @@ export class CachedRoute {
   readonly #results: Float64Array
   /** The route's buffering (null: none); requests with a body are read whole first (a fill is not spooled). */
   buffering: BufferingConfig | null = null
+  /** The route's `compress` (set by its PolicyRoute): hits are written compressed, fills compressed per client. */
+  compression: RouteCompression | null = null
 
   constructor(route: ProxyRoute, cache: Cache, metrics: Metrics) {
     const upstream = route.upstream

@@ -5,8 +5,9 @@
 // request. Each step is a pure decision of core/policies/ with what it needs bound at load
 // (BlockLists, the GCRA parameters and store, the users); it answers null (go on), a Denial
 // (answered here), or a Promise of either (the Redis store, a bcrypt check). On the way out,
-// `outbound` applies response header rules and intercept_errors (the hook a compression step
-// can join). A route without policies is not wrapped: the request path pays one instanceof.
+// `outbound` applies response header rules, intercept_errors and compression (last,
+// runtime/route-compression.ts). A route without policies is not wrapped: the request path
+// pays one instanceof.
 import type { IncomingMessage } from 'node:http'
 import type { RouteConfig } from '../../config/types.js'
 import type { ErrorPagesConfig, RoutePoliciesConfig } from '../../config/policy-types.js'
@@ -25,6 +26,7 @@ import { BasicAuthVerifier } from './basic-auth.js'
 import { clientAddress } from './client-address.js'
 import { MemoryRateLimitStore, RedisRateLimitStore, type RateLimitStore } from './rate-limit-store.js'
 import { ProxyRoute } from './proxy-route.js'
+import { RouteCompression } from './route-compression.js'
 import type { CachedRoute } from './cached-route.js'
 import type { StaticSite } from './static-site.js'
 
@@ -54,6 +56,8 @@ export interface Outbound {
   readonly responseRules: HeaderRules | null
   /** intercept_errors: an app's 5xx with a page here is replaced by the page. */
   readonly interceptPages: ErrorPagesConfig | null
+  /** `compress`: last on the way out (request/compressor.ts). */
+  readonly compression: RouteCompression | null
 }
 
 export class PolicyRoute {
@@ -115,7 +119,10 @@ export class PolicyRoute {
     this.#denials = denials
     const responseRules = p?.responseHeaders == null ? null : compileHeaderRules(p.responseHeaders)
     const interceptPages = p?.interceptErrors === true ? this.errorPages : null
-    this.outbound = responseRules === null && interceptPages === null ? null : { responseRules, interceptPages }
+    const compression = p?.compress == null ? null : new RouteCompression(p.compress, label, metrics)
+    // A cached route's hits are written without an exchange: its CachedRoute holds the compression.
+    if (compression !== null && target !== null && 'cache' in target) target.compression = compression
+    this.outbound = responseRules === null && interceptPages === null && compression === null ? null : { responseRules, interceptPages, compression }
   }
 
   /**
