@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { formatProblem, parseConfig } from '../../src/config/load.js'
+import { parseConfig } from '../../src/config/load.js'
 import { effectiveBuffering } from '../../src/config/buffering.js'
-import type { Config, LoadResult } from '../../src/config/types.js'
+import { configOf, problemsOf } from '../helpers/config.js'
 
 const DIR = mkdtempSync(join(tmpdir(), 'switchyard-buffering-config-'))
 const FILE = join(DIR, 'a-file')
@@ -20,16 +20,6 @@ upstreams:
     buffering: ${buffering}
 ${routes}`
 
-function configOf(r: LoadResult): Config {
-  if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'))
-  return r.config
-}
-
-function problemsOf(text: string): string[] {
-  const r = parseConfig(text)
-  if (r.ok) throw new Error('expected problems')
-  return r.problems.map(formatProblem)
-}
 
 describe('buffering: valid', () => {
   test('absent: the upstream has no buffering property, routes none, nothing resolves', () => {

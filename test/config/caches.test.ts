@@ -1,22 +1,12 @@
 // The `caches:` section and `routes[].cache`: values, defaults, and every problem with its line.
 import { describe, expect, test } from 'vitest'
-import { formatProblem, parseConfig } from '../../src/config/load.js'
-import type { Config, LoadResult } from '../../src/config/types.js'
+import { parseConfig } from '../../src/config/load.js'
+import { configOf, problemsOf } from '../helpers/config.js'
 
 const HEAD = `listeners: [{port: 1}]
 upstreams: {app: {servers: [{url: "http://127.0.0.1:3001"}]}}
 `
 
-function configOf(r: LoadResult): Config {
-  if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'))
-  return r.config
-}
-
-function problemsOf(text: string): string[] {
-  const r = parseConfig(text)
-  if (r.ok) throw new Error('expected problems')
-  return r.problems.map(formatProblem)
-}
 
 describe('caches: valid', () => {
   test('defaults: memory store, 64 MiB, 10000 entries, 5 MiB per entry, X-Cache on; routes without cache: null', () => {

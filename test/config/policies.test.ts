@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, test } from 'vitest'
-import { formatProblem, parseConfig } from '../../src/config/load.js'
-import type { Config, LoadResult } from '../../src/config/types.js'
+import { parseConfig } from '../../src/config/load.js'
+import { configOf, problemsOf } from '../helpers/config.js'
 
 const HEAD = `listeners: [{port: 1}]
 upstreams: {app: {servers: [{url: "http://127.0.0.1:3001"}]}}
@@ -21,16 +21,6 @@ const page = file('503.html', '<h1>later</h1>')
 const big = file('big.html', Buffer.alloc(1024 * 1024 + 1, 0x61))
 const plain = file('plain', `alice:${BCRYPT}\nbob:hunter2\n`)
 
-function configOf(r: LoadResult): Config {
-  if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'))
-  return r.config
-}
-
-function problemsOf(text: string): string[] {
-  const r = parseConfig(text)
-  if (r.ok) throw new Error('expected problems')
-  return r.problems.map(formatProblem)
-}
 
 describe('policies: valid', () => {
   test('every key; a route without them has no `policies`', () => {

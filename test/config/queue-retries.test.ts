@@ -2,8 +2,8 @@
 // values, defaults, and every problem with its key path and line, as `switchyard check`
 // prints them.
 import { describe, expect, test } from 'vitest'
-import { formatProblem, parseConfig } from '../../src/config/load.js'
-import type { Config, LoadResult } from '../../src/config/types.js'
+import { parseConfig } from '../../src/config/load.js'
+import { configOf, problemsOf } from '../helpers/config.js'
 
 const upstream = (extra: string, server = ''): string => `listeners: [{port: 1}]
 upstreams:
@@ -12,16 +12,6 @@ upstreams:
 ${extra.split('\n').map((l) => `    ${l}`).join('\n')}
 `
 
-function configOf(r: LoadResult): Config {
-  if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'))
-  return r.config
-}
-
-function problemsOf(text: string): string[] {
-  const r = parseConfig(text)
-  if (r.ok) throw new Error('expected problems')
-  return r.problems.map(formatProblem)
-}
 
 describe('valid', () => {
   test('defaults: no caps, no queue, connect failures and resets, budget 0.2 + 10/s, response_headers 60s', () => {

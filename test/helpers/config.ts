@@ -1,3 +1,6 @@
+import { parseConfig, type LoadResult } from '../../src/config/load.js'
+import { formatProblem } from '../../src/config/problems.js'
+import type { Config } from '../../src/config/types.js'
 // YAML for a daemon with one listener on port 0 and one upstream `app` over `servers`.
 export function oneUpstream(servers: readonly string[], upstreamExtra = '', topExtra = ''): string {
   return `
@@ -14,4 +17,17 @@ upstreams:
 ${servers.map((u) => `      - url: ${u}`).join('\n')}
 ${upstreamExtra.split('\n').map((l) => (l.trim() === '' ? '' : `    ${l}`)).join('\n')}
 `
+}
+
+/** The config of a load that must succeed; the problems, formatted, as the error otherwise. */
+export function configOf(r: LoadResult): Config {
+  if (!r.ok) throw new Error(r.problems.map(formatProblem).join('\n'))
+  return r.config
+}
+
+/** The formatted problems of a config text that must be refused. */
+export function problemsOf(text: string): string[] {
+  const r = parseConfig(text)
+  if (r.ok) throw new Error('expected problems')
+  return r.problems.map(formatProblem)
 }
