@@ -27,7 +27,8 @@
 // - Connection errors (each failed reconnect) are only logged at debug: the commands that
 //   fail are what counts, and listening keeps the client from printing
 //   "[ioredis] Unhandled error event" on stderr.
-import { Redis } from 'iovalkey'
+import type { Redis } from 'iovalkey'
+import { redisClient } from './redis-client.js'
 import type { RedisStoreConfig } from '../../config/types.js'
 import type { CachedResponse } from '../../core/cached-response.js'
 import type { Logger } from '../observe/log.js'
@@ -68,21 +69,7 @@ export class RedisStore implements ResponseStore {
     this.#maxEntrySize = maxEntrySize
     this.#log = log
     this.#onError = onError
-    const u = new URL(cfg.url)
-    const client = new Redis({
-      host: u.hostname.replace(/^\[|\]$/g, ''),
-      port: u.port === '' ? 6379 : Number(u.port),
-      db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-      ...(u.username === '' ? {} : { username: decodeURIComponent(u.username) }),
-      ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
-      connectTimeout: cfg.timeoutMs,
-      commandTimeout: cfg.timeoutMs,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(times * 200, 2000),
-      enableOfflineQueue: true,
-    })
-    client.once('ready', () => { client.options.enableOfflineQueue = false })
-    client.on('error', (err: Error) => log.debug({ err: err.message }, 'cache store: Redis connection error'))
+    const client = redisClient(cfg.url, cfg.timeoutMs, log, 'cache store')
     this.#client = client
   }
 

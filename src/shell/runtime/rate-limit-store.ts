@@ -8,7 +8,8 @@
 //   open), the failure is counted (switchyard_rate_limit_store_errors_total) and
 //   switchyard_rate_limit_store_up turns 0; while down no command is sent, a check every
 //   second brings it back (as the Redis cache store does, shell/cache/redis-store.ts).
-import { Redis } from 'iovalkey'
+import type { Redis } from 'iovalkey'
+import { redisClient } from '../cache/redis-client.js'
 import { gcraCheck, type Gcra, type GcraResult } from '../../core/policies/gcra.js'
 import type { Logger } from '../observe/log.js'
 
@@ -88,21 +89,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.#limit = String(Math.max(1, Math.round(gcra.limitMs * 1000)))
     this.#log = log
     this.#onError = onError
-    const u = new URL(cfg.url)
-    const client = new Redis({
-      host: u.hostname.replace(/^\[|\]$/g, ''),
-      port: u.port === '' ? 6379 : Number(u.port),
-      db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
-      ...(u.username === '' ? {} : { username: decodeURIComponent(u.username) }),
-      ...(u.password === '' ? {} : { password: decodeURIComponent(u.password) }),
-      connectTimeout: cfg.timeoutMs,
-      commandTimeout: cfg.timeoutMs,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times: number) => Math.min(times * 200, 2000),
-      enableOfflineQueue: true,
-    })
-    client.once('ready', () => { client.options.enableOfflineQueue = false })
-    client.on('error', (err: Error) => log.debug({ err: err.message }, 'rate limit store: Redis connection error'))
+    const client = redisClient(cfg.url, cfg.timeoutMs, log, 'rate limit store')
     client.defineCommand('syGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT })
     this.#client = client
   }
