@@ -9,8 +9,9 @@ import { parseConfig } from '../../src/config/load.js'
 import { restartNeeded } from '../../src/config/restart.js'
 import type { Config } from '../../src/config/types.js'
 import { makeTestCa, type TestCa } from '../helpers/test-ca.js'
+import { expectProblems, type ExpectedProblem } from '../helpers/config.js'
 
-type Expected = [path: string, line: number, message: string | RegExp]
+type Expected = ExpectedProblem
 
 let pki: TestCa
 let garbage: string
@@ -38,12 +39,6 @@ function config(text: string): Config {
   return r.config
 }
 
-function expectProblems(text: string, expected: Expected[]): void {
-  const r = parseConfig(text)
-  if (r.ok) throw new Error('expected problems, the config is valid')
-  expect(r.problems.map((p) => [p.path, p.line])).toEqual(expected.map(([path, line]) => [path, line]))
-  r.problems.forEach((p, i) => expect(p.message).toMatch(expected[i]![2]))
-}
 
 describe('listeners[].tls.acme', () => {
   test('valid, with defaults: no certificates needed, names lower-cased, renew_before 30 days', () => {

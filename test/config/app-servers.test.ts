@@ -2,22 +2,11 @@
 // names and timeouts: values, and every bad value reported with its key path and line.
 import { describe, expect, test } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
-import type { Config } from '../../src/config/types.js'
+import { configOfText, expectProblems, type ExpectedProblem } from '../helpers/config.js'
 
-type Expected = [path: string, line: number | undefined, message: string]
+type Expected = ExpectedProblem
 
-function configOf(yaml: string): Config {
-  const r = parseConfig(yaml)
-  if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('\n'))
-  return r.config
-}
 
-function expectProblems(yaml: string, expected: Expected[]): void {
-  const r = parseConfig(yaml)
-  if (r.ok) throw new Error('expected problems, the config is valid')
-  expect(r.problems.map((p) => [p.path, p.line])).toEqual(expected.map(([path, line]) => [path, line]))
-  r.problems.forEach((p, i) => expect(p.message).toContain(expected[i]?.[2]))
-}
 
 // Line 5 is the server url; line 6 the first line added after it.
 const BASE = `listeners: [{port: 8080}]
@@ -29,7 +18,7 @@ upstreams:
 
 describe('unix: servers', () => {
   test('an absolute path: url and id are unix:/path, the socket path is kept', () => {
-    const c = configOf(BASE.replace('http://127.0.0.1:3001', 'unix:/run/gunicorn/app.sock'))
+    const c = configOfText(BASE.replace('http://127.0.0.1:3001', 'unix:/run/gunicorn/app.sock'))
     expect(c.upstreams[0]?.servers).toEqual([{ url: 'unix:/run/gunicorn/app.sock', id: 'unix:/run/gunicorn/app.sock', weight: 1, maxRequests: 0, socketPath: '/run/gunicorn/app.sock' }])
   })
 
@@ -60,13 +49,13 @@ describe('health_check.host and headers', () => {
   const hc = (body: string): string => `${BASE}    health_check:\n${body}`
 
   test('values: host as written, headers in order with their names as written', () => {
-    const c = configOf(hc('      host: app.local\n      headers: { X-Probe: "1", Accept: application/json, X-Num: 2 }\n'))
+    const c = configOfText(hc('      host: app.local\n      headers: { X-Probe: "1", Accept: application/json, X-Num: 2 }\n'))
     expect(c.upstreams[0]?.healthCheck?.host).toBe('app.local')
     expect(c.upstreams[0]?.healthCheck?.headers).toEqual([['X-Probe', '1'], ['Accept', 'application/json'], ['X-Num', '2']])
   })
 
   test.each(['app.local', 'app.local:8000', '127.0.0.1', '[::1]:8000', 'localhost'])('host %s is accepted', (host) => {
-    expect(configOf(hc(`      host: "${host}"\n`)).upstreams[0]?.healthCheck?.host).toBe(host)
+    expect(configOfText(hc(`      host: "${host}"\n`)).upstreams[0]?.healthCheck?.host).toBe(host)
   })
 
   test.each<[string, string, Expected[]]>([
@@ -93,7 +82,7 @@ describe('routes[].name and routes[].timeouts', () => {
   const routes = (body: string): string => `${BASE}routes:\n${body}`
 
   test('names default to route-<index>; timeouts are kept as written (absent keys stay the upstream\'s)', () => {
-    const c = configOf(routes('  - match: { path_prefix: /events }\n    upstream: app\n    name: events\n    timeouts: { idle: 1h }\n  - upstream: app\n'))
+    const c = configOfText(routes('  - match: { path_prefix: /events }\n    upstream: app\n    name: events\n    timeouts: { idle: 1h }\n  - upstream: app\n'))
     expect(c.routes.map((r) => r.name)).toEqual(['events', 'route-1'])
     expect(c.routes[0]?.timeouts).toEqual({ idleMs: 3_600_000 })
     expect(c.routes[1]?.timeouts).toBeUndefined()

@@ -2,23 +2,11 @@
 // resolver): values and defaults, and every bad value reported with its key path and line.
 // Nothing is looked up at load: a name that does not resolve is not a config error.
 import { describe, expect, test } from 'vitest'
-import { parseConfig } from '../../src/config/load.js'
-import type { Config } from '../../src/config/types.js'
+import { configOfText, expectProblems, type ExpectedProblem } from '../helpers/config.js'
 
-type Expected = [path: string, line: number | undefined, message: string]
+type Expected = ExpectedProblem
 
-function configOf(yaml: string): Config {
-  const r = parseConfig(yaml)
-  if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('\n'))
-  return r.config
-}
 
-function expectProblems(yaml: string, expected: Expected[]): void {
-  const r = parseConfig(yaml)
-  if (r.ok) throw new Error('expected problems, the config is valid')
-  expect(r.problems.map((p) => [p.path, p.line])).toEqual(expected.map(([path, line]) => [path, line]))
-  r.problems.forEach((p, i) => expect(p.message).toContain(expected[i]?.[2]))
-}
 
 // Line 5 is the first server; line 6 the first line added after it.
 const upstream = (server: string, extra = ''): string => `listeners: [{port: 8080}]
@@ -30,7 +18,7 @@ ${extra}`
 
 describe('values', () => {
   test('dns: and srv: entries, with url: servers next to them; defaults', () => {
-    const c = configOf(upstream('url: http://127.0.0.1:3001', `      - dns: "App.Internal.:8000"
+    const c = configOfText(upstream('url: http://127.0.0.1:3001', `      - dns: "App.Internal.:8000"
         weight: 3
         max_requests: 4
       - srv: _http._tcp.app.service.consul
@@ -51,11 +39,11 @@ describe('values', () => {
     ['::1', '[::1]:53'],
     ['[::1]:5353', '[::1]:5353'],
   ])('resolver %s -> %s', (raw, server) => {
-    expect(configOf(upstream('dns: app.internal:80', `    resolver: "${raw}"\n    resolve_interval: 5s\n`)).upstreams[0]?.resolver).toBe(server)
+    expect(configOfText(upstream('dns: app.internal:80', `    resolver: "${raw}"\n    resolve_interval: 5s\n`)).upstreams[0]?.resolver).toBe(server)
   })
 
   test('a max_requests on a dns: server allows a queue', () => {
-    expect(configOf(upstream('dns: app.internal:80', '        max_requests: 2\n    queue: {}\n')).upstreams[0]?.queue).not.toBeNull()
+    expect(configOfText(upstream('dns: app.internal:80', '        max_requests: 2\n    queue: {}\n')).upstreams[0]?.queue).not.toBeNull()
   })
 })
 

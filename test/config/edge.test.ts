@@ -6,15 +6,10 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, test } from 'vitest'
 import { parseConfig } from '../../src/config/load.js'
 import { makeTestCa, type Issued, type TestCa } from '../helpers/test-ca.js'
+import { expectProblems, type ExpectedProblem } from '../helpers/config.js'
 
-type Expected = [path: string, line: number, message: string | RegExp]
+type Expected = ExpectedProblem
 
-function expectProblems(yaml: string, expected: Expected[]): void {
-  const r = parseConfig(yaml)
-  if (r.ok) throw new Error('expected problems, the config is valid')
-  expect(r.problems.map((p) => [p.path, p.line])).toEqual(expected.map(([path, line]) => [path, line]))
-  r.problems.forEach((p, i) => expect(p.message).toMatch(expected[i]![2]))
-}
 
 const listener = (extra: string): string => `listeners:\n  - port: 8080\n${extra}upstreams: {app: {servers: [{url: "http://127.0.0.1:1"}]}}\n`
 

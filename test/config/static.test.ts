@@ -3,8 +3,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, test } from 'vitest'
-import { parseConfig } from '../../src/config/load.js'
-import type { Config } from '../../src/config/types.js'
+import { configOfText, expectProblems, type ExpectedProblem } from '../helpers/config.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-static-config-'))
 const root = join(dir, 'www')
@@ -23,27 +22,15 @@ routes:
 `
 const withStatic = (block: string): string => `${BASE}    static:\n${block}  - upstream: app\n`
 
-function configOf(yaml: string): Config {
-  const result = parseConfig(yaml)
-  if (!result.ok) throw new Error(result.problems.map((p) => `${p.path}: ${p.message} (line ${p.line})`).join('\n'))
-  return result.config
-}
 
-type Expected = [path: string, line: number | undefined, message: string]
+type Expected = ExpectedProblem
 
-function expectProblems(yaml: string, expected: Expected[]): void {
-  const result = parseConfig(yaml)
-  if (result.ok) throw new Error('expected problems, the config is valid')
-  const actual = result.problems.map((p) => [p.path, p.line, p.message] as const)
-  expect(actual.map(([path, line]) => [path, line])).toEqual(expected.map(([path, line]) => [path, line]))
-  actual.forEach(([, , message], i) => expect(message).toContain(expected[i]?.[2]))
-}
 
 const FILE_CACHE_DEFAULTS = { maxFileSize: 256 * 1024, maxSize: 32 * 1024 ** 2, maxEntries: 10_000, validMs: 1000 }
 
 describe('static routes: values', () => {
   test('defaults: no Cache-Control, no index, no precompressed siblings', () => {
-    const config = configOf(withStatic(`      root: ${root}\n`))
+    const config = configOfText(withStatic(`      root: ${root}\n`))
     expect(config.routes[0]).toEqual({
       name: 'route-0',
       host: null,
@@ -56,7 +43,7 @@ describe('static routes: values', () => {
   })
 
   test('every key set', () => {
-    const config = configOf(withStatic(`      root: ${root}/\n      cache_control: "public, max-age=3600"\n      index: index.html\n      precompressed: true\n` +
+    const config = configOfText(withStatic(`      root: ${root}/\n      cache_control: "public, max-age=3600"\n      index: index.html\n      precompressed: true\n` +
       '      file_cache: { max_file_size: 1k, max_size: 2m, max_entries: 50, valid: 250ms }\n'))
     expect(config.routes[0]?.static).toEqual({
       root, realRoot: realpathSync(root), cacheControl: 'public, max-age=3600', index: 'index.html', precompressed: true,
@@ -65,7 +52,7 @@ describe('static routes: values', () => {
   })
 
   test('file_cache: false turns it off, true and {} are the defaults, max_file_size follows a smaller max_size', () => {
-    const fileCache = (v: string): unknown => configOf(withStatic(`      root: ${root}\n      file_cache: ${v}\n`)).routes[0]?.static?.fileCache
+    const fileCache = (v: string): unknown => configOfText(withStatic(`      root: ${root}\n      file_cache: ${v}\n`)).routes[0]?.static?.fileCache
     expect(fileCache('false')).toBeNull()
     expect(fileCache('true')).toEqual(FILE_CACHE_DEFAULTS)
     expect(fileCache('{}')).toEqual(FILE_CACHE_DEFAULTS)
@@ -73,17 +60,17 @@ describe('static routes: values', () => {
   })
 
   test('index: false is the default spelled out', () => {
-    expect(configOf(withStatic(`      root: ${root}\n      index: false\n`)).routes[0]?.static?.index).toBeNull()
+    expect(configOfText(withStatic(`      root: ${root}\n      index: false\n`)).routes[0]?.static?.index).toBeNull()
   })
 
   test('a root through a symlink keeps the path as written and serves from the real path', () => {
-    const s = configOf(withStatic(`      root: ${join(dir, 'current')}\n`)).routes[0]?.static
+    const s = configOfText(withStatic(`      root: ${join(dir, 'current')}\n`)).routes[0]?.static
     expect(s?.root).toBe(join(dir, 'current'))
     expect(s?.realRoot).toBe(realpathSync(root))
   })
 
   test('the config is frozen, the static block too', () => {
-    const s = configOf(withStatic(`      root: ${root}\n`)).routes[0]?.static
+    const s = configOfText(withStatic(`      root: ${root}\n`)).routes[0]?.static
     expect(Object.isFrozen(s)).toBe(true)
   })
 

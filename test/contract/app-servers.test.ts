@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { closeAfterEach } from '../helpers/scope.js'
 import { oneUpstream } from '../helpers/config.js'
-import { request, sleep } from '../helpers/client.js'
+import { request, until } from '../helpers/client.js'
 import { scrape, seriesValue, status } from '../helpers/metrics.js'
 import type { RunningDaemon } from '../helpers/daemon.js'
 
@@ -49,15 +49,6 @@ function socketBackend(path: string): SocketBackend {
   return b
 }
 
-async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await get()
-    if (ok(v)) return v
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs} ms`)
-    await sleep(25)
-  }
-}
 
 const stateOf = async (d: RunningDaemon, url: string): Promise<string | undefined> =>
   (await status(d.adminUrl())).upstreams.app?.servers.find((s) => s.url === url)?.state

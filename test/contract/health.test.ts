@@ -6,7 +6,7 @@ import http from 'node:http'
 import { startBackend, type Backend } from '../helpers/backends.js'
 import type { RunningDaemon } from '../helpers/daemon.js'
 import { oneUpstream } from '../helpers/config.js'
-import { request, sleep } from '../helpers/client.js'
+import { request, sleep, until } from '../helpers/client.js'
 import { scrape, serverStates, seriesValue } from '../helpers/metrics.js'
 
 const { daemon, defer } = closeAfterEach()
@@ -22,15 +22,6 @@ async function checkedBackend(name: string): Promise<Backend & { health: { statu
   return Object.assign(b, { health })
 }
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await get()
-    if (ok(v)) return v
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs} ms`)
-    await sleep(25)
-  }
-}
 
 const stateChanges = (d: RunningDaemon, server: string) => d.logs.filter((l) => l.msg === 'server state changed' && l.server === server)
 

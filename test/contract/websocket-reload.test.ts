@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import { closeAfterEach } from '../helpers/scope.js'
 import { oneUpstream } from '../helpers/config.js'
-import { sleep } from '../helpers/client.js'
+import { until } from '../helpers/client.js'
 import { scrape, seriesValue } from '../helpers/metrics.js'
 import type { RunningDaemon } from '../helpers/daemon.js'
 
@@ -50,15 +50,6 @@ function roundTrip(ws: WebSocket, text: string): Promise<string> {
   })
 }
 
-async function until<T>(what: string, get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await get()
-    if (ok(v)) return v
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs} ms`)
-    await sleep(25)
-  }
-}
 
 const gauge = async (d: RunningDaemon): Promise<number | undefined> =>
   seriesValue(await scrape(d.adminUrl()), 'switchyard_websocket_connections', { upstream: 'app' })

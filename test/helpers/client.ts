@@ -57,3 +57,14 @@ export function rawExchange(port: number, bytes: string | Buffer, timeoutMs = 30
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `get` every 25 ms until `ok` holds (then its value), or throws what it still was after `timeoutMs`. */
+export async function until<T>(what: string, get: () => Promise<T> | T, ok: (v: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await get()
+    if (ok(v)) return v
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs} ms`)
+    await sleep(25)
+  }
+}
