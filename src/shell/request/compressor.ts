@@ -95,8 +95,12 @@ export class Compressor {
     if (collected !== null) {
       // One operation on the thread pool: the whole body, with the finish flag.
       this.#collected = null
-      this.#attach(this.#route.wholeStream(this.encoding, this.bytesIn) as Tagged)
       const body = collected.length === 1 ? collected[0] as Buffer : Buffer.concat(collected, this.bytesIn)
+      if (this.encoding === 'gzip') {
+        this.#route.wholeGzip.compress(body, (err, chunks) => this.#wholeCompressed(err, chunks))
+        return
+      }
+      this.#attach(this.#route.wholeStream(this.encoding, this.bytesIn) as Tagged)
       ;(this.#zlib as Tagged).write(body, () => {
         this.#flushed = true
         this.#completeIfWritten()
@@ -112,6 +116,22 @@ export class Compressor {
       this.#flushed = true
       this.#completeIfWritten()
     })
+  }
+
+  /** A whole gzip body came back from its queue (runtime/whole-gzip.ts): written, and done. */
+  #wholeCompressed(err: Error | null, chunks: Buffer[]): void {
+    if (this.#done) return // the client left meanwhile
+    if (err !== null) {
+      this.failed(err)
+      return
+    }
+    // At most WHOLE_MAX or so: written at once, the socket's buffer takes the rest.
+    for (const chunk of chunks) {
+      this.bytesOut += chunk.length
+      this.#res.write(chunk)
+    }
+    this.#finish()
+    this.#owner.compressedEnd()
   }
 
   /** A reused stream is done when its finish flush ran and nothing waits in its output. */

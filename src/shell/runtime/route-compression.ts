@@ -25,6 +25,7 @@ import { compileCompression, compressible, negotiate, type CompressionRules, typ
 import { headerMap } from '../../core/cache-rules.js'
 import type { CachedResponse } from '../../core/cached-response.js'
 import type { Metrics } from '../observe/metrics.js'
+import { wholeGzip, type WholeGzip } from './whole-gzip.js'
 
 /** The flush that ends a response on a reused stream. */
 export function finishFlush(encoding: Encoding): number {
@@ -40,9 +41,6 @@ export type CompressStream = zlib.Gzip | zlib.BrotliCompress | zlib.ZstdCompress
 
 /** zstd streams made for one body of a known size: never reused. */
 const sized = new WeakSet<CompressStream>()
-/** gzip streams whose default flush is Z_FINISH (RouteCompression.wholeStream): a pool of their own. */
-const whole = new WeakSet<CompressStream>()
-
 function tagged(set: WeakSet<CompressStream>, z: CompressStream): CompressStream {
   set.add(z)
   return z
@@ -51,7 +49,7 @@ function tagged(set: WeakSet<CompressStream>, z: CompressStream): CompressStream
 /** "gzip:4" -> its idle streams, reset; shared by the routes with that algorithm and level, across reloads. */
 const idleStreams = new Map<string, CompressStream[]>()
 
-function idleOf(encoding: Encoding | 'gzip-whole', level: number): CompressStream[] {
+function idleOf(encoding: Encoding, level: number): CompressStream[] {
   const key = `${encoding}:${level}`
   let idle = idleStreams.get(key)
   if (idle === undefined) idleStreams.set(key, (idle = []))
@@ -72,12 +70,15 @@ export class RouteCompression {
   readonly #responses: Record<Encoding, CounterChild>
   readonly #stored = new WeakMap<CachedResponse, StoredForms>()
   /** Reset streams of the route's gzip and zstd levels, waiting for their next response (shared). */
-  readonly #idle: { readonly gzip: CompressStream[]; readonly gzipWhole: CompressStream[]; readonly zstd: CompressStream[] }
+  readonly #idle: { readonly gzip: CompressStream[]; readonly zstd: CompressStream[] }
+  /** Whole bodies at the route's gzip level (runtime/whole-gzip.ts: bounded streams and a queue). */
+  readonly wholeGzip: WholeGzip
 
   constructor(config: CompressConfig, route: string, metrics: Metrics) {
     this.rules = compileCompression(config)
     this.#levels = config.levels
-    this.#idle = { gzip: idleOf('gzip', config.levels.gzip), gzipWhole: idleOf('gzip-whole', config.levels.gzip), zstd: idleOf('zstd', config.levels.zstd) }
+    this.#idle = { gzip: idleOf('gzip', config.levels.gzip), zstd: idleOf('zstd', config.levels.zstd) }
+    this.wholeGzip = wholeGzip(config.levels.gzip)
     this.#bytesIn = metrics.compressionBytes.labels(route, 'in')
     this.#bytesOut = metrics.compressionBytes.labels(route, 'out')
     this.#bytesIn.inc(0)
@@ -120,11 +121,10 @@ export class RouteCompression {
 
   /**
    * A stream for one whole body of `length` bytes, written at once: its default flush is the
-   * finish flag, so the one write ends the response. gzip ones are reused (their own pool);
-   * zstd and brotli ones are made for the body (told its size) and not reused.
+   * finish flag, so the one write ends the response. zstd and brotli ones are made for the body
+   * (told its size) and not reused; gzip has its queue (wholeGzip).
    */
-  wholeStream(encoding: Encoding, length: number): CompressStream {
-    if (encoding === 'gzip') return this.#idle.gzipWhole.pop() ?? tagged(whole, zlib.createGzip({ level: this.#levels.gzip, flush: zlib.constants.Z_FINISH }))
+  wholeStream(encoding: 'zstd' | 'br', length: number): CompressStream {
     if (encoding === 'br') return zlib.createBrotliCompress({ ...(this.#options('br', length) as zlib.BrotliOptions), flush: zlib.constants.BROTLI_OPERATION_FINISH })
     return tagged(sized, zlib.createZstdCompress({ ...(this.#options('zstd', length) as zlib.ZstdOptions), flush: zlib.constants.ZSTD_e_end }))
   }
@@ -135,7 +135,7 @@ export class RouteCompression {
       if (!stream.destroyed) stream.destroy()
       return
     }
-    const idle = whole.has(stream) ? this.#idle.gzipWhole : this.#idle[encoding]
+    const idle = this.#idle[encoding]
     if (idle.length >= POOL_SIZE) {
       stream.destroy()
       return
