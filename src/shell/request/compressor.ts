@@ -17,6 +17,7 @@ import type { ServerResponse } from 'node:http'
 import type { Transform } from 'node:stream'
 import type { Encoding } from '../../core/policies/compression.js'
 import { finishFlush, type CompressStream, type RouteCompression } from '../runtime/route-compression.js'
+import type { WholeEncoding } from '../runtime/whole-bodies.js'
 
 /** What a Compressor reports to (an Exchange, or a CachedExchange fed by a fill). */
 export interface CompressorOwner {
@@ -63,7 +64,8 @@ export class Compressor {
     this.#route = route
     this.#owner = owner
     this.#res = res
-    // Not brotli: measured slower that way (its encoder is new for each response anyway).
+    // gzip and zstd (runtime/whole-bodies.ts). Not brotli: measured slower that way (its encoder
+    // is new for each response anyway).
     if (length >= 0 && length <= WHOLE_MAX && encoding !== 'br') this.#collected = []
     else this.#attach(route.stream(encoding, length) as Tagged)
   }
@@ -96,15 +98,7 @@ export class Compressor {
       // One operation on the thread pool: the whole body, with the finish flag.
       this.#collected = null
       const body = collected.length === 1 ? collected[0] as Buffer : Buffer.concat(collected, this.bytesIn)
-      if (this.encoding === 'gzip') {
-        this.#route.wholeGzip.compress(body, (err, chunks) => this.#wholeCompressed(err, chunks))
-        return
-      }
-      this.#attach(this.#route.wholeStream(this.encoding, this.bytesIn) as Tagged)
-      ;(this.#zlib as Tagged).write(body, () => {
-        this.#flushed = true
-        this.#completeIfWritten()
-      })
+      this.#route.whole(this.encoding as WholeEncoding).compress(body, (err, chunks) => this.#wholeCompressed(err, chunks))
       return
     }
     const z = this.#zlib as Tagged
@@ -118,7 +112,7 @@ export class Compressor {
     })
   }
 
-  /** A whole gzip body came back from its queue (runtime/whole-gzip.ts): written, and done. */
+  /** A whole gzip or zstd body came back from its queue (runtime/whole-bodies.ts): written, and done. */
   #wholeCompressed(err: Error | null, chunks: Buffer[]): void {
     if (this.#done) return // the client left meanwhile
     if (err !== null) {

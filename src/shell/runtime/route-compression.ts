@@ -9,8 +9,9 @@
 // gzip 1 (its state is ~260 KiB for gzip, ~850 KiB for zstd, allocated, zeroed and tracked
 // as external memory each time): measured 2026-12-06, 10 KiB at gzip 4 on one core, 110 µs
 // of CPU per response with a new stream, 85 µs with a reused one. A brotli stream is not
-// reused (Node's reset makes a new encoder anyway), nor a zstd one for a body of known length
-// (see stream()).
+// reused (Node's reset makes a new encoder anyway), nor a zstd one for a streamed body of known
+// length (see stream()). Bodies of known length up to 64 KiB (gzip, zstd) are compressed whole,
+// through a bounded set of streams of their own and a queue (runtime/whole-bodies.ts).
 //
 // Cached routes: a stored response is kept as the server sent it (one entry for every client);
 // its compressed form in each encoding is made once, on the first hit that asks for it (zlib's
@@ -25,7 +26,7 @@ import { compileCompression, compressible, negotiate, type CompressionRules, typ
 import { headerMap } from '../../core/cache-rules.js'
 import type { CachedResponse } from '../../core/cached-response.js'
 import type { Metrics } from '../observe/metrics.js'
-import { wholeGzip, type WholeGzip } from './whole-gzip.js'
+import { wholeBodies, type WholeBodies, type WholeEncoding } from './whole-bodies.js'
 
 /** The flush that ends a response on a reused stream. */
 export function finishFlush(encoding: Encoding): number {
@@ -41,10 +42,6 @@ export type CompressStream = zlib.Gzip | zlib.BrotliCompress | zlib.ZstdCompress
 
 /** zstd streams made for one body of a known size: never reused. */
 const sized = new WeakSet<CompressStream>()
-function tagged(set: WeakSet<CompressStream>, z: CompressStream): CompressStream {
-  set.add(z)
-  return z
-}
 
 /** "gzip:4" -> its idle streams, reset; shared by the routes with that algorithm and level, across reloads. */
 const idleStreams = new Map<string, CompressStream[]>()
@@ -71,14 +68,14 @@ export class RouteCompression {
   readonly #stored = new WeakMap<CachedResponse, StoredForms>()
   /** Reset streams of the route's gzip and zstd levels, waiting for their next response (shared). */
   readonly #idle: { readonly gzip: CompressStream[]; readonly zstd: CompressStream[] }
-  /** Whole bodies at the route's gzip level (runtime/whole-gzip.ts: bounded streams and a queue). */
-  readonly wholeGzip: WholeGzip
+  /** Whole bodies at the route's gzip and zstd levels (runtime/whole-bodies.ts: bounded streams and a queue). */
+  readonly #whole: Readonly<Record<WholeEncoding, WholeBodies>>
 
   constructor(config: CompressConfig, route: string, metrics: Metrics) {
     this.rules = compileCompression(config)
     this.#levels = config.levels
     this.#idle = { gzip: idleOf('gzip', config.levels.gzip), zstd: idleOf('zstd', config.levels.zstd) }
-    this.wholeGzip = wholeGzip(config.levels.gzip)
+    this.#whole = { gzip: wholeBodies('gzip', config.levels.gzip), zstd: wholeBodies('zstd', config.levels.zstd) }
     this.#bytesIn = metrics.compressionBytes.labels(route, 'in')
     this.#bytesOut = metrics.compressionBytes.labels(route, 'out')
     this.#bytesIn.inc(0)
@@ -104,7 +101,7 @@ export class RouteCompression {
    */
   stream(encoding: Encoding, length: number): CompressStream {
     if (encoding === 'br') return zlib.createBrotliCompress(this.#options(encoding, length) as zlib.BrotliOptions)
-    // zstd with a known length: a new stream told the size, its tables sized to the body (never
+    // zstd with a known length (past WHOLE_MAX: streamed): a new stream told the size, its tables sized to the body (never
     // reused: the size is the stream's). A reused zstd stream starts each frame with its
     // full-size tables, which costs 4 to 5 times more once several streams take turns on a core
     // (measured 2026-12-06, 10 KiB at level 3: 90 µs alone, 375 to 470 µs with 8 to 50 at once;
@@ -119,14 +116,9 @@ export class RouteCompression {
     return encoding === 'gzip' ? zlib.createGzip(this.#options(encoding, -1) as zlib.ZlibOptions) : zlib.createZstdCompress(this.#options(encoding, -1) as zlib.ZstdOptions)
   }
 
-  /**
-   * A stream for one whole body of `length` bytes, written at once: its default flush is the
-   * finish flag, so the one write ends the response. zstd and brotli ones are made for the body
-   * (told its size) and not reused; gzip has its queue (wholeGzip).
-   */
-  wholeStream(encoding: 'zstd' | 'br', length: number): CompressStream {
-    if (encoding === 'br') return zlib.createBrotliCompress({ ...(this.#options('br', length) as zlib.BrotliOptions), flush: zlib.constants.BROTLI_OPERATION_FINISH })
-    return tagged(sized, zlib.createZstdCompress({ ...(this.#options('zstd', length) as zlib.ZstdOptions), flush: zlib.constants.ZSTD_e_end }))
+  /** The bounded streams and queue that compress whole gzip or zstd bodies at the route's level. */
+  whole(encoding: WholeEncoding): WholeBodies {
+    return this.#whole[encoding]
   }
 
   /** A stream that finished its response: reset and kept for the next one (up to POOL_SIZE), or dropped. */

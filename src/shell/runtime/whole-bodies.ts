@@ -1,17 +1,22 @@
-// gzip for whole bodies (a response of known length up to compressor.ts's WHOLE_MAX): each body
-// is one write with the finish flag on a reused stream, and the streams of one level are
-// bounded: as many as the thread pool has threads (UV_THREADPOOL_SIZE, 4 by default), since no
-// more than that can compress at once anyway. A body that finds every stream busy waits its
-// turn in a FIFO queue. So a burst of responses never makes new streams: making one (its
-// ~260 KiB of state allocated, zeroed and tracked as external memory, then collected) cost more
-// than compressing the body — measured 2026-12-06, 10 KiB of JSON at gzip 1 on one core with 50
-// at once: 150-160 µs of CPU per body with a new stream each (zlib.gzip), ~20 µs through 4
-// reused streams and this queue. Memory: at most that many streams per level, however many
-// responses are in flight. The work stays on the thread pool (async writes): the event loop
-// never waits for zlib.
+// gzip and zstd for whole bodies (a response of known length up to compressor.ts's
+// WHOLE_MAX): each body is one write with the finish flag on a reused stream, and the streams
+// of one algorithm and level are bounded: as many as the thread pool has threads
+// (UV_THREADPOOL_SIZE, 4 by default), since no more than that can compress at once anyway. A
+// body that finds every stream busy waits its turn in a FIFO queue. So a burst of responses
+// never makes new streams: making one (~260 KiB of state for gzip, ~850 KiB for zstd,
+// allocated, zeroed and tracked as external memory, then collected) cost more than
+// compressing the body. Measured 2026-12-06, 10 KiB of JSON, 50 at once on one core: gzip 1,
+// 150-160 µs of CPU per body with a new stream each (zlib.gzip), ~20 µs through 4 reused
+// streams and this queue; zstd 3, 176-191 µs with a new stream told the body's size, 126 µs
+// through 4 reused ones, the same output. (A reused zstd stream is told the size anyway: the
+// body's one write ends the frame, and zstd takes the size of a frame given whole in its first
+// call, so its tables fit the body. What made reused zstd streams slow before was their
+// number: 8 to 50 of them taking turns on a core.) Memory: at most that many streams per
+// algorithm and level, however many responses are in flight. The work stays on the thread
+// pool (async writes): the event loop never waits for zlib.
 import zlib from 'node:zlib'
 
-/** Streams per gzip level: the thread pool's size. */
+/** Streams per algorithm and level: the thread pool's size. */
 export const WHOLE_STREAMS = Math.max(1, Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10) || 4)
 
 /** The compressed body (its chunks, in order), or the zlib error. */
@@ -22,8 +27,11 @@ interface Job {
   readonly done: WholeDone
 }
 
-/** A gzip stream with the output of its current body (reset() is zlib's, untyped in @types/node). */
-type Worker = zlib.Gzip & { chunks: Buffer[]; length: number; reset(): void }
+/** A zlib stream with the output of its current body (reset() is zlib's, untyped in @types/node). */
+type Worker = (zlib.Gzip | zlib.ZstdCompress) & { chunks: Buffer[]; length: number; reset(): void }
+
+/** The algorithms whose streams are reused for whole bodies (brotli's reset makes a new encoder). */
+export type WholeEncoding = 'gzip' | 'zstd'
 
 function onChunk(this: Worker, chunk: Buffer): void {
   this.chunks.push(chunk)
@@ -33,15 +41,17 @@ function onChunk(this: Worker, chunk: Buffer): void {
 /** A swallowed 'error' event: the failure reaches the job through the write's callback. */
 function ignore(): void {}
 
-/** The gzip streams of one level and the bodies waiting for them. */
-export class WholeGzip {
+/** The streams of one algorithm and level, and the bodies waiting for them. */
+export class WholeBodies {
+  readonly #encoding: WholeEncoding
   readonly #level: number
   readonly #free: Worker[] = []
   #made = 0
   readonly #waiting: Job[] = []
   #head = 0
 
-  constructor(level: number) {
+  constructor(encoding: WholeEncoding, level: number) {
+    this.#encoding = encoding
     this.#level = level
   }
 
@@ -64,7 +74,10 @@ export class WholeGzip {
 
   #make(): Worker {
     this.#made++
-    const z = zlib.createGzip({ level: this.#level, flush: zlib.constants.Z_FINISH }) as Worker
+    const z = (this.#encoding === 'gzip'
+      ? zlib.createGzip({ level: this.#level, flush: zlib.constants.Z_FINISH })
+      // A 1 MiB window at most, as the route's other zstd streams (route-compression.ts).
+      : zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_compressionLevel]: this.#level, [zlib.constants.ZSTD_c_windowLog]: 20 }, flush: zlib.constants.ZSTD_e_end })) as Worker
     z.chunks = []
     z.length = 0
     z.on('data', onChunk)
@@ -113,11 +126,12 @@ export class WholeGzip {
   }
 }
 
-/** One per level, shared by every route (and config) with that level, across reloads. */
-const byLevel = new Map<number, WholeGzip>()
+/** One per algorithm and level, shared by every route (and config) with them, across reloads. */
+const shared = new Map<string, WholeBodies>()
 
-export function wholeGzip(level: number): WholeGzip {
-  let w = byLevel.get(level)
-  if (w === undefined) byLevel.set(level, (w = new WholeGzip(level)))
+export function wholeBodies(encoding: WholeEncoding, level: number): WholeBodies {
+  const key = `${encoding}:${level}`
+  let w = shared.get(key)
+  if (w === undefined) shared.set(key, (w = new WholeBodies(encoding, level)))
   return w
 }
