@@ -14,8 +14,8 @@
 // through a bounded set of streams of their own and a queue (runtime/whole-bodies.ts).
 //
 // Cached routes: a stored response is kept as the server sent it (one entry for every client);
-// its compressed form in each encoding is made once, on the first hit that asks for it (zlib's
-// one-shot functions, on the thread pool), and kept beside the entry in a WeakMap: it lives as
+// its compressed form in each encoding is made once, on the first hit that asks for it (on the
+// thread pool: gzip and zstd through the whole-body streams, brotli with its one-shot function), and kept beside the entry in a WeakMap: it lives as
 // long as the stored entry object, and a hit afterwards writes that Buffer as it is. A memory
 // store keeps its entry objects, so each entry is compressed once per encoding; a Redis store
 // makes a new object on each read, so there each hit compresses (not stored in Redis).
@@ -152,13 +152,18 @@ export class RouteCompression {
     return known ? { params, pledgedSrcSize: length } : { params }
   }
 
-  /** A whole body compressed at once, on the thread pool (a cached response's form). */
+  /**
+   * A whole body compressed at once, on the thread pool (a cached response's form): gzip and
+   * zstd through the route's whole-body streams (with a Redis store every hit compresses, so a
+   * new stream each time would cost more than the body), brotli with its one-shot function.
+   */
   compressBuffer(encoding: Encoding, body: Buffer): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      const done = (err: Error | null, out: Buffer): void => (err === null ? resolve(out) : reject(err))
-      if (encoding === 'gzip') zlib.gzip(body, this.#options('gzip', body.length) as zlib.ZlibOptions, done)
-      else if (encoding === 'br') zlib.brotliCompress(body, this.#options('br', body.length) as zlib.BrotliOptions, done)
-      else zlib.zstdCompress(body, this.#options('zstd', body.length) as zlib.ZstdOptions, done)
+      if (encoding === 'br') {
+        zlib.brotliCompress(body, this.#options('br', body.length) as zlib.BrotliOptions, (err, out) => (err === null ? resolve(out) : reject(err)))
+        return
+      }
+      this.#whole[encoding].compress(body, (err, chunks, length) => (err === null ? resolve(chunks.length === 1 ? chunks[0] as Buffer : Buffer.concat(chunks, length)) : reject(err)))
     })
   }
 
