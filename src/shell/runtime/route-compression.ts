@@ -5,20 +5,22 @@
 //
 // zlib streams are reused: a gzip or zstd stream that finished a response cleanly is reset
 // (deflateReset, ZSTD_CCtx_reset: its memory kept) and kept for the next one, up to POOL_SIZE
-// idle per algorithm and level, shared by every route (and config) with that level. Making one costs more than compressing 10 KiB of JSON at
-// gzip 1 (its state is ~260 KiB for gzip, ~850 KiB for zstd, allocated, zeroed and tracked
-// as external memory each time): measured 2026-12-06, 10 KiB at gzip 4 on one core, 110 µs
-// of CPU per response with a new stream, 85 µs with a reused one. A brotli stream is not
-// reused (Node's reset makes a new encoder anyway), nor a zstd one for a streamed body of known
-// length (see stream()). Bodies of known length up to 64 KiB (gzip, zstd) are compressed whole,
-// through a bounded set of streams of their own and a queue (runtime/whole-bodies.ts).
+// idle per algorithm and level, shared by every route (and config) with that level. Making
+// one costs more than compressing 10 KiB of JSON at gzip 1 (its state is ~260 KiB for gzip,
+// ~850 KiB for zstd, allocated, zeroed and tracked as external memory each time): measured
+// 2026-12-06, 10 KiB at gzip 4 on one core, 110 µs of CPU per response with a new stream, 85
+// µs with a reused one. A brotli stream is not reused (Node's reset makes a new encoder
+// anyway), nor a zstd one for a streamed body of known length (see stream()). Bodies of known
+// length up to 64 KiB (gzip, zstd) are compressed whole, through a bounded set of streams of
+// their own and a queue (runtime/whole-bodies.ts).
 //
 // Cached routes: a stored response is kept as the server sent it (one entry for every client);
 // its compressed form in each encoding is made once, on the first hit that asks for it (on the
-// thread pool: gzip and zstd through the whole-body streams, brotli with its one-shot function), and kept beside the entry in a WeakMap: it lives as
-// long as the stored entry object, and a hit afterwards writes that Buffer as it is. A memory
-// store keeps its entry objects, so each entry is compressed once per encoding; a Redis store
-// makes a new object on each read, so there each hit compresses (not stored in Redis).
+// thread pool: gzip and zstd through the whole-body streams, brotli with its one-shot
+// function), and kept beside the entry in a WeakMap: it lives as long as the stored entry
+// object, and a hit afterwards writes that Buffer as it is. A memory store keeps its entry
+// objects, so each entry is compressed once per encoding; a Redis store makes a new object on
+// each read, so there each hit compresses (not stored in Redis).
 import zlib from 'node:zlib'
 import type { IncomingMessage } from 'node:http'
 import type { CompressConfig } from '../../config/policy-types.js'
@@ -101,8 +103,8 @@ export class RouteCompression {
    */
   stream(encoding: Encoding, length: number): CompressStream {
     if (encoding === 'br') return zlib.createBrotliCompress(this.#options(encoding, length) as zlib.BrotliOptions)
-    // zstd with a known length (past WHOLE_MAX: streamed): a new stream told the size, its tables sized to the body (never
-    // reused: the size is the stream's). A reused zstd stream starts each frame with its
+    // zstd with a known length (past WHOLE_MAX, so streamed): a new stream told the size, its
+    // tables sized to the body (never reused: the size is the stream's). A reused zstd stream starts each frame with its
     // full-size tables, which costs 4 to 5 times more once several streams take turns on a core
     // (measured 2026-12-06, 10 KiB at level 3: 90 µs alone, 375 to 470 µs with 8 to 50 at once;
     // in the daemon at c50, 1,340 µs of CPU per response against 270 µs with the size told).

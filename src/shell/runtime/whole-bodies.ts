@@ -28,14 +28,14 @@ interface Job {
 }
 
 /** A zlib stream with the output of its current body (reset() is zlib's, untyped in @types/node). */
-type Worker = (zlib.Gzip | zlib.ZstdCompress) & { chunks: Buffer[]; length: number; reset(): void }
+type Worker = (zlib.Gzip | zlib.ZstdCompress) & { chunks: Buffer[]; outBytes: number; reset(): void }
 
 /** The algorithms whose streams are reused for whole bodies (brotli's reset makes a new encoder). */
 export type WholeEncoding = 'gzip' | 'zstd'
 
 function onChunk(this: Worker, chunk: Buffer): void {
   this.chunks.push(chunk)
-  this.length += chunk.length
+  this.outBytes += chunk.length
 }
 
 /** A swallowed 'error' event: the failure reaches the job through the write's callback. */
@@ -79,7 +79,7 @@ export class WholeBodies {
       // A 1 MiB window at most, as the route's other zstd streams (route-compression.ts).
       : zlib.createZstdCompress({ params: { [zlib.constants.ZSTD_c_compressionLevel]: this.#level, [zlib.constants.ZSTD_c_windowLog]: 20 }, flush: zlib.constants.ZSTD_e_end })) as Worker
     z.chunks = []
-    z.length = 0
+    z.outBytes = 0
     z.on('data', onChunk)
     z.on('error', ignore)
     return z
@@ -90,13 +90,13 @@ export class WholeBodies {
       // Its output was emitted as 'data' before this callback (a flowing stream); read what a
       // paused moment may have left in its buffer, so no byte of this body reaches the next.
       while (err == null && worker.readableLength > 0 && worker.read() !== null);
-      const { chunks, length } = worker
+      const { chunks, outBytes } = worker
       worker.chunks = []
-      worker.length = 0
+      worker.outBytes = 0
       if (err == null) {
         worker.reset()
         this.#next(worker)
-        done(null, chunks, length)
+        done(null, chunks, outBytes)
       } else {
         // A failed stream is never reused: the next waiting body gets a new one.
         worker.destroy()
