@@ -138,6 +138,10 @@ upstreams: {app: {servers: [{url: "${a.url}"}]}}
     for (let i = 0; i < 40; i++) expect((await request(d.url(`/r${i}`))).status).toBe(200) // a new connection each
     await d.waitForLog(() => d.logs.filter((l) => l.msg === 'request').length === 40)
     expect(new Set(d.logs.filter((l) => l.msg === 'request').map((l) => l.pid)).size).toBe(2)
+    // What the primary read of net.ipv4.tcp_migrate_req (core/reuse-port.ts): a warning unless 1.
+    const note = d.logs.find((l) => l.sysctl === 'net.ipv4.tcp_migrate_req')
+    expect(note?.listeners).toEqual(['listener-0'])
+    expect(note?.level).toBe(note?.value === '1' ? 'info' : 'warn')
   })
 
   it('without reuse_port the primary holds the one listening socket', async () => {

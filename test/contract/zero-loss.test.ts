@@ -1,5 +1,7 @@
 // docs/operations.md#lifecycle: under steady load, ten reloads that swap servers in and out, and a
-// worker killed, fail no request: each one either succeeds or was never accepted.
+// worker killed, fail no request: each one either succeeds or was never accepted. With
+// listeners[].reuse_port the same holds when net.ipv4.tcp_migrate_req is 1 (the test sets it
+// when it may, and puts the old value back; core/reuse-port.ts says why).
 // The load makes a new connection per request, so "never accepted" is unambiguous
 // (connection refused); every accepted request must come back 200 from a live server.
 import { describe, expect, it } from 'vitest'
@@ -9,6 +11,10 @@ import { startBackend, type Backend } from '../helpers/backends.js'
 import { startDaemon, type RunningDaemon } from '../helpers/daemon.js'
 import { oneUpstream } from '../helpers/config.js'
 import { sleep } from '../helpers/client.js'
+import { freePort } from '../helpers/prometheus.js'
+import { readFileSync } from 'node:fs'
+
+const MIGRATE = '/proc/sys/net/ipv4/tcp_migrate_req'
 
 const LOOPS = 8
 const MAX_SECONDS = 30
@@ -55,12 +61,12 @@ async function backends(): Promise<Backend[]> {
   return Promise.all(['a', 'b', 'c'].map((n) => startBackend(n, (_req, res) => { setTimeout(() => res.end(n), 3) })))
 }
 
-async function reloadTenTimes(d: RunningDaemon, servers: Backend[], top: string, midway: () => void): Promise<void> {
+async function reloadTenTimes(d: RunningDaemon, servers: Backend[], top: string, midway: () => void, listener: (yaml: string) => string): Promise<void> {
   const sets = [[0, 1], [1, 2], [2, 0]]
   for (let i = 1; i <= 10; i++) {
     const set = sets[i % 3]!.map((j) => servers[j]!.url)
     const before = d.logs.length
-    writeFileSync(d.file, oneUpstream(set, '', top))
+    writeFileSync(d.file, listener(oneUpstream(set, '', top)))
     d.proc.kill('SIGHUP')
     await d.waitForLog((l) => d.logs.indexOf(l) >= before && l.msg === 'config reloaded')
     if (i === 5) midway()
@@ -72,14 +78,14 @@ async function reloadTenTimes(d: RunningDaemon, servers: Backend[], top: string,
  * Steady load through ten reloads; `during` runs alongside them (a worker killed) and
  * resolves once its effect is over. Every accepted request must succeed.
  */
-async function underLoad(label: string, top: string, during: (d: RunningDaemon) => { midway: () => void; done: () => Promise<void> }): Promise<void> {
+async function underLoad(label: string, top: string, during: (d: RunningDaemon) => { midway: () => void; done: () => Promise<void> }, listener: (yaml: string) => string = (y) => y): Promise<void> {
   const servers = await backends()
-  const d = await startDaemon(oneUpstream([servers[0]!.url, servers[1]!.url], '', top))
+  const d = await startDaemon(listener(oneUpstream([servers[0]!.url, servers[1]!.url], '', top)))
   try {
     const running = load(d.port())
     await sleep(300)
     const extra = during(d)
-    await reloadTenTimes(d, servers, top, extra.midway)
+    await reloadTenTimes(d, servers, top, extra.midway, listener)
     await extra.done()
     await sleep(300)
     const out = await running.stop()
@@ -99,16 +105,36 @@ describe('zero loss', () => {
   }, 60_000)
 
   it('two workers: ten reloads and a worker killed under load fail no request', async () => {
-    await underLoad('2 workers', 'workers: 2\nlog: { access_log: false }', (d) => {
-      const victim = Number(d.logs.find((l) => l.msg === 'worker ready')!.worker_pid)
-      return {
-        midway: () => process.kill(victim, 'SIGTERM'),
-        done: async () => {
-          const replaced = await d.waitForLog((l) => l.msg === 'worker died: restarting it')
-          expect(replaced.worker_pid).toBe(victim)
-          await d.waitForLog((l) => l.msg === 'worker ready' && l.worker === replaced.worker && l.worker_pid !== victim)
-        },
-      }
-    })
+    await underLoad('2 workers', 'workers: 2\nlog: { access_log: false }', workerStopped)
+  }, 60_000)
+
+  it('two workers with reuse_port and net.ipv4.tcp_migrate_req=1: the same', async (ctx) => {
+    let before: string
+    try {
+      before = readFileSync(MIGRATE, 'utf8').trim()
+      if (before !== '1') writeFileSync(MIGRATE, '1')
+    } catch (err) {
+      ctx.skip(`${MIGRATE} cannot be read or set here (${(err as Error).message})`)
+      return
+    }
+    const port = await freePort()
+    try {
+      await underLoad('2 workers, reuse_port', 'workers: 2\nlog: { access_log: false }', workerStopped, (y) => y.replace('port: 0\n', `port: ${port}\n    reuse_port: true\n`))
+    } finally {
+      if (before !== '1') writeFileSync(MIGRATE, before)
+    }
   }, 60_000)
 })
+
+/** A worker stopped (SIGTERM) midway through the reloads, and its replacement ready. */
+function workerStopped(d: RunningDaemon): { midway: () => void; done: () => Promise<void> } {
+  const victim = Number(d.logs.find((l) => l.msg === 'worker ready')!.worker_pid)
+  return {
+    midway: () => process.kill(victim, 'SIGTERM'),
+    done: async () => {
+      const replaced = await d.waitForLog((l) => l.msg === 'worker died: restarting it')
+      expect(replaced.worker_pid).toBe(victim)
+      await d.waitForLog((l) => l.msg === 'worker ready' && l.worker === replaced.worker && l.worker_pid !== victim)
+    },
+  }
+}

@@ -12,6 +12,7 @@
 // HTTP-01 token to every worker, waiting for their acknowledgements before validation.
 // Ready means every worker has bound every listener.
 import cluster, { type Worker } from 'node:cluster'
+import { readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { AggregatorRegistry } from 'prom-client'
 import type { Config, ServerConfig } from '../../config/types.js'
@@ -27,6 +28,7 @@ import { isFromWorker, type FromWorker, type ToWorker } from './ipc.js'
 import type { Control } from './control.js'
 import { ServerAdmin } from './server-admin.js'
 import { startAcme } from './acme-start.js'
+import { MIGRATE_SYSCTL, reusePortNote } from '../../core/reuse-port.js'
 
 export function workerCount(config: Config): number {
   return config.workers === 'auto' ? availableParallelism() : config.workers
@@ -195,6 +197,7 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
       await askAll((id) => ({ type: 'switchyard:challenge', id, token, keyAuthorization }))
     },
   })
+  noteReusePort(config, count, log)
   cluster.setupPrimary({ silent: false })
   slots.forEach((slot, i) => fork(slot, i))
   const first = await Promise.race([allReady.then(() => 0), done])
@@ -232,4 +235,17 @@ export async function runPrimary(config: Config, log: Logger, metrics: Metrics, 
       for (const s of slots) s.worker?.process.kill('SIGKILL')
     },
   }, { workers: count })
+}
+
+/** reuse_port: whether a worker that exits hands its queued connections over (core/reuse-port.ts). */
+function noteReusePort(config: Config, workers: number, log: Logger): void {
+  const listeners = config.listeners.filter((l) => l.reusePort).map((l) => l.name)
+  let migrate: string | null = null
+  try {
+    migrate = readFileSync(`/proc/sys/${MIGRATE_SYSCTL.replaceAll('.', '/')}`, 'utf8')
+  } catch {
+    // No such sysctl here: an older kernel, or not Linux.
+  }
+  const note = reusePortNote(listeners, workers, migrate)
+  if (note !== null) log[note.level]({ listeners, sysctl: MIGRATE_SYSCTL, value: migrate?.trim() ?? null }, note.msg)
 }
