@@ -7,7 +7,8 @@
 #
 # TARGET: a dist/ folder (switchyard; `bare` turns the access log and request metrics off),
 # `pool` (bench/proxies/pool-dispatch.mjs) or `memory` (bench/proxies/node-memory.mjs, the
-# answer of /cacheable). The proxy runs alone on CPU 1; wrk and two backends
+# answer of /cacheable; with FILE set, that file's bytes as switchyard's static route sends
+# them). The proxy runs alone on CPU 1; wrk and two backends
 # (bench/backends/http.mjs) on CPU 0. Writes $OUT/NAME/*.cpuprofile and $OUT/NAME/reqs.
 # Env: OUT (default /tmp/switchyard-profiles), CONNS (50), DUR (8 s), URLPATH (/),
 # EXTRA (YAML appended to switchyard's config: a cache, a route), PORT_BASE (9500).
@@ -36,7 +37,7 @@ for i in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$B1P/" && break; s
 PROF=(--cpu-prof --cpu-prof-dir="$OUT/$NAME")
 case $TARGET in
   pool) PORT=$PORT BACKENDS=http://127.0.0.1:$B1P,http://127.0.0.1:$B2P taskset -c 1 node "${PROF[@]}" "$ROOT/bench/proxies/pool-dispatch.mjs" & P=$! ;;
-  memory) PORT=$PORT BACKENDS=http://127.0.0.1:$B1P FETCH_PATH=/cacheable taskset -c 1 node "${PROF[@]}" "$ROOT/bench/proxies/node-memory.mjs" & P=$! ;;
+  memory) PORT=$PORT BACKENDS=http://127.0.0.1:$B1P FETCH_PATH=/cacheable ANSWER=${FILE:+proxy} taskset -c 1 node "${PROF[@]}" "$ROOT/bench/proxies/node-memory.mjs" & P=$! ;;
   *) taskset -c 1 node "${PROF[@]}" "$TARGET/cli.js" --config "$D/c.yaml" > /dev/null 2> "$D/err" & P=$! ;;
 esac
 for i in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
