@@ -7,10 +7,10 @@
 // the dead read buffers to V8's external-memory limit (request/body-gc.ts). Measured on
 // 2026-12-06: +73 MiB each before body-gc.ts, +0 to +5 MiB with it.
 import http from 'node:http'
-import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { closeAfterEach } from '../helpers/scope.js'
 import type { RunningDaemon } from '../helpers/daemon.js'
+import { peakAbove, pump, rssMiB } from '../helpers/memory.js'
 
 const { backend, daemon } = closeAfterEach()
 const MiB = 1024 * 1024
@@ -18,34 +18,9 @@ const SIZE = 64 * MiB
 const BOUND_MiB = 16
 const CHUNK = Buffer.alloc(64 * 1024, 7)
 
-const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
-
-/** Writes SIZE bytes to `out` as fast as it drains, then ends it. */
-function pump(out: http.ClientRequest | http.ServerResponse): void {
-  let sent = 0
-  const more = (): void => {
-    while (sent < SIZE) {
-      sent += CHUNK.length
-      if (!out.write(CHUNK)) {
-        out.once('drain', more)
-        return
-      }
-    }
-    out.end()
-  }
-  more()
-}
-
 /** The daemon's peak RSS above `idle` (MiB) while `transfer` runs. */
 async function peakDuring(pid: number, idle: number, transfer: () => Promise<void>): Promise<number> {
-  let peak = rssMiB(pid)
-  const sampler = setInterval(() => { peak = Math.max(peak, rssMiB(pid)) }, 100)
-  try {
-    await transfer()
-  } finally {
-    clearInterval(sampler)
-  }
-  return Math.max(peak, rssMiB(pid)) - idle
+  return (await peakAbove(pid, idle, transfer)).peak
 }
 
 function upload(d: RunningDaemon, chunked: boolean): Promise<void> {
@@ -56,7 +31,7 @@ function upload(d: RunningDaemon, chunked: boolean): Promise<void> {
       res.on('end', () => (body === String(SIZE) ? resolve() : reject(new Error(`the backend counted ${body}`))))
     })
     req.on('error', reject)
-    pump(req)
+    pump(req, SIZE, () => CHUNK)
   })
 }
 
@@ -85,7 +60,7 @@ describe('memory of a streamed body', () => {
         return
       }
       res.writeHead(200, { 'content-length': SIZE })
-      pump(res)
+      pump(res, SIZE, () => CHUNK)
     })
     const d = await daemon(`
 listeners: [{ address: 127.0.0.1, port: 0 }]

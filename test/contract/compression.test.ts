@@ -8,7 +8,6 @@ import { execFile } from 'node:child_process'
 import http from 'node:http'
 import http2 from 'node:http2'
 import { randomBytes } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
 import { describe, expect, it } from 'vitest'
@@ -17,6 +16,7 @@ import { scrape, seriesValue } from '../helpers/metrics.js'
 import type { RunningDaemon } from '../helpers/daemon.js'
 import { needTool } from '../helpers/tools.js'
 import { makePki, tlsListener } from '../helpers/pki.js'
+import { peakAbove, pump, rssMiB } from '../helpers/memory.js'
 
 const run = promisify(execFile)
 const scope = closeAfterEach()
@@ -293,19 +293,7 @@ routes: [{ upstream: app, compress: { types: [application/x-ndjson, text/plain] 
     const b = await scope.backend('big', (req, res) => {
       const size = req.url === '/warm' ? WARM : SIZE
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': size })
-      let sent = 0
-      const more = (): void => {
-        while (sent < size) {
-          const piece = pieces[(sent / 65536) % pieces.length] as Buffer
-          sent += piece.length
-          if (!res.write(piece)) {
-            res.once('drain', more)
-            return
-          }
-        }
-        res.end()
-      }
-      more()
+      pump(res, size, (sent) => pieces[(sent / 65536) % pieces.length] as Buffer)
     })
     const d = await scope.daemon(`
 listeners: [{ address: 127.0.0.1, port: 0 }]
@@ -314,32 +302,24 @@ upstreams: { app: { servers: [{ url: "${b.url}" }] } }
 routes: [{ upstream: app, compress: true }]
 `)
     const pid = d.proc.pid as number
-    const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024
     // Warm up with an 8 MiB response: what is paid once (zstd's state, the thread pool's malloc
     // arenas, code) is in the idle size; what remains is what grows with the body.
     const warm = await get(d.url('/warm'), { 'accept-encoding': 'zstd' })
     expect(decode('zstd', warm.body).length).toBe(WARM)
-    const idle = rss()
-    let peak = idle
-    const sampler = setInterval(() => { peak = Math.max(peak, rss()) }, 100)
-    try {
-      const decoded = await new Promise<number>((resolve, reject) => {
-        http.get(d.url('/big'), { agent: false, headers: { 'accept-encoding': 'zstd' } }, (res) => {
-          expect(res.headers['content-encoding']).toBe('zstd')
-          let n = 0
-          const unzip = zlib.createZstdDecompress()
-          unzip.on('data', (c: Buffer) => { n += c.length })
-          unzip.on('end', () => resolve(n))
-          unzip.on('error', reject)
-          res.pipe(unzip)
-        }).on('error', reject)
-      })
-      expect(decoded).toBe(SIZE)
-    } finally {
-      clearInterval(sampler)
-    }
-    peak = Math.max(peak, rss())
-    console.log(`100 MiB compressed: idle ${idle.toFixed(0)} MiB (after an 8 MiB one), peak +${(peak - idle).toFixed(1)} MiB`)
-    expect(peak - idle).toBeLessThan(16)
+    const idle = rssMiB(pid)
+    const { peak, result: decoded } = await peakAbove(pid, idle, () => new Promise<number>((resolve, reject) => {
+      http.get(d.url('/big'), { agent: false, headers: { 'accept-encoding': 'zstd' } }, (res) => {
+        expect(res.headers['content-encoding']).toBe('zstd')
+        let n = 0
+        const unzip = zlib.createZstdDecompress()
+        unzip.on('data', (c: Buffer) => { n += c.length })
+        unzip.on('end', () => resolve(n))
+        unzip.on('error', reject)
+        res.pipe(unzip)
+      }).on('error', reject)
+    }))
+    expect(decoded).toBe(SIZE)
+    console.log(`100 MiB compressed: idle ${idle.toFixed(0)} MiB (after an 8 MiB one), peak +${peak.toFixed(1)} MiB`)
+    expect(peak).toBeLessThan(16)
   })
 })
