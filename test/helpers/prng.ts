@@ -44,6 +44,17 @@ export class Rng {
     return items[this.int(0, items.length - 1)] as T
   }
 
+  /** A string of up to `maxLength - 1` code units, each drawn from one of `pools` ([lo, hi], inclusive). */
+  string(pools: readonly (readonly [number, number])[], maxLength: number): string {
+    let str = ''
+    const len = this.u32() % maxLength
+    for (let k = 0; k < len; k++) {
+      const [lo, hi] = pools[this.u32() % pools.length]!
+      str += String.fromCharCode(lo + (this.u32() % (hi - lo + 1)))
+    }
+    return str
+  }
+
   /** `n` random bytes as a latin1 string. */
   bytes(n: number): string {
     let s = ''

@@ -75,12 +75,7 @@ describe('putClfString', () => {
     const rng = new Rng(0xc0b1)
     const pools = [[0x20, 0x7e], [0, 0x1f], [0x7f, 0xff], [0x100, 0xffff], [0xd800, 0xdfff]] as const
     for (let i = 0; i < 2_000; i++) {
-      let str = ''
-      const len = rng.u32() % 40
-      for (let k = 0; k < len; k++) {
-        const [lo, hi] = pools[rng.u32() % pools.length]!
-        str += String.fromCharCode(lo + (rng.u32() % (hi - lo + 1)))
-      }
+      const str = rng.string(pools, 40)
       const out = encode(str)
       // The bytes nginx would have had: Latin-1 characters as bytes, the rest as UTF-8 (lone surrogates as U+FFFD).
       const bytes = Buffer.concat([...str].map((ch) => {

@@ -26,12 +26,7 @@ describe('putString', () => {
     const rng = new Rng(0x15a11)
     const pools = [[0x20, 0x7e], [0, 0x1f], [0x80, 0x7ff], [0x800, 0xffff], [0xd800, 0xdfff]] as const
     for (let i = 0; i < 2_000; i++) {
-      let str = ''
-      const len = rng.u32() % 40
-      for (let k = 0; k < len; k++) {
-        const [lo, hi] = pools[rng.u32() % pools.length]!
-        str += String.fromCharCode(lo + (rng.u32() % (hi - lo + 1)))
-      }
+      const str = rng.string(pools, 40)
       expect(encode(maxStringBytes(str), (s) => putString(s, str))).toBe(JSON.stringify(str))
     }
   })
